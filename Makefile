@@ -1,0 +1,42 @@
+# tfcifar: the two commands of the README are `make run` and `make test`.
+# Both install what is missing first (libtensorflow 2.21.0, the Python
+# virtualenv for interop checks), so they work on a fresh machine.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+GO ?= go
+CONFIG ?= configs/transfer.yaml
+DATA ?=
+OUT ?=
+ARGS ?=
+BIN := bin/tfcifar
+
+# TensorFlow's informational start-up lines (oneDNN, CPU features) are noise here.
+export TF_CPP_MIN_LOG_LEVEL ?= 1
+
+# Installs libtensorflow when missing and sets the cgo flags a user-prefix
+# install needs (none for the system install made as root).
+LIBTF := eval "$$(scripts/install-libtensorflow.sh --env)"
+
+.PHONY: run test build libtensorflow python bench clean
+
+run: build
+	$(BIN) -config $(CONFIG) $(if $(DATA),-data $(DATA)) $(if $(OUT),-out $(OUT)) $(ARGS)
+
+test: python
+	$(LIBTF) && $(GO) vet ./... && $(GO) test -count=1 -timeout 30m ./...
+
+build:
+	$(LIBTF) && $(GO) build -o $(BIN) ./cmd/tfcifar
+
+libtensorflow:
+	scripts/install-libtensorflow.sh
+
+python:
+	scripts/setup-python.sh >/dev/null
+
+bench: build python
+	scripts/bench $(if $(DATA),-data $(DATA))
+
+clean:
+	rm -rf bin
