@@ -1,0 +1,128 @@
+package cifar
+
+import (
+	"fmt"
+	"iter"
+	"math/rand/v2"
+)
+
+// Batch is one batch of images and one-hot labels.
+//
+// Images holds N*ImageSize float32 values, NHWC [N,32,32,3]; Labels holds
+// N*K values, row i one-hot for the label of image i, where K is the
+// Batcher's number of classes. Both slices belong to the Batcher and are
+// overwritten by the next batch.
+type Batch struct {
+	Images []float32
+	Labels []float32
+	N      int
+}
+
+// Batcher turns a Set into float32 batches. It owns one image and one label
+// buffer of the full batch size and refills them for every batch, so it
+// allocates nothing per batch. A Batcher is not safe for concurrent use and
+// runs one epoch at a time.
+type Batcher struct {
+	set    *Set
+	size   int
+	k      int
+	lut    [256]float32
+	perm   []int
+	images []float32
+	labels []float32
+	seed   int64
+	src    *rand.PCG
+	rng    *rand.Rand
+}
+
+// NewBatcher returns a Batcher over s with batches of batchSize images.
+// Pixels become float32(p)*scale; scale 0 means 1 (raw 0-255 pixels, as
+// the reference feeds them). Labels are one-hot with K = len(s.Classes)
+// columns (more if a label is larger). seed fixes the per-epoch shuffles.
+// The Batcher reads s without copying it; s must not change while in use.
+// NewBatcher panics if s is nil or batchSize < 1.
+func NewBatcher(s *Set, batchSize int, scale float32, seed int64) *Batcher {
+	if s == nil || batchSize < 1 {
+		panic(fmt.Sprintf("cifar: NewBatcher: nil set or batch size %d < 1", batchSize))
+	}
+	if scale == 0 {
+		scale = 1
+	}
+	k := len(s.Classes)
+	for _, l := range s.Labels {
+		k = max(k, int(l)+1)
+	}
+	b := &Batcher{
+		set:    s,
+		size:   batchSize,
+		k:      k,
+		perm:   make([]int, s.Len()),
+		images: make([]float32, batchSize*ImageSize),
+		labels: make([]float32, batchSize*k),
+		seed:   seed,
+		src:    rand.NewPCG(0, 0),
+	}
+	b.rng = rand.New(b.src)
+	for i := range b.lut {
+		b.lut[i] = float32(i) * scale
+	}
+	return b
+}
+
+// Steps returns the number of batches of an epoch, the last one partial
+// if the set size is not a multiple of the batch size.
+func (b *Batcher) Steps() int { return (b.set.Len() + b.size - 1) / b.size }
+
+// Classes returns K, the number of one-hot columns of a batch's labels.
+func (b *Batcher) Classes() int { return b.k }
+
+// Order returns the order in which epoch visits the images: the identity
+// without shuffle, otherwise a permutation that depends only on the seed
+// and the epoch number. The slice is the Batcher's and is valid until the
+// next call of Order or Epoch.
+func (b *Batcher) Order(epoch int, shuffle bool) []int {
+	for i := range b.perm {
+		b.perm[i] = i
+	}
+	if shuffle {
+		b.src.Seed(uint64(b.seed), uint64(epoch))
+		b.rng.Shuffle(len(b.perm), func(i, j int) { b.perm[i], b.perm[j] = b.perm[j], b.perm[i] })
+	}
+	return b.perm
+}
+
+// Epoch yields the batches of one epoch in the order given by Order; the
+// last batch is partial if the set size is not a multiple of the batch
+// size. Each Batch is valid only until the next one is yielded.
+func (b *Batcher) Epoch(epoch int, shuffle bool) iter.Seq[Batch] {
+	return func(yield func(Batch) bool) {
+		order := b.Order(epoch, shuffle)
+		for start := 0; start < len(order); start += b.size {
+			if !yield(b.Fill(order[start:min(start+b.size, len(order))])) {
+				return
+			}
+		}
+	}
+}
+
+// Fill fills a batch with the images at the given indices of the set, in
+// that order, and returns it; it is valid until the next Fill or batch.
+// Fill panics if len(idx) exceeds the batch size or an index is out of range.
+func (b *Batcher) Fill(idx []int) Batch {
+	n := len(idx)
+	if n > b.size {
+		panic(fmt.Sprintf("cifar: Fill: %d indices exceed the batch size %d", n, b.size))
+	}
+	images, labels := b.images[:n*ImageSize], b.labels[:n*b.k]
+	clear(labels)
+	lut := &b.lut
+	for i, j := range idx {
+		src := (*[ImageSize]byte)(b.set.Images[j*ImageSize : (j+1)*ImageSize])
+		dst := (*[ImageSize]float32)(images[i*ImageSize : (i+1)*ImageSize])
+		for p, v := range src {
+			dst[p] = lut[v]
+		}
+		labels[i*b.k+int(b.set.Labels[j])] = 1
+	}
+	return Batch{Images: images, Labels: labels, N: n}
+}

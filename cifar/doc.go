@@ -1,0 +1,28 @@
+// Package cifar loads, verifies, splits and batches the CIFAR-10 dataset.
+//
+// The data comes from the official binary distribution
+// (cifar-10-batches-bin): data_batch_1.bin … data_batch_5.bin (50,000
+// training images), test_batch.bin (10,000 test images) and
+// batches.meta.txt (the 10 class names). Each record is one label byte
+// followed by 3,072 pixel bytes stored as three 32x32 planes (red, green,
+// blue, row by row). [Load] reads the files whole, checks them and converts
+// the planes to interleaved NHWC bytes, so a [Set] holds Images as uint8
+// [N,32,32,3] and Labels as one byte per image.
+//
+// [Locate] finds the data: an explicit directory, the cache
+// ([DefaultCacheDir]) or, if allowed, a fresh [Download] of the official
+// archive, which is checked against its MD5 sum, extracted safely into a
+// temporary directory and renamed into place.
+//
+// [Dataset.Split] selects classes, relabels them 0..k-1 in the order given
+// and builds either the reference split (selected training images followed
+// by selected test images, the first part for training, the rest for
+// validation, no shuffling) or the standard split (official train / test).
+//
+// A [Batcher] turns a Set into float32 NHWC batches with one-hot labels,
+// shuffled per epoch with a seeded permutation and filled into buffers it
+// reuses, so steady-state batching allocates nothing. [Preview] writes a PNG
+// grid of images with their class names.
+//
+// The package does not use TensorFlow and builds with CGO_ENABLED=0.
+package cifar

@@ -1,0 +1,269 @@
+package cifar
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// DownloadURL is where Download fetches the official CIFAR-10 binary
+// archive (cifar-10-binary.tar.gz).
+var DownloadURL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+
+// DownloadMD5 is the hex MD5 sum the archive at DownloadURL must have.
+var DownloadMD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+
+// Limits that bound what Download accepts.
+const (
+	maxArchive = 256 << 20 // bytes of the compressed archive (official: 170,052,171)
+	maxEntries = 64        // tar entries
+	maxMeta    = 4 << 10   // bytes of batches.meta.txt
+	maxReadme  = 1 << 20   // bytes of readme.html, which is skipped
+	maxBin     = 10000 * RecordSize
+	readmeFile = "readme.html"
+)
+
+// Download fetches the archive at DownloadURL into cacheDir (DefaultCacheDir
+// if empty), checks its MD5 against DownloadMD5 and extracts it. It returns
+// the dataset directory, cacheDir/cifar-10-batches-bin, replacing an old
+// one. Everything is written to a temporary directory inside cacheDir
+// first and renamed into place only once complete and checked, so an
+// interrupted download never leaves a partial dataset. A progress bar is
+// written to progress unless it is nil.
+//
+// Extraction accepts only regular files named cifar-10-batches-bin/<file>
+// for the seven dataset files (plus readme.html, which is skipped), each
+// within its size limit; absolute paths, "..", links and other entries
+// fail the download.
+func Download(ctx context.Context, cacheDir string, progress io.Writer) (dir string, err error) {
+	if cacheDir == "" {
+		if cacheDir, err = DefaultCacheDir(); err != nil {
+			return "", err
+		}
+	}
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return "", fmt.Errorf("cifar: cache dir: %w", err)
+	}
+	tmp, err := os.MkdirTemp(cacheDir, ".download-*")
+	if err != nil {
+		return "", fmt.Errorf("cifar: cache dir: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+
+	archive := filepath.Join(tmp, "cifar-10-binary.tar.gz")
+	if err := fetch(ctx, DownloadURL, archive, progress); err != nil {
+		return "", err
+	}
+	root := filepath.Join(tmp, "extract")
+	if err := extract(ctx, archive, root); err != nil {
+		return "", err
+	}
+	got := filepath.Join(root, DirName)
+	if err := Check(got); err != nil {
+		return "", fmt.Errorf("cifar: downloaded archive: %w", err)
+	}
+	dir = filepath.Join(cacheDir, DirName)
+	if _, err := os.Stat(dir); err == nil {
+		if err := os.Rename(dir, filepath.Join(tmp, "old")); err != nil {
+			return "", fmt.Errorf("cifar: replace %s: %w", dir, err)
+		}
+	}
+	if err := os.Rename(got, dir); err != nil {
+		if Check(dir) == nil { // installed meanwhile by another process
+			return dir, nil
+		}
+		return "", fmt.Errorf("cifar: install %s: %w", dir, err)
+	}
+	return dir, nil
+}
+
+// fetch downloads url to the file dst, checking its size limit and MD5.
+func fetch(ctx context.Context, url, dst string, progress io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("cifar: download: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cifar: download: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("cifar: download %s: %s", url, resp.Status)
+	}
+	if resp.ContentLength > maxArchive {
+		return fmt.Errorf("cifar: download %s: %d bytes, limit %d", url, resp.ContentLength, maxArchive)
+	}
+	f, err := os.Create(dst)
+	if err != nil {
+		return fmt.Errorf("cifar: download: %w", err)
+	}
+	defer f.Close()
+	h := md5.New()
+	w := io.MultiWriter(f, h)
+	if progress != nil {
+		bar := progressbar.NewOptions64(resp.ContentLength,
+			progressbar.OptionSetWriter(progress),
+			progressbar.OptionSetDescription("CIFAR-10"),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionShowTotalBytes(true),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }),
+		)
+		defer bar.Finish()
+		w = io.MultiWriter(w, bar)
+	}
+	n, err := io.Copy(w, io.LimitReader(resp.Body, maxArchive+1))
+	if err != nil {
+		return fmt.Errorf("cifar: download %s: %w", url, err)
+	}
+	if n > maxArchive {
+		return fmt.Errorf("cifar: download %s: more than %d bytes", url, maxArchive)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("cifar: download: %w", err)
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(sum, DownloadMD5) {
+		return fmt.Errorf("cifar: download %s: MD5 %s, want %s (corrupt or wrong file)", url, sum, DownloadMD5)
+	}
+	return nil
+}
+
+// entryLimit returns the size limit of an accepted archive file name (its
+// base name inside DirName) or false if the name is not accepted.
+func entryLimit(base string) (int64, bool) {
+	switch {
+	case base == MetaFile:
+		return maxMeta, true
+	case base == readmeFile:
+		return maxReadme, true
+	case base == TestFile:
+		return maxBin, true
+	}
+	for _, name := range trainFiles() {
+		if base == name {
+			return maxBin, true
+		}
+	}
+	return 0, false
+}
+
+// extract unpacks the dataset files of the tar.gz archive into root/DirName.
+func extract(ctx context.Context, archive, root string) error {
+	f, err := os.Open(archive)
+	if err != nil {
+		return fmt.Errorf("cifar: extract: %w", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("cifar: extract: %w", err)
+	}
+	defer zr.Close()
+	if err := os.MkdirAll(filepath.Join(root, DirName), 0o755); err != nil {
+		return fmt.Errorf("cifar: extract: %w", err)
+	}
+	tr := tar.NewReader(zr)
+	seen := map[string]bool{}
+	for entries := 0; ; entries++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil && !errors.Is(err, tar.ErrInsecurePath) {
+			return fmt.Errorf("cifar: extract: %w", err)
+		}
+		if entries >= maxEntries {
+			return fmt.Errorf("cifar: extract: more than %d entries", maxEntries)
+		}
+		base, err := checkEntry(hdr)
+		if err != nil {
+			return fmt.Errorf("cifar: extract: entry %q: %w", hdr.Name, err)
+		}
+		if base == "" || base == readmeFile {
+			continue
+		}
+		if seen[base] {
+			return fmt.Errorf("cifar: extract: entry %q: duplicate", hdr.Name)
+		}
+		seen[base] = true
+		if err := writeEntry(filepath.Join(root, DirName, base), tr, hdr.Size); err != nil {
+			return fmt.Errorf("cifar: extract: entry %q: %w", hdr.Name, err)
+		}
+	}
+	for _, name := range dataFiles() {
+		if !seen[name] {
+			return fmt.Errorf("cifar: extract: archive lacks %s/%s", DirName, name)
+		}
+	}
+	return nil
+}
+
+// checkEntry validates one tar header. It returns the base name of an
+// accepted file, or "" for an entry to skip (the top directory, global
+// headers).
+func checkEntry(hdr *tar.Header) (string, error) {
+	name := hdr.Name
+	if strings.HasPrefix(name, "/") || strings.HasPrefix(name, `\`) || filepath.IsAbs(name) || filepath.VolumeName(name) != "" {
+		return "", errors.New("absolute path")
+	}
+	for part := range strings.SplitSeq(strings.ReplaceAll(name, `\`, "/"), "/") {
+		if part == ".." {
+			return "", errors.New(`path contains ".."`)
+		}
+	}
+	clean := path.Clean(name)
+	switch hdr.Typeflag {
+	case tar.TypeXGlobalHeader:
+		return "", nil
+	case tar.TypeDir:
+		if clean != DirName && clean != "." {
+			return "", fmt.Errorf("unexpected directory, want only %s/", DirName)
+		}
+		return "", nil
+	case tar.TypeReg:
+	case tar.TypeLink, tar.TypeSymlink:
+		return "", fmt.Errorf("link to %q not allowed", hdr.Linkname)
+	default:
+		return "", fmt.Errorf("entry type %q not allowed, want a regular file", hdr.Typeflag)
+	}
+	dir, base := path.Split(clean)
+	limit, ok := entryLimit(base)
+	if dir != DirName+"/" || !ok {
+		return "", fmt.Errorf("unexpected file, want %s/<dataset file>", DirName)
+	}
+	if hdr.Size < 0 || hdr.Size > limit {
+		return "", fmt.Errorf("size %d bytes exceeds the limit of %d", hdr.Size, limit)
+	}
+	return base, nil
+}
+
+// writeEntry copies exactly size bytes of r into a new file at dst.
+func writeEntry(dst string, r io.Reader, size int64) error {
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.CopyN(f, r, size); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

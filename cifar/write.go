@@ -1,0 +1,88 @@
+package cifar
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Encode returns the images and labels of s in the CIFAR-10 binary record
+// format (label byte, then the R, G and B planes), the inverse of
+// ReadRecords.
+func Encode(s *Set) []byte {
+	const plane = Width * Height
+	out := make([]byte, s.Len()*RecordSize)
+	for i, l := range s.Labels {
+		rec := out[i*RecordSize : (i+1)*RecordSize]
+		rec[0] = l
+		src := (*[ImageSize]byte)(s.Images[i*ImageSize : (i+1)*ImageSize])
+		for p := range plane {
+			rec[1+p] = src[3*p]
+			rec[1+plane+p] = src[3*p+1]
+			rec[1+2*plane+p] = src[3*p+2]
+		}
+	}
+	return out
+}
+
+// Save writes d as a CIFAR-10 binary dataset directory that Load reads
+// back: the training images spread in order over data_batch_1.bin …
+// data_batch_5.bin, the test images in test_batch.bin and the class names
+// of d.Train in batches.meta.txt. d.Train needs at least 5 images and
+// d.Test at least one; dir must not exist. The files are written to a
+// temporary directory next to dir, which is then renamed to dir.
+func Save(dir string, d *Dataset) (err error) {
+	switch {
+	case d == nil || d.Train == nil || d.Test == nil:
+		return errors.New("cifar: save: dataset needs both Train and Test")
+	case d.Train.Len() < TrainFiles:
+		return fmt.Errorf("cifar: save: Train has %d images, want at least %d (one per file)", d.Train.Len(), TrainFiles)
+	case d.Test.Len() == 0:
+		return errors.New("cifar: save: Test is empty")
+	case len(d.Train.Classes) != NumClasses:
+		return fmt.Errorf("cifar: save: Train has %d class names, want %d", len(d.Train.Classes), NumClasses)
+	}
+	for _, s := range []*Set{d.Train, d.Test} {
+		if len(s.Images) != s.Len()*ImageSize {
+			return fmt.Errorf("cifar: save: %d images need %d bytes, have %d", s.Len(), s.Len()*ImageSize, len(s.Images))
+		}
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return fmt.Errorf("cifar: save: %s already exists", dir)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return fmt.Errorf("cifar: save: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".save-*")
+	if err != nil {
+		return fmt.Errorf("cifar: save: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	files := map[string][]byte{
+		TestFile: Encode(d.Test),
+		MetaFile: []byte(strings.Join(d.Train.Classes, "\n") + "\n"),
+	}
+	n := d.Train.Len()
+	for i, name := range trainFiles() {
+		a, b := i*n/TrainFiles, (i+1)*n/TrainFiles
+		files[name] = Encode(&Set{Images: d.Train.Images[a*ImageSize : b*ImageSize], Labels: d.Train.Labels[a:b]})
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
+			return fmt.Errorf("cifar: save: %w", err)
+		}
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("cifar: save: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("cifar: save: %w", err)
+	}
+	return nil
+}
