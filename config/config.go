@@ -1,0 +1,303 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is a whole run: data, run settings and the stages trained in order.
+type Config struct {
+	Data   Data    `mapstructure:"data" yaml:"data"`
+	Run    Run     `mapstructure:"run" yaml:"run"`
+	Stages []Stage `mapstructure:"stages" yaml:"stages"`
+}
+
+// Stage is one network trained on a subset of the classes. Classes are
+// CIFAR-10 class ids (0-9), relabelled 0..len-1 in list order; the model's
+// last layer must have len(Classes) units.
+type Stage struct {
+	Name    string  `mapstructure:"name" yaml:"name"`
+	Classes []int   `mapstructure:"classes" yaml:"classes,flow"`
+	Model   Network `mapstructure:"model" yaml:"model"`
+	Train   Train   `mapstructure:"train" yaml:"train"`
+	Export  Export  `mapstructure:"export" yaml:"export"`
+}
+
+// Loader reads the network spec stored in a SavedModel export directory
+// (package savedmodel provides one); Resolve calls it for stages whose
+// source is a savedmodel.
+type Loader func(dir string) (Network, error)
+
+// Default returns the reference workflow, the content of
+// configs/transfer.yaml: a base network trained on classes 0-4, then a
+// transfer network reusing its first six layers, frozen, with a new head
+// trained on classes 5-9.
+func Default() *Config {
+	conv := func(f, k int) Layer { return Layer{Type: "conv2d", Filters: f, Kernel: Size{k, k}, Activation: "relu"} }
+	head := []Layer{
+		{Type: "dense", Units: 128},
+		{Type: "activation", Activation: "relu"},
+		{Type: "dense", Units: 5},
+		{Type: "activation", Activation: "softmax"},
+	}
+	base := append([]Layer{
+		conv(8, 5), conv(16, 5),
+		{Type: "maxpool2d", Pool: Size{2, 2}},
+		conv(32, 3),
+		{Type: "flatten"},
+		{Type: "dropout", Rate: 0.4},
+	}, head...)
+	from := DefaultReuse()
+	c := &Config{
+		Data: DefaultData(),
+		Run:  DefaultRun(),
+		Stages: []Stage{
+			{Name: "base", Classes: []int{0, 1, 2, 3, 4}, Model: Network{Input: []int{32, 32, 3}, Layers: base},
+				Train: DefaultTrain(), Export: Export{Dir: "base"}},
+			{Name: "transfer", Classes: []int{5, 6, 7, 8, 9}, Model: Network{Input: []int{32, 32, 3}, From: &from, Layers: slices.Clone(head)},
+				Train: DefaultTrain(), Export: Export{Dir: "transfer"}},
+		},
+	}
+	c.complete()
+	return c
+}
+
+var stageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// Validate checks the whole config; errors name the stage and, inside a
+// model, the layer index and name.
+func (c *Config) Validate() error {
+	if err := c.Data.Validate(); err != nil {
+		return err
+	}
+	if err := c.Run.Validate(); err != nil {
+		return err
+	}
+	if len(c.Stages) == 0 {
+		return fmt.Errorf("stages: want at least one stage")
+	}
+	for i, s := range c.Stages {
+		if err := c.validateStage(i); err != nil {
+			return fmt.Errorf("stages[%d] (%s): %w", i, s.Name, err)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateStage(i int) error {
+	s := c.Stages[i]
+	if !stageName.MatchString(s.Name) {
+		return fmt.Errorf("name: want letters, digits, '_', '-' or '.', got %q", s.Name)
+	}
+	for j, o := range c.Stages[:i] {
+		if o.Name == s.Name {
+			return fmt.Errorf("name: %q is already the name of stages[%d]", s.Name, j)
+		}
+		if o.Export.Dir == s.Export.Dir && o.Export.Version == s.Export.Version {
+			return fmt.Errorf("export.dir: %q is already the export of stages[%d]", s.Export.Dir, j)
+		}
+	}
+	if err := checkClasses(s.Classes); err != nil {
+		return err
+	}
+	if err := s.Train.Validate(); err != nil {
+		return err
+	}
+	if err := s.Export.Validate(); err != nil {
+		return err
+	}
+	if f := s.Model.From; f != nil {
+		if err := f.Validate(); err != nil {
+			return fmt.Errorf("model.%w", err)
+		}
+		if f.Stage != "" {
+			j := c.stage(f.Stage)
+			switch {
+			case j < 0:
+				return fmt.Errorf("model.from.stage: no stage %q in this config", f.Stage)
+			case j >= i:
+				return fmt.Errorf("model.from.stage: %q is not an earlier stage; a stage reuses layers of stages before it", f.Stage)
+			}
+		}
+		if f.SavedModel != "" {
+			// The source is read at run time; check what can be checked now.
+			if err := s.Model.checkOwn(); err != nil {
+				return fmt.Errorf("model.%w", err)
+			}
+			return nil
+		}
+	}
+	net, err := c.Resolve(i, nil)
+	if err != nil {
+		return err
+	}
+	return checkOutput(net, s.Classes)
+}
+
+// checkOwn validates the new layers of a transfer network on their own.
+func (n Network) checkOwn() error {
+	if err := checkInput(n.Input); err != nil {
+		return err
+	}
+	for i, l := range n.Layers {
+		if err := l.Validate(); err != nil {
+			return layerErr(i, l, err)
+		}
+	}
+	return nil
+}
+
+// checkOutput checks that net ends in one unit per class.
+func checkOutput(net Network, classes []int) error {
+	out, err := net.OutputShape()
+	if err != nil {
+		return fmt.Errorf("model.%w", err)
+	}
+	if len(out) != 1 || out[0] != len(classes) {
+		last := len(net.Layers) - 1
+		return fmt.Errorf("model.%w", layerErr(last, net.Layers[last],
+			fmt.Errorf("output shape %v, want [%d] (one unit per class of %v)", out, len(classes), classes)))
+	}
+	return nil
+}
+
+func checkClasses(cs []int) error {
+	if len(cs) < 2 {
+		return fmt.Errorf("classes: want at least two CIFAR-10 class ids (0-9), got %v", cs)
+	}
+	for k, c := range cs {
+		if c < 0 || c > 9 {
+			return fmt.Errorf("classes[%d]: want a CIFAR-10 class id 0-9, got %d", k, c)
+		}
+		if slices.Contains(cs[:k], c) {
+			return fmt.Errorf("classes[%d]: class %d is listed twice", k, c)
+		}
+	}
+	return nil
+}
+
+// stage returns the index of the stage called name, or -1.
+func (c *Config) stage(name string) int {
+	return slices.IndexFunc(c.Stages, func(s Stage) bool { return s.Name == name })
+}
+
+// Resolve returns the flat network of stage i: for a transfer network, the
+// reused layers of its source (marked Reused, and Frozen unless fine-tuned)
+// then its own layers; otherwise its layers with defaults filled in. A
+// savedmodel source is read with load (nil: an error for such stages).
+func (c *Config) Resolve(i int, load Loader) (Network, error) {
+	if i < 0 || i >= len(c.Stages) {
+		return Network{}, fmt.Errorf("stage %d: config has %d stages", i, len(c.Stages))
+	}
+	n := c.Stages[i].Model
+	if n.From == nil {
+		n = n.Named()
+		if err := n.Validate(); err != nil {
+			return Network{}, fmt.Errorf("model.%w", err)
+		}
+		return n.frozen(), nil
+	}
+	var src Network
+	switch f := n.From; {
+	case f.Stage != "":
+		j := c.stage(f.Stage)
+		if j < 0 || j >= i {
+			return Network{}, fmt.Errorf("model.from.stage: no earlier stage %q", f.Stage)
+		}
+		s, err := c.Resolve(j, load)
+		if err != nil {
+			return Network{}, fmt.Errorf("source stage %q: %w", f.Stage, err)
+		}
+		src = s
+	case load == nil:
+		return Network{}, fmt.Errorf("model.from.savedmodel: %q: no reader for SavedModel network specs", f.SavedModel)
+	default:
+		s, err := load(f.SavedModel)
+		if err != nil {
+			return Network{}, fmt.Errorf("model.from.savedmodel: %w", err)
+		}
+		src = s
+	}
+	src.Layers = slices.Clone(src.Layers)
+	for k := range src.Layers {
+		src.Layers[k].Reused, src.Layers[k].Frozen = false, false
+	}
+	src = src.frozen()
+	net, err := n.Reuse(src)
+	if err != nil {
+		return Network{}, fmt.Errorf("model.%w", err)
+	}
+	return net, nil
+}
+
+// ExportDir is where stage i's SavedModel goes: run.out/export.dir, plus
+// /<version> when export.version > 0. An absolute export.dir is used as is.
+func (c *Config) ExportDir(i int) string {
+	e := c.Stages[i].Export
+	dir := e.Dir
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(c.Run.Out, dir)
+	}
+	if e.Version > 0 {
+		dir = filepath.Join(dir, fmt.Sprint(e.Version))
+	}
+	return dir
+}
+
+// complete fills defaults that depend on other fields: export dirs default
+// to the stage name, and layers get their default settings and names (the
+// new layers of a transfer network avoid the names of the reused ones).
+func (c *Config) complete() {
+	for i := range c.Stages {
+		s := &c.Stages[i]
+		if s.Export.Dir == "" {
+			s.Export.Dir = s.Name
+		}
+		var taken []string
+		if f := s.Model.From; f != nil {
+			if f.SavedModel != "" && f.Stage == "" {
+				continue // names are given once the source is read
+			}
+			full, err := c.Resolve(i, nil)
+			if err != nil {
+				continue // Validate reports it
+			}
+			for _, l := range full.Layers {
+				if l.Reused {
+					taken = append(taken, l.Name)
+				}
+			}
+		}
+		s.Model = s.Model.Named(taken...)
+	}
+}
+
+// YAML returns the resolved config as YAML, every default filled in: the
+// record of what a run used.
+func (c *Config) YAML() ([]byte, error) {
+	return marshal(c)
+}
+
+// YAML returns n as YAML, the form ParseNetwork reads (Reused and Frozen
+// marks are not part of it; trainable: false is).
+func (n Network) YAML() ([]byte, error) {
+	return marshal(n)
+}
+
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	e := yaml.NewEncoder(&b)
+	e.SetIndent(2)
+	if err := e.Encode(v); err != nil {
+		return nil, err
+	}
+	if err := e.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

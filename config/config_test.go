@@ -1,0 +1,307 @@
+package config
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tfcifar/tfcifar/configs"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/name, rewriting it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; got:\n%s", name, got)
+	}
+}
+
+func TestDefaultIsTransferYAML(t *testing.T) {
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		a, _ := c.YAML()
+		b, _ := Default().YAML()
+		t.Errorf("configs/transfer.yaml and Default() differ:\n%s\nvs\n%s", a, b)
+	}
+	if err := Default().Validate(); err != nil {
+		t.Errorf("Default().Validate() = %v", err)
+	}
+}
+
+func TestResolvedGolden(t *testing.T) {
+	c, err := Load(filepath.Join("..", "configs", "transfer.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "transfer.golden.yml", b)
+
+	// The resolved config loads back to the same config.
+	path := filepath.Join(t.TempDir(), "resolved.yaml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(path, nil)
+	if err != nil {
+		t.Fatalf("resolved config does not load: %v", err)
+	}
+	if !reflect.DeepEqual(back, c) {
+		t.Error("resolved config loads back to a different config")
+	}
+}
+
+func TestReferenceYAML(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "reference.yaml")
+	if err := os.WriteFile(path, configs.Reference, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, nil)
+	if err != nil {
+		t.Fatalf("configs/reference.yaml: %v", err)
+	}
+	// It documents every layer type, every layer setting and every section field.
+	text := string(configs.Reference)
+	for _, typ := range Types() {
+		if !strings.Contains(text, "type: "+typ) {
+			t.Errorf("reference.yaml has no layer of type %s", typ)
+		}
+	}
+	var keys []string
+	leaves("", toMap(c), &keys)
+	for _, f := range append(keys, convFields...) {
+		parts := strings.Split(f, ".")
+		last := parts[len(parts)-1]
+		if !strings.Contains(text, last+":") {
+			t.Errorf("reference.yaml does not document %s", f)
+		}
+	}
+	for _, f := range []string{"pool:", "rate:", "momentum:", "epsilon:", "trainable:", "savedmodel:", "layers:", "learning_rate:", "up_to:"} {
+		if !strings.Contains(text, f) {
+			t.Errorf("reference.yaml does not document %s", f)
+		}
+	}
+}
+
+func TestResolveTransfer(t *testing.T) {
+	c := Default()
+	n, err := c.Resolve(1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"conv2d", "conv2d_1", "max_pooling2d", "conv2d_2", "flatten", "dropout", "dense", "activation", "dense_1", "activation_1"}
+	if got := layerNames(n); !reflect.DeepEqual(got, want) {
+		t.Fatalf("names = %v, want %v", got, want)
+	}
+	for i, l := range n.Layers {
+		if reused := i < 6; l.Reused != reused || l.Frozen != reused {
+			t.Errorf("layers[%d] %s: Reused %v Frozen %v, want both %v", i, l.Name, l.Reused, l.Frozen, reused)
+		}
+	}
+	shapes, err := n.Shapes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantShapes := [][]int{{28, 28, 8}, {24, 24, 16}, {12, 12, 16}, {10, 10, 32}, {3200}, {3200}, {128}, {128}, {5}, {5}}
+	if !reflect.DeepEqual(shapes, wantShapes) {
+		t.Errorf("shapes = %v, want %v", shapes, wantShapes)
+	}
+}
+
+func layerNames(n Network) []string {
+	var s []string
+	for _, l := range n.Layers {
+		s = append(s, l.Name)
+	}
+	return s
+}
+
+func TestResolveSavedModel(t *testing.T) {
+	base, err := Default().Resolve(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := base.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load("", []string{"stages.transfer.model.from={savedmodel: exports/base, layers: [conv2d, conv2d_1, max_pooling2d, conv2d_2, flatten], frozen: false, learning_rate: 0.0001}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked string
+	load := func(dir string) (Network, error) { asked = dir; return ParseNetwork(spec) }
+	n, err := c.Resolve(1, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked != "exports/base" {
+		t.Errorf("loader asked for %q, want exports/base", asked)
+	}
+	want := []string{"conv2d", "conv2d_1", "max_pooling2d", "conv2d_2", "flatten", "dense", "activation", "dense_1", "activation_1"}
+	if got := layerNames(n); !reflect.DeepEqual(got, want) {
+		t.Errorf("names = %v, want %v", got, want)
+	}
+	if !n.Layers[0].Reused || n.Layers[0].Frozen {
+		t.Errorf("fine-tuned reused layer: Reused %v Frozen %v, want true false", n.Layers[0].Reused, n.Layers[0].Frozen)
+	}
+	if _, err := c.Resolve(1, nil); err == nil {
+		t.Error("Resolve of a savedmodel source without a loader succeeded")
+	}
+}
+
+func TestParseNetworkRoundTrip(t *testing.T) {
+	n := Network{Input: []int{8, 8, 1}, Layers: []Layer{
+		{Type: "conv2d", Filters: 4, Kernel: Size{3, 3}, Padding: "same", Strides: Size{2, 1}},
+		{Type: "batchnorm", Trainable: new(bool)},
+		{Type: "global_avgpool2d"},
+		{Type: "dense", Units: 2, Activation: "sigmoid"},
+	}}.Named()
+	b, err := n.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseNetwork(b)
+	if err != nil {
+		t.Fatalf("ParseNetwork: %v\n%s", err, b)
+	}
+	n = n.frozen()
+	if !reflect.DeepEqual(got, n) {
+		t.Errorf("round trip changed the network:\n got %+v\nwant %+v", got, n)
+	}
+	if !got.Layers[1].Frozen {
+		t.Error("trainable: false layer is not Frozen")
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	tests := []struct {
+		desc  string
+		env   map[string]string
+		sets  []string
+		check func(*Config) bool
+	}{
+		{"set run.out", nil, []string{"run.out=elsewhere"}, func(c *Config) bool { return c.Run.Out == "elsewhere" }},
+		{"env run.out", map[string]string{"TFCIFAR_RUN_OUT": "from-env"}, nil, func(c *Config) bool { return c.Run.Out == "from-env" }},
+		{"env data.dir", map[string]string{"TFCIFAR_DATA_DIR": "/data"}, nil, func(c *Config) bool { return c.Data.Dir == "/data" }},
+		{"env data.cache_dir", map[string]string{"TFCIFAR_DATA_CACHE_DIR": "/c"}, nil, func(c *Config) bool { return c.Data.CacheDir == "/c" }},
+		{"env number", map[string]string{"TFCIFAR_RUN_SEED": "7"}, nil, func(c *Config) bool { return c.Run.Seed == 7 }},
+		{"set beats env", map[string]string{"TFCIFAR_RUN_OUT": "env"}, []string{"run.out=set"}, func(c *Config) bool { return c.Run.Out == "set" }},
+		{"env stage by index", map[string]string{"TFCIFAR_STAGES_1_TRAIN_EPOCHS": "2"}, nil, func(c *Config) bool { return c.Stages[1].Train.Epochs == 2 }},
+		{"set stage by name", nil, []string{"stages.base.train.epochs=1"}, func(c *Config) bool { return c.Stages[0].Train.Epochs == 1 && c.Stages[1].Train.Epochs == 5 }},
+		{"set list value", nil, []string{"stages.0.classes=[9, 8]", "stages.0.model.layers.8.units=2"}, func(c *Config) bool { return reflect.DeepEqual(c.Stages[0].Classes, []int{9, 8}) }},
+		{"set kernel pair", nil, []string{"stages.0.model.layers.0.kernel=[5, 3]"}, func(c *Config) bool { return reflect.DeepEqual(c.Stages[0].Model.Layers[0].Kernel, Size{5, 3}) }},
+		{"set float", nil, []string{"stages.0.train.optimizer.learning_rate=1e-2"}, func(c *Config) bool { return c.Stages[0].Train.Optimizer.LearningRate == 0.01 }},
+		{"set sgd", nil, []string{"stages.0.train.optimizer={name: sgd, momentum: 0.9, nesterov: true}"}, func(c *Config) bool {
+			o := c.Stages[0].Train.Optimizer
+			return o.Name == "sgd" && o.Momentum == 0.9 && o.Nesterov && o.LearningRate == 0.001
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := Load("", tt.sets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				b, _ := c.YAML()
+				t.Errorf("override not applied:\n%s", b)
+			}
+		})
+	}
+}
+
+// minimal is a config with one stage and every optional field left out.
+const minimal = `
+stages:
+  - name: only
+    classes: [3, 5]
+    model:
+      input: [16, 16, 3]
+      layers:
+        - {type: conv2d, filters: 4, kernel: 3, padding: same, strides: 2}
+        - {type: batchnorm}
+        - {type: avgpool2d}
+        - {type: global_avgpool2d}
+        - {type: dense, units: 2, activation: softmax, use_bias: false}
+`
+
+func TestValidConfigs(t *testing.T) {
+	tests := []struct {
+		desc string
+		yaml string
+		sets []string
+	}{
+		{"minimal with defaults", minimal, nil},
+		{"no padding shrink with same", minimal, []string{"stages.0.model.layers.0.kernel=31"}},
+		{"explicit names", minimal, []string{"stages.0.model.layers.1.name=bn", "stages.0.model.layers.4.name=head"}},
+		{"frozen layer", minimal, []string{"stages.0.model.layers.0.trainable=false"}},
+		{"step schedule", minimal, []string{"stages.0.train.schedule={name: step, step_epochs: 2, gamma: 0.5}"}},
+		{"versioned export", minimal, []string{"stages.0.export.version=3"}},
+		{"gpu device", minimal, []string{"run.device=/device:GPU:1"}},
+		{"standard split", minimal, []string{"data.split=standard", "data.validation_fraction=0"}},
+		{"reuse by layer list", "", []string{"stages.1.model.from={stage: base, layers: [conv2d, conv2d_1]}", "stages.1.model.layers=[{type: flatten}, {type: dense, units: 5}]"}},
+		{"fine tune with own rate", "", []string{"stages.1.model.from.frozen=false", "stages.1.model.from.learning_rate=0.0001"}},
+		{"savedmodel source", "", []string{"stages.1.model.from={savedmodel: /models/base, up_to: flatten}"}},
+		{"transfer with no new layers", "", []string{"stages.1.model.from.up_to=activation_1", "stages.1.model.layers=[]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			path := ""
+			if tt.yaml != "" {
+				path = writeFile(t, tt.yaml)
+			}
+			c, err := Load(path, tt.sets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Validate(); err != nil {
+				t.Errorf("Validate after Load: %v", err)
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestMain clears TFCIFAR_* overrides from the environment so the tests see
+// the configs as written; tests set the ones they need.
+func TestMain(m *testing.M) {
+	for _, e := range os.Environ() {
+		if k, _, _ := strings.Cut(e, "="); strings.HasPrefix(k, EnvPrefix) {
+			os.Unsetenv(k)
+		}
+	}
+	os.Exit(m.Run())
+}

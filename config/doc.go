@@ -1,0 +1,25 @@
+// Package config is the typed configuration of a tfcifar run.
+//
+// A config is one YAML file (configs/transfer.yaml is the reference
+// workflow, configs/reference.yaml documents every field) with three
+// sections: data (where CIFAR-10 comes from and how it is split), run
+// (output directory, seed, threads, device, progress) and stages (the
+// networks to train in order, each with its classes, model, training and
+// export settings).
+//
+// Load reads a file (or the embedded reference config), applies TFCIFAR_*
+// environment overrides and "key=value" overrides, fills defaults, rejects
+// unknown keys and validates everything before any TensorFlow work: errors
+// name the file, the stage, the layer index and name, the field and what was
+// expected. Shapes are computed in pure Go (Network.Shapes), so a network
+// that shrinks to nothing is caught here.
+//
+// A stage's model is a Network: an input shape [H W C] and a list of layers.
+// A transfer network also names a source (From): an earlier stage of the
+// same config or a SavedModel export whose stored network spec is read with
+// ParseNetwork. Config.Resolve and Network.Reuse turn it into one flat list
+// of layers, reused ones first, marked Reused and (unless fine-tuned)
+// Frozen; that flat list is what package graph builds.
+//
+// The package does not import TensorFlow.
+package config

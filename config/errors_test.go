@@ -1,0 +1,163 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestLoadErrors checks that every invalid config fails with an error that
+// names the file, the place and what was expected.
+func TestLoadErrors(t *testing.T) {
+	const l = "stages.base.model.layers."
+	tests := []struct {
+		desc string
+		yaml string   // file content; "" = the embedded reference config
+		sets []string // overrides
+		want []string // substrings of the error
+	}{
+		// file and syntax
+		{"bad yaml", "data: [", nil, []string{"test.yaml"}},
+		{"unknown top-level key", "foo: 1\n" + minimal, nil, []string{"test.yaml", "invalid keys: foo"}},
+		{"unknown section key", "", []string{"run.speed=9"}, []string{"transfer.yaml (embedded)", "run", "invalid keys: speed"}},
+		{"unknown stage key", "", []string{"stages.base.epochs=9"}, []string{"stages[0]", "invalid keys: epochs"}},
+		{"wrong type", "", []string{"stages.base.train.epochs=many"}, []string{"stages[0].train.epochs", "int"}},
+		{"fraction for integer", "", []string{"stages.base.train.epochs=2.5"}, []string{"epochs", "want an integer, got 2.5"}},
+		{"bad set syntax", "", []string{"run.out"}, []string{`set "run.out"`, "want key=value"}},
+		{"set into missing stage", "", []string{"stages.7.name=x"}, []string{"stages.7", "no item"}},
+		{"no stages", "run: {out: x}\n", nil, []string{"stages: want at least one stage"}},
+		// data and run
+		{"unknown split", "", []string{"data.split=random"}, []string{"data.split", "reference, standard", `"random"`}},
+		{"validation fraction", "", []string{"data.validation_fraction=1"}, []string{"data.validation_fraction", "[0, 1)"}},
+		{"scale", "", []string{"data.scale=0"}, []string{"data.scale", "positive"}},
+		{"empty out", "", []string{"run.out="}, []string{"run.out", "directory"}},
+		{"threads", "", []string{"run.intra_op_threads=-1"}, []string{"run.intra_op_threads", ">= 0"}},
+		{"device", "", []string{"run.device=tpu"}, []string{"run.device", "cpu, gpu"}},
+		{"progress", "", []string{"run.progress=loud"}, []string{"run.progress", "auto, bar, lines, off"}},
+		// stages
+		{"stage name", "", []string{"stages.0.name=a b"}, []string{"stages[0] (a b)", "name: want letters"}},
+		{"duplicate stage", "", []string{"stages.1.name=base", "stages.1.model.from.stage=x"}, []string{"stages[1] (base)", `"base" is already the name of stages[0]`}},
+		{"duplicate export", "", []string{"stages.1.export.dir=base"}, []string{"stages[1] (transfer)", "export.dir", "stages[0]"}},
+		{"negative version", "", []string{"stages.0.export.version=-1"}, []string{"export.version", ">= 0"}},
+		{"class out of range", "", []string{"stages.0.classes=[0, 1, 2, 3, 10]"}, []string{"stages[0] (base)", "classes[4]", "0-9, got 10"}},
+		{"duplicate class", "", []string{"stages.0.classes=[0, 1, 2, 3, 3]"}, []string{"classes[4]", "class 3 is listed twice"}},
+		{"one class", "", []string{"stages.0.classes=[1]"}, []string{"classes", "at least two"}},
+		{"last width", "", []string{"stages.0.classes=[0, 1, 2]"}, []string{"stages[0] (base)", "layers[9] (activation_1)", "output shape [5], want [3]"}},
+		{"zero epochs", "", []string{"stages.0.train.epochs=0"}, []string{"stages[0] (base)", "train.epochs", "positive"}},
+		{"batch size", "", []string{"stages.0.train.batch_size=-5"}, []string{"train.batch_size", "positive"}},
+		{"optimizer", "", []string{"stages.0.train.optimizer.name=adagrad"}, []string{"train.optimizer.name", "adam, sgd"}},
+		{"learning rate", "", []string{"stages.0.train.optimizer.learning_rate=0"}, []string{"train.optimizer.learning_rate", "positive"}},
+		{"beta", "", []string{"stages.0.train.optimizer.beta2=1"}, []string{"train.optimizer.beta2", "[0, 1)"}},
+		{"momentum for adam", "", []string{"stages.0.train.optimizer.momentum=0.9"}, []string{"momentum and nesterov are sgd settings"}},
+		{"schedule", "", []string{"stages.0.train.schedule.name=linear"}, []string{"train.schedule.name", "constant, step, cosine"}},
+		{"step schedule needs epochs", "", []string{"stages.0.train.schedule.name=step"}, []string{"train.schedule.step_epochs", "positive"}},
+		// layers
+		{"unknown type", "", []string{l + "0.type=conv3d"}, []string{"stages[0] (base): model.layers[0]", `unknown layer type "conv3d"`, "conv2d, dense"}},
+		{"unknown field", "", []string{l + "0.dilation=2"}, []string{"model.layers[0] (conv2d)", "dilation: not a setting of conv2d layers", "filters, kernel"}},
+		{"field of another type", "", []string{l + "2.units=3"}, []string{"model.layers[2] (maxpool2d)", "units: not a setting of maxpool2d layers", "pool, strides, padding"}},
+		{"setting on flatten", "", []string{l + "4.rate=0.5"}, []string{"layers[4] (flatten)", "rate: not a setting of flatten layers (they take no settings)"}},
+		{"missing filters", "", []string{l + "0={type: conv2d, kernel: 3}"}, []string{"layers[0] (conv2d)", "filters: want a positive number of filters, got 0"}},
+		{"negative filters", "", []string{l + "0.filters=-8"}, []string{"layers[0] (conv2d)", "filters", "got -8"}},
+		{"missing kernel", "", []string{l + "1={type: conv2d, filters: 3}"}, []string{"layers[1] (conv2d_1)", "kernel: required"}},
+		{"zero kernel", "", []string{l + "1.kernel=0"}, []string{"layers[1] (conv2d_1)", "kernel: want positive sizes, got [0 0]"}},
+		{"kernel of three", "", []string{l + "1.kernel=[1, 2, 3]"}, []string{"kernel", "[height, width], got [1 2 3]"}},
+		{"negative strides", "", []string{l + "2.strides=-1"}, []string{"layers[2] (max_pooling2d)", "strides: want positive sizes"}},
+		{"missing units", "", []string{l + "6={type: dense}"}, []string{"layers[6] (dense)", "units: want a positive number of units, got 0"}},
+		{"dropout rate", "", []string{l + "5.rate=1"}, []string{"layers[5] (dropout)", "rate: want a fraction in (0, 1), got 1"}},
+		{"missing activation", "", []string{l + "7={type: activation}"}, []string{"layers[7] (activation)", "activation: required"}},
+		{"unknown activation", "", []string{l + "7.activation=gelu"}, []string{"layers[7] (activation)", `activation: unknown value "gelu"`, "relu"}},
+		{"unknown padding", "", []string{l + "0.padding=full"}, []string{"layers[0] (conv2d)", `padding: unknown value "full"`, "valid, same"}},
+		{"unknown initializer", "", []string{l + "0.kernel_initializer=orthogonal"}, []string{"kernel_initializer", "glorot_uniform"}},
+		{"batchnorm momentum", "", []string{l + "4={type: batchnorm, momentum: 1.5}"}, []string{"layers[4] (batch_normalization)", "momentum: want a value in (0, 1)"}},
+		{"duplicate names", "", []string{l + "0.name=c", l + "1.name=c"}, []string{"layers[1] (c)", `name: "c" is already the name of layers[0]`}},
+		{"shrinks to zero", "", []string{l + "3.kernel=13"}, []string{"stages[0] (base)", "layers[3] (conv2d_2)", "shrinks input [12 12 16] to 0x0"}},
+		{"pool bigger than input", "", []string{l + "2.pool=25"}, []string{"layers[2] (max_pooling2d)", "pool: [25 25]", "shrinks"}},
+		{"dense on images", "", []string{l + "4={type: dropout, rate: 0.1}"}, []string{"layers[6] (dense)", "dense wants a flat input, got [10 10 32]", "flatten"}},
+		{"bad input", "", []string{"stages.0.model.input=[32, 32]"}, []string{"stages[0] (base)", "model.input: want [height, width, channels]"}},
+		{"zero input", "", []string{"stages.0.model.input=[0, 32, 3]"}, []string{"input: want positive sizes"}},
+		{"no layers", "", []string{"stages.0.model.layers=[]"}, []string{"stages[0] (base)", "layers: want at least one layer"}},
+		{"layer not a mapping", "", []string{l + "0=conv2d"}, []string{"model.layers[0]", "want a mapping with a type"}},
+		// transfer
+		{"from missing stage", "", []string{"stages.1.model.from.stage=nope"}, []string{"stages[1] (transfer)", `model.from.stage: no stage "nope"`}},
+		{"from later stage", "", []string{"stages.0.model.from={stage: transfer, up_to: dropout}"}, []string{"stages[0] (base)", `"transfer" is not an earlier stage`}},
+		{"from itself", "", []string{"stages.1.model.from.stage=transfer"}, []string{"stages[1] (transfer)", "not an earlier stage"}},
+		{"from both sources", "", []string{"stages.1.model.from.savedmodel=x"}, []string{"model.from: want one source"}},
+		{"from no source", "", []string{"stages.1.model.from={up_to: dropout}"}, []string{"model.from: want a source"}},
+		{"from up_to and layers", "", []string{"stages.1.model.from.layers=[conv2d]"}, []string{"want up_to or layers, not both"}},
+		{"from no selection", "", []string{"stages.1.model.from={stage: base}"}, []string{"want the reused layers"}},
+		{"up_to missing layer", "", []string{"stages.1.model.from.up_to=dense_9"}, []string{"stages[1] (transfer)", `model.from.up_to: no layer "dense_9"`, "conv2d, conv2d_1"}},
+		{"layers missing layer", "", []string{"stages.1.model.from={stage: base, layers: [conv2d, conv9]}"}, []string{"from.layers[1]", `no layer "conv9"`}},
+		{"layers out of order", "", []string{"stages.1.model.from={stage: base, layers: [conv2d_1, conv2d]}"}, []string{"from.layers[1]", "source order"}},
+		{"layers twice", "", []string{"stages.1.model.from={stage: base, layers: [conv2d, conv2d]}"}, []string{"from.layers[1]", "listed twice"}},
+		{"rate for frozen", "", []string{"stages.1.model.from.learning_rate=0.1"}, []string{"from.learning_rate", "frozen: false"}},
+		{"new name reuses old", "", []string{"stages.transfer.model.layers.0.name=flatten"}, []string{"stages[1] (transfer)", "layers[6] (flatten)", "also the name of a reused layer"}},
+		{"transfer head shape", "", []string{"stages.1.model.from.up_to=max_pooling2d"}, []string{"stages[1] (transfer)", "layers[3] (dense)", "dense wants a flat input, got [12 12 16]"}},
+		{"transfer last width", "", []string{"stages.1.model.layers.2.units=7"}, []string{"stages[1] (transfer)", "output shape [7], want [5]"}},
+		{"savedmodel own layer", "", []string{"stages.1.model.from={savedmodel: x, up_to: dropout}", "stages.1.model.layers.0.units=0"}, []string{"stages[1] (transfer)", "model.layers[0] (dense)", "units"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			path := ""
+			if tt.yaml != "" {
+				path = writeFile(t, tt.yaml)
+			}
+			_, err := Load(path, tt.sets)
+			if err == nil {
+				t.Fatalf("Load succeeded, want an error with %q", tt.want)
+			}
+			file := "transfer.yaml (embedded)"
+			if path != "" {
+				file = path
+			}
+			for _, w := range append(tt.want, "config "+file) {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\n does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestNetworkErrors(t *testing.T) {
+	conv := Layer{Type: "conv2d", Filters: 2, Kernel: Size{3, 3}}
+	tests := []struct {
+		desc string
+		net  Network
+		want string
+	}{
+		{"unresolved", Network{Input: []int{4, 4, 1}, From: &Reuse{}, Layers: []Layer{conv}}, "not resolved"},
+		{"field of another type in code", Network{Input: []int{4, 4, 1}, Layers: []Layer{{Type: "flatten", Units: 3}}}, "layers[0] (flatten): units: not a setting of flatten"},
+		{"shrinks", Network{Input: []int{2, 2, 1}, Layers: []Layer{conv}}, "layers[0] (conv2d): kernel: [3 3]"},
+		{"batchnorm on rank 2", Network{Input: []int{4, 4, 1}, Layers: []Layer{{Type: "batchnorm"}}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			err := tt.net.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate() = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseNetworkErrors(t *testing.T) {
+	tests := []struct{ desc, yaml, want string }{
+		{"unknown key", "input: [4, 4, 1]\nlayers: [{type: flatten}]\ncolor: red\n", "invalid keys: color"},
+		{"bad layer field", "input: [4, 4, 1]\nlayers: [{type: flatten, units: 2}]\n", "layers[0] (flatten): units"},
+		{"unresolved", "input: [4, 4, 1]\nfrom: {stage: a, up_to: b}\nlayers: [{type: flatten}]\n", "not resolved"},
+		{"not yaml", "input: [", "network spec"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			_, err := ParseNetwork([]byte(tt.yaml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ParseNetwork = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}

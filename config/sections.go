@@ -1,0 +1,109 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Data says where CIFAR-10 comes from and how it is split.
+//
+// Dir is a directory holding the binary files (data_batch_1.bin ...); empty
+// means CacheDir, which defaults (empty) to the user cache dir + "/tfcifar";
+// Download fetches the dataset there when it is missing. Split is
+// "reference" (selected training images then selected test images, the
+// last ValidationFraction of them for validation) or "standard" (official
+// training set for training, official test set for validation). Pixels are
+// multiplied by Scale (1: raw 0-255 values, as the reference feeds them).
+type Data struct {
+	Dir                string  `mapstructure:"dir" yaml:"dir"`
+	CacheDir           string  `mapstructure:"cache_dir" yaml:"cache_dir"`
+	Download           bool    `mapstructure:"download" yaml:"download"`
+	Split              string  `mapstructure:"split" yaml:"split"`
+	ValidationFraction float64 `mapstructure:"validation_fraction" yaml:"validation_fraction"`
+	Scale              float64 `mapstructure:"scale" yaml:"scale"`
+}
+
+// Splits are the names data.split accepts.
+var Splits = []string{"reference", "standard"}
+
+// DefaultData is the reference data section.
+func DefaultData() Data {
+	return Data{Download: true, Split: "reference", ValidationFraction: 0.2, Scale: 1}
+}
+
+// Validate checks d.
+func (d Data) Validate() error {
+	if err := oneOf("data.split", d.Split, Splits); err != nil || d.Split == "" {
+		return fmt.Errorf("data.split: want one of %s, got %q", strings.Join(Splits, ", "), d.Split)
+	}
+	if d.ValidationFraction < 0 || d.ValidationFraction >= 1 {
+		return fmt.Errorf("data.validation_fraction: want a fraction in [0, 1), got %g", d.ValidationFraction)
+	}
+	if d.Scale <= 0 {
+		return fmt.Errorf("data.scale: want a positive factor, got %g", d.Scale)
+	}
+	return nil
+}
+
+// Run holds the settings of the whole run.
+//
+// Out is the run directory (models, histories, charts, resolved config).
+// Seed seeds initial weights, dropout and shuffling. Thread counts of 0 let
+// TensorFlow choose. Device is cpu, gpu or a full device string such as
+// "/device:GPU:1". Progress is auto (a bar on a terminal, lines otherwise),
+// bar, lines or off.
+type Run struct {
+	Out            string `mapstructure:"out" yaml:"out"`
+	Seed           int64  `mapstructure:"seed" yaml:"seed"`
+	IntraOpThreads int    `mapstructure:"intra_op_threads" yaml:"intra_op_threads"`
+	InterOpThreads int    `mapstructure:"inter_op_threads" yaml:"inter_op_threads"`
+	Device         string `mapstructure:"device" yaml:"device"`
+	Progress       string `mapstructure:"progress" yaml:"progress"`
+}
+
+// Progresses are the names run.progress accepts.
+var Progresses = []string{"auto", "bar", "lines", "off"}
+
+// DefaultRun is the reference run section.
+func DefaultRun() Run {
+	return Run{Out: "runs/transfer", Seed: 42, Device: "cpu", Progress: "auto"}
+}
+
+// Validate checks r.
+func (r Run) Validate() error {
+	switch {
+	case r.Out == "":
+		return fmt.Errorf("run.out: want a directory, got an empty string")
+	case r.IntraOpThreads < 0:
+		return fmt.Errorf("run.intra_op_threads: want a count >= 0 (0: TensorFlow chooses), got %d", r.IntraOpThreads)
+	case r.InterOpThreads < 0:
+		return fmt.Errorf("run.inter_op_threads: want a count >= 0 (0: TensorFlow chooses), got %d", r.InterOpThreads)
+	case r.Device != "cpu" && r.Device != "gpu" && !strings.HasPrefix(r.Device, "/"):
+		return fmt.Errorf("run.device: want cpu, gpu or a device string like /device:GPU:0, got %q", r.Device)
+	case !slices.Contains(Progresses, r.Progress):
+		return fmt.Errorf("run.progress: want one of %s, got %q", strings.Join(Progresses, ", "), r.Progress)
+	}
+	return nil
+}
+
+// Export says where a stage's SavedModel goes: Dir relative to run.out
+// (default: the stage name), in Dir/<Version>/ when Version > 0 (the layout
+// TF Serving expects). ReuseExisting skips training when a compatible export
+// is already there and uses it instead.
+type Export struct {
+	Dir           string `mapstructure:"dir" yaml:"dir"`
+	Version       int    `mapstructure:"version" yaml:"version"`
+	ReuseExisting bool   `mapstructure:"reuse_existing" yaml:"reuse_existing"`
+}
+
+// Validate checks e.
+func (e Export) Validate() error {
+	if e.Dir == "" {
+		return fmt.Errorf("export.dir: want a directory, got an empty string")
+	}
+	if e.Version < 0 {
+		return fmt.Errorf("export.version: want a version >= 0 (0: no version directory), got %d", e.Version)
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Train holds the training settings of a stage: Epochs passes over the
+// training set in batches of BatchSize (the last partial batch kept),
+// reshuffled every epoch when Shuffle is set, with Seed (0: run.seed).
+// Checkpoint saves all variables after every epoch.
+type Train struct {
+	Epochs     int       `mapstructure:"epochs" yaml:"epochs"`
+	BatchSize  int       `mapstructure:"batch_size" yaml:"batch_size"`
+	Shuffle    bool      `mapstructure:"shuffle" yaml:"shuffle"`
+	Seed       int64     `mapstructure:"seed" yaml:"seed"`
+	Optimizer  Optimizer `mapstructure:"optimizer" yaml:"optimizer"`
+	Schedule   Schedule  `mapstructure:"schedule" yaml:"schedule"`
+	Checkpoint bool      `mapstructure:"checkpoint" yaml:"checkpoint"`
+}
+
+// DefaultTrain is the reference training: 5 epochs of batches of 100,
+// shuffled, Adam with Keras defaults, constant rate, checkpoints on.
+func DefaultTrain() Train {
+	return Train{Epochs: 5, BatchSize: 100, Shuffle: true, Optimizer: DefaultOptimizer(), Schedule: DefaultSchedule(), Checkpoint: true}
+}
+
+// Validate checks t.
+func (t Train) Validate() error {
+	if t.Epochs <= 0 {
+		return fmt.Errorf("train.epochs: want a positive number of epochs, got %d", t.Epochs)
+	}
+	if t.BatchSize <= 0 {
+		return fmt.Errorf("train.batch_size: want a positive batch size, got %d", t.BatchSize)
+	}
+	if err := t.Optimizer.Validate(); err != nil {
+		return err
+	}
+	return t.Schedule.Validate()
+}
+
+// Optimizer is adam (LearningRate, Beta1, Beta2, Epsilon; Keras defaults
+// 0.001, 0.9, 0.999, 1e-7) or sgd (LearningRate, Momentum, Nesterov).
+type Optimizer struct {
+	Name         string  `mapstructure:"name" yaml:"name"`
+	LearningRate float64 `mapstructure:"learning_rate" yaml:"learning_rate"`
+	Beta1        float64 `mapstructure:"beta1" yaml:"beta1"`
+	Beta2        float64 `mapstructure:"beta2" yaml:"beta2"`
+	Epsilon      float64 `mapstructure:"epsilon" yaml:"epsilon"`
+	Momentum     float64 `mapstructure:"momentum" yaml:"momentum"`
+	Nesterov     bool    `mapstructure:"nesterov" yaml:"nesterov"`
+}
+
+// Optimizers are the names optimizer.name accepts.
+var Optimizers = []string{"adam", "sgd"}
+
+// DefaultOptimizer is Adam with Keras defaults.
+func DefaultOptimizer() Optimizer {
+	return Optimizer{Name: "adam", LearningRate: 0.001, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}
+}
+
+// Validate checks o.
+func (o Optimizer) Validate() error {
+	switch {
+	case !slices.Contains(Optimizers, o.Name):
+		return fmt.Errorf("train.optimizer.name: want one of %s, got %q", strings.Join(Optimizers, ", "), o.Name)
+	case o.LearningRate <= 0:
+		return fmt.Errorf("train.optimizer.learning_rate: want a positive rate, got %g", o.LearningRate)
+	case o.Beta1 < 0 || o.Beta1 >= 1:
+		return fmt.Errorf("train.optimizer.beta1: want a value in [0, 1), got %g", o.Beta1)
+	case o.Beta2 < 0 || o.Beta2 >= 1:
+		return fmt.Errorf("train.optimizer.beta2: want a value in [0, 1), got %g", o.Beta2)
+	case o.Epsilon <= 0:
+		return fmt.Errorf("train.optimizer.epsilon: want a positive value, got %g", o.Epsilon)
+	case o.Momentum < 0 || o.Momentum >= 1:
+		return fmt.Errorf("train.optimizer.momentum: want a value in [0, 1), got %g", o.Momentum)
+	case o.Name != "sgd" && (o.Momentum != 0 || o.Nesterov):
+		return fmt.Errorf("train.optimizer: momentum and nesterov are sgd settings, not %s ones", o.Name)
+	}
+	return nil
+}
+
+// Schedule changes the learning rate per epoch: constant; step (multiply
+// by Gamma every StepEpochs epochs); cosine (decay to 0 over the epochs).
+type Schedule struct {
+	Name       string  `mapstructure:"name" yaml:"name"`
+	StepEpochs int     `mapstructure:"step_epochs" yaml:"step_epochs"`
+	Gamma      float64 `mapstructure:"gamma" yaml:"gamma"`
+}
+
+// Schedules are the names schedule.name accepts.
+var Schedules = []string{"constant", "step", "cosine"}
+
+// DefaultSchedule is a constant rate.
+func DefaultSchedule() Schedule { return Schedule{Name: "constant", Gamma: 0.1} }
+
+// Validate checks s.
+func (s Schedule) Validate() error {
+	switch {
+	case !slices.Contains(Schedules, s.Name):
+		return fmt.Errorf("train.schedule.name: want one of %s, got %q", strings.Join(Schedules, ", "), s.Name)
+	case s.StepEpochs < 0 || (s.Name == "step" && s.StepEpochs == 0):
+		return fmt.Errorf("train.schedule.step_epochs: want a positive number of epochs for the step schedule, got %d", s.StepEpochs)
+	case s.Gamma <= 0 || s.Gamma > 1:
+		return fmt.Errorf("train.schedule.gamma: want a factor in (0, 1], got %g", s.Gamma)
+	}
+	return nil
+}

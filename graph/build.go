@@ -1,0 +1,142 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
+
+	"github.com/tfcifar/tfcifar/config"
+)
+
+// Options tune Build. Seed seeds every initial value (each variable's
+// op-level seed derives from Seed and the variable name) and the dropout
+// masks: the same seed gives the same initial weights.
+type Options struct {
+	Seed int64
+}
+
+// builder holds the state of one Build.
+type builder struct {
+	s      *op.Scope
+	opt    Options
+	m      *Model
+	images tf.Output
+}
+
+// Build adds net's forward pass to s and returns the model. net must be a
+// flat network (config.Config.Resolve); it is validated before any op is
+// added. If graph construction fails, the scope's first error is returned;
+// a panic inside tfgo is recovered and returned the same way.
+func Build(s *op.Scope, net config.Network, opt Options) (*Model, error) {
+	if err := net.Validate(); err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
+	}
+	net = net.Named()
+	shapes, err := net.Shapes()
+	if err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
+	}
+	if err := s.Err(); err != nil {
+		return nil, scopeErr(err)
+	}
+	b := &builder{s: s, opt: opt, m: &Model{}}
+	err = catch(s, func() { b.build(net, shapes) })
+	if err != nil {
+		return nil, err
+	}
+	return b.m, nil
+}
+
+// build adds the placeholders and the layers in order.
+func (b *builder) build(net config.Network, shapes [][]int) {
+	in := append([]int64{-1}, dims(net.Input)...)
+	b.images = op.Placeholder(b.s.SubScope("images"), tf.Float, op.PlaceholderShape(tf.MakeShape(in...)))
+	ts := b.s.SubScope("training")
+	b.m.Images = b.images
+	b.m.Training = op.PlaceholderWithDefault(ts, op.Const(ts.SubScope("default"), false), tf.ScalarShape())
+	x := b.images
+	var logits tf.Output
+	for i, l := range net.Layers {
+		var pre tf.Output
+		first := len(b.m.Variables)
+		x, pre = b.layer(b.s.SubScope(l.Name), l, x, shapes[i])
+		logits = x
+		if l.Activation == "softmax" {
+			logits = pre
+		}
+		info := LayerInfo{Name: l.Name, Type: l.Type, OutputShape: dims(shapes[i]), Trainable: !l.Frozen}
+		for _, v := range b.m.Variables[first:] {
+			info.Params += v.Size()
+		}
+		b.m.Layers = append(b.m.Layers, info)
+		b.m.Outputs = append(b.m.Outputs, x)
+	}
+	last := net.Layers[len(net.Layers)-1]
+	b.m.Logits = logits
+	if last.Activation == "softmax" {
+		b.m.Probabilities = x
+	} else {
+		b.m.Probabilities = op.Softmax(b.s.SubScope("probabilities"), logits)
+	}
+}
+
+// catch runs f, turning a panic (tfgo panics on scope errors) into an error,
+// and returns the scope's first error if there is one.
+func catch(s *op.Scope, f func()) (err error) {
+	defer func() {
+		r := recover()
+		if e := s.Err(); e != nil {
+			err = scopeErr(e)
+			return
+		}
+		if r != nil {
+			err = fmt.Errorf("graph: %v", r)
+		}
+	}()
+	f()
+	return nil
+}
+
+// scopeErr shortens a scope error to its message, without the stack trace
+// the op package appends.
+func scopeErr(err error) error {
+	msg, _, _ := strings.Cut(err.Error(), " (Stacktrace:")
+	return fmt.Errorf("graph: %w", errors.New(msg))
+}
+
+func dims(s []int) []int64 {
+	d := make([]int64, len(s))
+	for i, v := range s {
+		d[i] = int64(v)
+	}
+	return d
+}
+
+// TrainableVariables returns the variables gradients are taken for, in
+// layer order: all but those of frozen layers, batchnorm moving statistics
+// and dropout seed counters.
+func (m *Model) TrainableVariables() []*Variable {
+	var vs []*Variable
+	for _, v := range m.Variables {
+		if v.Trainable {
+			vs = append(vs, v)
+		}
+	}
+	return vs
+}
+
+// Size is the number of parameters v holds: the product of its shape, or
+// 0 for state that is not a weight (a dropout seed counter).
+func (v *Variable) Size() int64 {
+	if v.State {
+		return 0
+	}
+	n := int64(1)
+	for _, d := range v.Shape {
+		n *= d
+	}
+	return n
+}

@@ -1,0 +1,24 @@
+// Package graph builds a config.Network into a TensorFlow graph.
+//
+// Build adds to a scope, through tfgo and the op wrappers, the forward pass
+// of a flat network (config.Network after Config.Resolve): an Images
+// placeholder [-1 H W C] (NHWC float32), a Training switch (bool, default
+// false), and Logits [-1 K] and Probabilities = softmax(Logits). Weights are
+// resource variables (VarHandleOp, shared_name = the variable name such as
+// "conv2d/kernel"), each with an Init op that assigns a seeded initial
+// value drawn with stateless random ops, so a seed fixes the initial
+// weights. Keras defaults apply: Glorot-uniform kernels, zero biases, ones
+// and zeros for batch normalisation.
+//
+// Training switches dropout (keep with probability 1-rate, scale by
+// 1/(1-rate); its random mask does not depend on the weights, so it is off
+// the gradient path) and batch normalisation (batch statistics, and moving
+// statistics updated by Model.Updates, in training; moving statistics in
+// inference). A layer marked Frozen gives non-trainable variables; a frozen
+// batchnorm always runs in inference mode (as in Keras), while a frozen
+// dropout still drops in training mode.
+//
+// graph only builds ops: it opens no files and runs no sessions. The ops it
+// uses all have C++ gradients, so op.Gradients of a loss on Logits with
+// respect to the Read outputs of TrainableVariables works.
+package graph

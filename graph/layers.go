@@ -1,0 +1,133 @@
+package graph
+
+import (
+	"fmt"
+	"strings"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
+	tg "github.com/galeone/tfgo"
+
+	"github.com/tfcifar/tfcifar/config"
+)
+
+// layer adds one layer (defaults filled) on x and returns its output and,
+// for conv2d and dense, the output before the activation (pre).
+func (b *builder) layer(s *op.Scope, l config.Layer, x tf.Output, shape []int) (out, pre tf.Output) {
+	switch l.Type {
+	case "conv2d":
+		k := b.variable(s, l, "kernel", []int64{int64(l.Kernel[0]), int64(l.Kernel[1]), x.Shape().Size(3), int64(l.Filters)}, l.KernelInitializer, true)
+		x = op.Conv2D(s, x, k.Read, []int64{1, int64(l.Strides[0]), int64(l.Strides[1]), 1}, strings.ToUpper(l.Padding))
+		x = b.bias(s, l, x)
+		return activate(s, l.Activation, x), x
+	case "dense":
+		k := b.variable(s, l, "kernel", []int64{x.Shape().Size(1), int64(l.Units)}, l.KernelInitializer, true)
+		x = tg.NewTensor(s, x).MatMul(k.Read).Output
+		x = b.bias(s, l, x)
+		return activate(s, l.Activation, x), x
+	case "maxpool2d":
+		return op.MaxPool(s, x, window(l.Pool), window(l.Strides), strings.ToUpper(l.Padding)), x
+	case "avgpool2d":
+		return op.AvgPool(s, x, window(l.Pool), window(l.Strides), strings.ToUpper(l.Padding)), x
+	case "global_avgpool2d":
+		return op.Mean(s, x, op.Const(s.SubScope("axes"), []int32{1, 2})), x
+	case "flatten":
+		return op.Reshape(s, x, op.Const(s.SubScope("shape"), []int64{-1, int64(shape[0])})), x
+	case "dropout":
+		return b.dropout(s, l, x, shape), x
+	case "activation":
+		return activate(s, l.Activation, x), x
+	case "batchnorm":
+		return b.batchnorm(s, l, x, shape), x
+	}
+	s.UpdateErr("Build", fmt.Errorf("layer %q: unknown type %q", l.Name, l.Type))
+	return x, x
+}
+
+// bias adds the layer's bias when it has one.
+func (b *builder) bias(s *op.Scope, l config.Layer, x tf.Output) tf.Output {
+	if !l.HasBias() {
+		return x
+	}
+	n := x.Shape().Size(x.Shape().NumDimensions() - 1)
+	v := b.variable(s, l, "bias", []int64{n}, l.BiasInitializer, true)
+	return op.BiasAdd(s, x, v.Read)
+}
+
+func window(w config.Size) []int64 { return []int64{1, int64(w[0]), int64(w[1]), 1} }
+
+// activate applies a named activation (linear: none).
+func activate(s *op.Scope, name string, x tf.Output) tf.Output {
+	switch name {
+	case "relu":
+		return op.Relu(s, x)
+	case "sigmoid":
+		return op.Sigmoid(s, x)
+	case "tanh":
+		return op.Tanh(s, x)
+	case "softmax":
+		return op.Softmax(s, x)
+	}
+	return x
+}
+
+// dropout multiplies x in training mode by a mask that keeps each value
+// with probability 1-rate and scales kept values by 1/(1-rate). The mask
+// is drawn by a stateless op seeded by (Options.Seed, layer) and a step
+// counter variable that Model.Updates advances, so every training step
+// draws a new mask, reproducibly, and a restored checkpoint continues the
+// sequence. The mask's shape comes from the Images batch size and the
+// static layer shape, so it does not depend on the weights.
+func (b *builder) dropout(s *op.Scope, l config.Layer, x tf.Output, shape []int) tf.Output {
+	step := b.variable(s, l, "seed", []int64{}, "zeros", false)
+	step.State = true
+	batch := op.Slice(s, op.Shape(s, b.images, op.ShapeOutType(tf.Int64)), op.Const(s.SubScope("begin"), []int64{0}), op.Const(s.SubScope("size"), []int64{1}))
+	dims := op.ConcatV2(s, []tf.Output{batch, op.Const(s.SubScope("dims"), dimsOf(shape))}, op.Const(s.SubScope("axis"), int32(0)))
+	seed := op.Pack(s, []tf.Output{op.Const(s.SubScope("key"), b.opt.Seed^hash(l.Name)), op.Cast(s.SubScope("step"), step.Read, tf.Int64)})
+	u := op.StatelessRandomUniform(s, dims, seed)
+	keep := op.Cast(s, op.GreaterEqual(s, u, op.Const(s.SubScope("rate"), float32(l.Rate))), tf.Float)
+	mask := op.Mul(s.SubScope("mask"), keep, op.Const(s.SubScope("scale"), float32(1/(1-l.Rate))))
+	ones := op.Fill(s, dims, op.Const(s.SubScope("one"), float32(1)))
+	scale := op.Select(s, b.m.Training, mask, ones)
+	advance := s.SubScope("advance").WithControlDependencies(u.Op)
+	b.m.Updates = append(b.m.Updates, op.AssignAddVariableOp(advance, step.Handle, op.Const(advance.SubScope("one"), float32(1))))
+	return op.Mul(s, x, scale)
+}
+
+func dimsOf(shape []int) []int64 { return dims(shape) }
+
+// batchnorm normalises x over its last axis: with the batch statistics in
+// training mode (and Model.Updates moving the moving statistics towards
+// them by 1-momentum), with the moving statistics in inference mode. A
+// frozen batchnorm always runs in inference mode, as in Keras.
+func (b *builder) batchnorm(s *op.Scope, l config.Layer, x tf.Output, shape []int) tf.Output {
+	c := int64(shape[len(shape)-1])
+	gamma := b.variable(s, l, "gamma", []int64{c}, "ones", true)
+	beta := b.variable(s, l, "beta", []int64{c}, "zeros", true)
+	mean := b.variable(s, l, "moving_mean", []int64{c}, "zeros", false)
+	variance := b.variable(s, l, "moving_variance", []int64{c}, "ones", false)
+	flat := len(shape) == 1
+	if flat { // FusedBatchNormV3 wants NHWC
+		x = op.Reshape(s, x, op.Const(s.SubScope("to4d"), []int64{-1, 1, 1, c}))
+	}
+	eps := op.FusedBatchNormV3Epsilon(float32(l.Epsilon))
+	y, _, _, _, _, _ := op.FusedBatchNormV3(s.SubScope("inference"), x, gamma.Read, beta.Read, mean.Read, variance.Read, eps, op.FusedBatchNormV3IsTraining(false))
+	if !l.Frozen {
+		yt, bm, bv, _, _, _ := op.FusedBatchNormV3(s.SubScope("training"), x, gamma.Read, beta.Read, mean.Read, variance.Read, eps, op.FusedBatchNormV3IsTraining(true))
+		y = op.Select(s, b.m.Training, yt, y)
+		m := op.Const(s.SubScope("momentum"), float32(l.Momentum))
+		b.m.Updates = append(b.m.Updates, b.moving(s, mean, bm, m), b.moving(s, variance, bv, m))
+	}
+	if flat {
+		y = op.Reshape(s.SubScope("flat"), y, op.Const(s.SubScope("to2d"), []int64{-1, c}))
+	}
+	return y
+}
+
+// moving assigns v = v*momentum + batch*(1-momentum), read after the batch
+// statistic is computed.
+func (b *builder) moving(s *op.Scope, v *Variable, batch, momentum tf.Output) *tf.Operation {
+	s = s.SubScope("update_" + v.Name[strings.LastIndex(v.Name, "/")+1:])
+	delta := op.Mul(s, op.Sub(s.SubScope("diff"), v.Read, batch), op.Sub(s.SubScope("rate"), op.Const(s.SubScope("one"), float32(1)), momentum))
+	return op.AssignSubVariableOp(s, v.Handle, delta)
+}

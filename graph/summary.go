@@ -1,0 +1,80 @@
+package graph
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// kerasTypes are the Keras class names the summary shows for layer types.
+var kerasTypes = map[string]string{
+	"conv2d":           "Conv2D",
+	"maxpool2d":        "MaxPooling2D",
+	"avgpool2d":        "AveragePooling2D",
+	"global_avgpool2d": "GlobalAveragePooling2D",
+	"flatten":          "Flatten",
+	"dropout":          "Dropout",
+	"dense":            "Dense",
+	"activation":       "Activation",
+	"batchnorm":        "BatchNormalization",
+}
+
+// Summary writes a table like Keras' model.summary(): per layer its name
+// and type, output shape (None for the batch), parameter count and whether
+// it is trainable; then the total, trainable and non-trainable counts.
+func (m *Model) Summary(w io.Writer) error {
+	const rule = "─────────────────────────────────────────────────────────────────────────────"
+	var b strings.Builder
+	row := func(a, s, p, t string) {
+		b.WriteString(strings.TrimRight(fmt.Sprintf("%-32s %-22s %11s  %s", a, s, p, t), " ") + "\n")
+	}
+	b.WriteString(rule + "\n")
+	row("Layer (type)", "Output Shape", "Param #", "Trainable")
+	b.WriteString(strings.ReplaceAll(rule, "─", "═") + "\n")
+	for _, l := range m.Layers {
+		t := "Y"
+		if !l.Trainable {
+			t = "N"
+		}
+		if l.Params == 0 {
+			t = "-"
+		}
+		row(fmt.Sprintf("%s (%s)", l.Name, kerasTypes[l.Type]), shape(l.OutputShape), thousands(l.Params), t)
+	}
+	b.WriteString(strings.ReplaceAll(rule, "─", "═") + "\n")
+	total, trainable := m.Params()
+	fmt.Fprintf(&b, "Total params: %s\nTrainable params: %s\nNon-trainable params: %s\n",
+		thousands(total), thousands(trainable), thousands(total-trainable))
+	b.WriteString(rule + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Params returns the total and trainable parameter counts.
+func (m *Model) Params() (total, trainable int64) {
+	for _, v := range m.Variables {
+		total += v.Size()
+		if v.Trainable {
+			trainable += v.Size()
+		}
+	}
+	return total, trainable
+}
+
+func shape(s []int64) string {
+	parts := []string{"None"}
+	for _, d := range s {
+		parts = append(parts, strconv.FormatInt(d, 10))
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// thousands formats n with comma separators: 418837 -> "418,837".
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

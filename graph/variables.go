@@ -1,0 +1,86 @@
+package graph
+
+import (
+	"hash/fnv"
+	"math"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
+
+	"github.com/tfcifar/tfcifar/config"
+)
+
+// variable adds the resource variable <layer>/<param> of the given shape,
+// its Init op (the initializer's value) and its Read output.
+func (b *builder) variable(ls *op.Scope, l config.Layer, param string, shape []int64, init string, trainable bool) *Variable {
+	name := l.Name + "/" + param
+	s := ls.SubScope(param)
+	h := op.VarHandleOp(s, tf.Float, tf.MakeShape(shape...), op.VarHandleOpSharedName(name))
+	v := &Variable{
+		Name:      name,
+		Layer:     l.Name,
+		Shape:     shape,
+		Handle:    h,
+		Init:      op.AssignVariableOp(s, h, b.initial(s.SubScope("initial"), name, shape, init)),
+		Read:      op.ReadVariableOp(s, h, tf.Float),
+		Trainable: trainable && !l.Frozen,
+	}
+	b.m.Variables = append(b.m.Variables, v)
+	return v
+}
+
+// initial returns the initial value of variable name: zeros, ones, or a
+// Keras variance-scaling draw from a stateless random op seeded by
+// (Options.Seed, hash of name).
+func (b *builder) initial(s *op.Scope, name string, shape []int64, init string) tf.Output {
+	switch init {
+	case "zeros", "ones":
+		v := float32(0)
+		if init == "ones" {
+			v = 1
+		}
+		return op.Fill(s, op.Const(s.SubScope("shape"), shape), op.Const(s.SubScope("value"), v))
+	}
+	fanIn, fanOut := fans(shape)
+	scale, n := 1.0, fanIn
+	switch init {
+	case "glorot_uniform", "glorot_normal":
+		n = (fanIn + fanOut) / 2
+	case "he_uniform", "he_normal":
+		scale = 2
+	}
+	shapeOut := op.Const(s.SubScope("shape"), shape)
+	seed := op.Const(s.SubScope("seed"), []int64{b.opt.Seed, hash(name)})
+	switch init {
+	case "glorot_uniform", "he_uniform", "lecun_uniform":
+		limit := float32(math.Sqrt(3 * scale / n))
+		u := op.StatelessRandomUniform(s, shapeOut, seed) // [0, 1)
+		return op.Sub(s, op.Mul(s, u, op.Const(s.SubScope("width"), 2*limit)), op.Const(s.SubScope("limit"), limit))
+	default: // truncated normal, stddev corrected for the truncation as Keras does
+		std := float32(math.Sqrt(scale/n) / .87962566103423978)
+		return op.Mul(s, op.StatelessTruncatedNormal(s, shapeOut, seed), op.Const(s.SubScope("stddev"), std))
+	}
+}
+
+// fans returns Keras' fan-in and fan-out of a weight shape: [in out] for a
+// dense kernel, [kh kw in out] for a conv kernel (times the receptive field).
+func fans(shape []int64) (in, out float64) {
+	switch len(shape) {
+	case 0:
+		return 1, 1
+	case 1:
+		return float64(shape[0]), float64(shape[0])
+	}
+	rf := 1.0
+	for _, d := range shape[:len(shape)-2] {
+		rf *= float64(d)
+	}
+	return float64(shape[len(shape)-2]) * rf, float64(shape[len(shape)-1]) * rf
+}
+
+// hash maps a variable name to the second half of its op-level seed.
+func hash(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return int64(h.Sum64() >> 1)
+}
