@@ -58,9 +58,9 @@ func Default() *Config {
 		Run:  DefaultRun(),
 		Stages: []Stage{
 			{Name: "base", Classes: []int{0, 1, 2, 3, 4}, Model: Network{Input: []int{32, 32, 3}, Layers: base},
-				Train: DefaultTrain(), Export: Export{Dir: "base"}},
+				Train: DefaultTrain(), Export: Export{Dir: "base/model"}},
 			{Name: "transfer", Classes: []int{5, 6, 7, 8, 9}, Model: Network{Input: []int{32, 32, 3}, From: &from, Layers: slices.Clone(head)},
-				Train: DefaultTrain(), Export: Export{Dir: "transfer"}},
+				Train: DefaultTrain(), Export: Export{Dir: "transfer/model"}},
 		},
 	}
 	c.complete()
@@ -250,13 +250,13 @@ func (c *Config) ExportDir(i int) string {
 }
 
 // complete fills defaults that depend on other fields: export dirs default
-// to the stage name, and layers get their default settings and names (the
+// to <stage name>/model (beside the stage's history and checkpoint), and layers get their default settings and names (the
 // new layers of a transfer network avoid the names of the reused ones).
 func (c *Config) complete() {
 	for i := range c.Stages {
 		s := &c.Stages[i]
 		if s.Export.Dir == "" {
-			s.Export.Dir = s.Name
+			s.Export.Dir = filepath.Join(s.Name, "model")
 		}
 		var taken []string
 		if f := s.Model.From; f != nil {

@@ -36,7 +36,7 @@ func TestLoadErrors(t *testing.T) {
 		// stages
 		{"stage name", "", []string{"stages.0.name=a b"}, []string{"stages[0] (a b)", "name: want letters"}},
 		{"duplicate stage", "", []string{"stages.1.name=base", "stages.1.model.from.stage=x"}, []string{"stages[1] (base)", `"base" is already the name of stages[0]`}},
-		{"duplicate export", "", []string{"stages.1.export.dir=base"}, []string{"stages[1] (transfer)", "export.dir", "stages[0]"}},
+		{"duplicate export", "", []string{"stages.1.export.dir=base/model"}, []string{"stages[1] (transfer)", "export.dir", "stages[0]"}},
 		{"negative version", "", []string{"stages.0.export.version=-1"}, []string{"export.version", ">= 0"}},
 		{"class out of range", "", []string{"stages.0.classes=[0, 1, 2, 3, 10]"}, []string{"stages[0] (base)", "classes[4]", "0-9, got 10"}},
 		{"duplicate class", "", []string{"stages.0.classes=[0, 1, 2, 3, 3]"}, []string{"classes[4]", "class 3 is listed twice"}},

@@ -38,8 +38,8 @@ func TestShapes(t *testing.T) {
 
 func TestExportDir(t *testing.T) {
 	c := Default()
-	if got := c.ExportDir(0); got != "runs/transfer/base" {
-		t.Errorf("ExportDir(0) = %q, want runs/transfer/base", got)
+	if got := c.ExportDir(0); got != "runs/transfer/base/model" {
+		t.Errorf("ExportDir(0) = %q, want runs/transfer/base/model", got)
 	}
 	c.Stages[1].Export = Export{Dir: "/srv/models/transfer", Version: 2}
 	if got := c.ExportDir(1); got != "/srv/models/transfer/2" {
