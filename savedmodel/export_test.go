@@ -1,0 +1,86 @@
+package savedmodel
+
+import (
+	"math"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/tfcifar/tfcifar/config"
+)
+
+func TestExportLoad(t *testing.T) {
+	const n = 20
+	images, source := testImages(t, n)
+	tests := []struct {
+		desc    string
+		net     func() config.Network
+		classes []string
+		version int
+	}{
+		{"reference network", referenceNet, []string{"airplane", "automobile", "bird", "cat", "deer"}, 0},
+		{"small network, version 3, default class names", func() config.Network { return smallNet(4) }, nil, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			net := tc.net()
+			values := initialValues(t, net, 7)
+			want, wantIDs := predictInProcess(t, net, values, images, n)
+			dir, err := Export(filepath.Join(t.TempDir(), "model"), net, values, Options{Classes: tc.classes, Version: tc.version, Seed: 7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			got, gotIDs, err := m.Predict(images, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("probabilities of the loaded export differ from in-process ones (%s): max |diff| %g", source, maxDiff(got, want))
+			}
+			if !slices.Equal(gotIDs, wantIDs) {
+				t.Errorf("class ids = %v, want %v", gotIDs, wantIDs)
+			}
+			if unsaturated(want, len(m.Classes)) == 0 {
+				t.Errorf("every probability row is saturated; the comparison would prove little")
+			}
+			k := len(want) / n
+			wantClasses := tc.classes
+			if wantClasses == nil {
+				for i := range k {
+					wantClasses = append(wantClasses, strconv.Itoa(i))
+				}
+			}
+			if !slices.Equal(m.Classes, wantClasses) {
+				t.Errorf("classes = %v, want %v", m.Classes, wantClasses)
+			}
+		})
+	}
+}
+
+func maxDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	d := 0.0
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
+// unsaturated counts the rows of probs whose largest value is below 0.99.
+func unsaturated(probs []float32, k int) int {
+	c := 0
+	for i := 0; i+k <= len(probs); i += k {
+		if slices.Max(probs[i:i+k]) < 0.99 {
+			c++
+		}
+	}
+	return c
+}

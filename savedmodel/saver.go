@@ -1,0 +1,177 @@
+package savedmodel
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
+
+	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
+)
+
+// Entry is one resource variable a Saver writes and reads.
+//
+// Name is the checkpoint key (e.g. "conv2d/kernel"); Handle is the
+// VarHandleOp output (DT_RESOURCE); DType is the variable's element type.
+// Shape, when not nil, is checked on restore: a stored tensor of another
+// shape fails the restore with an error naming the variable.
+type Entry struct {
+	Name   string
+	Handle tf.Output
+	DType  tf.DataType
+	Shape  []int64
+}
+
+// Saver saves and restores resource variables with SaveV2 / RestoreV2 in the
+// TensorFlow V2 checkpoint format (prefix.index, prefix.data-00000-of-00001).
+//
+// Its ops live in the graph it was built in under the "save" name scope: a
+// string filename tensor (PlaceholderWithDefault, fed with the prefix),
+// ReadVariableOp→SaveV2 followed by an Identity of the filename (the save
+// tensor), and RestoreV2→AssignVariableOp grouped under a NoOp (the restore
+// op). The same names go into the SaverDef of a SavedModel.
+type Saver struct {
+	filename tf.Output
+	save     tf.Output
+	restore  *tf.Operation
+	names    []string
+	checks   map[string]string // EnsureShape op name -> variable name
+}
+
+// NewSaver adds the save and restore ops for entries to the graph of s. Call
+// it before a session runs the graph. Entries are stored sorted by name;
+// names must be unique and not empty.
+func NewSaver(s *op.Scope, entries []Entry) (*Saver, error) {
+	if len(entries) == 0 {
+		return nil, errors.New("savedmodel: saver needs at least one variable")
+	}
+	sorted := slices.Clone(entries)
+	slices.SortFunc(sorted, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	names := make([]string, len(sorted))
+	for i, e := range sorted {
+		if e.Name == "" {
+			return nil, fmt.Errorf("savedmodel: saver entry %d has no name", i)
+		}
+		if i > 0 && e.Name == sorted[i-1].Name {
+			return nil, fmt.Errorf("savedmodel: saver variable %q listed twice", e.Name)
+		}
+		names[i] = e.Name
+	}
+
+	s = s.SubScope("save")
+	filename := s.AddOperation(tf.OpSpec{
+		Type:  "PlaceholderWithDefault",
+		Name:  "filename",
+		Input: []tf.Input{op.Const(s.SubScope("default"), "model")},
+		Attrs: map[string]interface{}{"shape": tf.ScalarShape()},
+	})
+	if s.Err() != nil {
+		return nil, fmt.Errorf("savedmodel: build saver: %w", s.Err())
+	}
+	prefix := filename.Output(0)
+	keys := op.Const(s.SubScope("tensor_names"), names)
+	specs := op.Const(s.SubScope("shape_and_slices"), make([]string, len(names)))
+
+	reads := make([]tf.Output, len(sorted))
+	dtypes := make([]tf.DataType, len(sorted))
+	for i, e := range sorted {
+		reads[i] = op.ReadVariableOp(s.SubScope("read"), e.Handle, e.DType)
+		dtypes[i] = e.DType
+	}
+	saveOp := op.SaveV2(s, prefix, keys, specs, reads)
+	save := s.WithControlDependencies(saveOp).AddOperation(tf.OpSpec{
+		Type:  "Identity",
+		Name:  "control_dependency",
+		Input: []tf.Input{prefix},
+	})
+
+	restored := op.RestoreV2(s, prefix, keys, specs, dtypes)
+	assigns := make([]*tf.Operation, len(sorted))
+	checks := map[string]string{}
+	for i, e := range sorted {
+		if s.Err() != nil {
+			break
+		}
+		v := restored[i]
+		if e.Shape != nil {
+			v = s.AddOperation(tf.OpSpec{
+				Type:  "EnsureShape",
+				Name:  "shape/" + e.Name,
+				Input: []tf.Input{v},
+				Attrs: map[string]interface{}{"shape": tf.MakeShape(e.Shape...)},
+			}).Output(0)
+			if s.Err() == nil {
+				checks[v.Op.Name()] = e.Name
+			}
+		}
+		assigns[i] = op.AssignVariableOp(s.SubScope("assign"), e.Handle, v)
+	}
+	restore := s.WithControlDependencies(assigns...).AddOperation(tf.OpSpec{Type: "NoOp", Name: "restore_all"})
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf("savedmodel: build saver: %w", err)
+	}
+	return &Saver{filename: prefix, save: save.Output(0), restore: restore, names: names, checks: checks}, nil
+}
+
+// Names returns the checkpoint keys of the saver, sorted.
+func (v *Saver) Names() []string { return slices.Clone(v.names) }
+
+// Save writes the variables to the checkpoint at prefix (prefix.index and
+// prefix.data-00000-of-00001). The directory of prefix must exist.
+func (v *Saver) Save(sess *tf.Session, prefix string) error {
+	if err := v.run(sess, prefix, []tf.Output{v.save}, nil); err != nil {
+		return fmt.Errorf("savedmodel: save checkpoint %s: %w", prefix, err)
+	}
+	return nil
+}
+
+// Restore assigns the values stored at prefix to the variables. A variable
+// missing from the checkpoint or stored with another shape fails the restore
+// with an error naming it; variables may then be partly assigned.
+func (v *Saver) Restore(sess *tf.Session, prefix string) error {
+	if err := v.restoreFrom(sess, prefix); err != nil {
+		return fmt.Errorf("savedmodel: restore checkpoint %s: %w", prefix, err)
+	}
+	return nil
+}
+
+// restoreFrom runs the restore op; a failed shape check is reported with
+// the name of its variable.
+func (v *Saver) restoreFrom(sess *tf.Session, prefix string) error {
+	err := v.run(sess, prefix, nil, []*tf.Operation{v.restore})
+	if err == nil {
+		return nil
+	}
+	for node, name := range v.checks {
+		if strings.Contains(err.Error(), "{{node "+node+"}}") {
+			return fmt.Errorf("variable %q: %w", name, err)
+		}
+	}
+	return err
+}
+
+func (v *Saver) run(sess *tf.Session, prefix string, fetch []tf.Output, targets []*tf.Operation) error {
+	p, err := tf.NewTensor(prefix)
+	if err != nil {
+		return err
+	}
+	_, err = sess.Run(map[tf.Output]*tf.Tensor{v.filename: p}, fetch, targets)
+	return err
+}
+
+// Def returns the SaverDef that lets TensorFlow loaders restore the
+// variables: the filename tensor to feed, the save tensor and the restore op.
+func (v *Saver) Def() *pb.SaverDef {
+	return &pb.SaverDef{
+		FilenameTensorName:        v.filename.Op.Name() + ":0",
+		SaveTensorName:            v.save.Op.Name() + ":0",
+		RestoreOpName:             v.restore.Name(),
+		MaxToKeep:                 5,
+		Sharded:                   false,
+		KeepCheckpointEveryNHours: 10000,
+		Version:                   pb.SaverDef_V2,
+	}
+}

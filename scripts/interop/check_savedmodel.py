@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Checks a tfcifar SavedModel export with TensorFlow Python.
+
+usage: check_savedmodel.py EXPORT_DIR IMAGES PROBABILITIES CLASS_IDS [--tolerance T]
+
+IMAGES is raw little-endian float32 pixels [N, H, W, C] (NHWC, 0-255, as
+the model is fed), PROBABILITIES raw little-endian float32 [N, classes] and
+CLASS_IDS raw little-endian int64 [N]: the predictions tfcifar made in Go.
+
+The export is loaded with tf.saved_model.load; its serving_default
+signature is called with images=...; the probabilities must match to the
+tolerance (default 1e-5) and the class ids exactly. Then
+`saved_model_cli show --dir EXPORT_DIR --all` (next to this Python) must
+list the signature, its input and its outputs. Prints one line per check
+and exits 1 if any fails.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+SIGNATURE = "serving_default"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("export_dir")
+    p.add_argument("images")
+    p.add_argument("probabilities")
+    p.add_argument("class_ids")
+    p.add_argument("--tolerance", type=float, default=1e-5)
+    a = p.parse_args()
+
+    failures = []
+    model = tf.saved_model.load(a.export_dir)
+    if SIGNATURE not in model.signatures:
+        print(f"FAIL signatures: {list(model.signatures)} has no {SIGNATURE}")
+        return 1
+    fn = model.signatures[SIGNATURE]
+    spec = fn.structured_input_signature[1]["images"]
+    dims = spec.shape.as_list()[1:]
+    images = np.fromfile(a.images, dtype="<f4").reshape([-1] + dims)
+    n = images.shape[0]
+    want = np.fromfile(a.probabilities, dtype="<f4").reshape(n, -1)
+    want_ids = np.fromfile(a.class_ids, dtype="<i8")
+    print(f"loaded {a.export_dir} with TensorFlow {tf.__version__}: "
+          f"{len(model.variables)} variables, signature {SIGNATURE}{fn.structured_input_signature[1]}")
+
+    out = fn(images=tf.constant(images))
+    got = out["probabilities"].numpy()
+    got_ids = out["class_ids"].numpy()
+    if got.shape != want.shape:
+        failures.append(f"probabilities shape {got.shape}, want {want.shape}")
+    else:
+        diff = float(np.max(np.abs(got.astype(np.float64) - want)))
+        line = f"probabilities of {n} images: max |python - go| = {diff:.3g} (tolerance {a.tolerance:g})"
+        print(("ok   " if diff <= a.tolerance else "FAIL ") + line)
+        if diff > a.tolerance:
+            failures.append(line)
+    if not np.array_equal(got_ids, want_ids):
+        failures.append(f"class_ids {got_ids.tolist()}, want {want_ids.tolist()}")
+        print("FAIL class_ids differ")
+    else:
+        print(f"ok   class_ids equal: {got_ids.tolist()}")
+
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    r = subprocess.run([cli, "show", "--dir", a.export_dir, "--all"], capture_output=True, text=True)
+    shown = r.stdout
+    wanted = [f"signature_def['{SIGNATURE}']", "inputs['images']", "outputs['probabilities']",
+              "outputs['class_ids']", "Method name is: tensorflow/serving/predict"]
+    missing = [w for w in wanted if w not in shown]
+    if r.returncode != 0 or missing:
+        failures.append(f"saved_model_cli show (exit {r.returncode}) lacks {missing}: {r.stderr[-2000:]}")
+        print("FAIL saved_model_cli show --all")
+    else:
+        print("ok   saved_model_cli show --all lists the signature:")
+    print(shown.strip())
+
+    for f in failures:
+        print("FAIL " + f, file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
