@@ -1,0 +1,121 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+)
+
+// Checkpoint layout inside Options.Dir: checkpoint/ckpt.index,
+// checkpoint/ckpt.data-00000-of-00001 (all variables: model weights,
+// optimizer slots, step and epoch counters) and checkpoint/state.json (the
+// position in the loop, the partial epoch's sums and the history so far).
+const (
+	checkpointDir = "checkpoint"
+	checkpointKey = "ckpt"
+	stateFile     = "state.json"
+)
+
+// state is where training stands: Epoch epochs are complete and Batch
+// batches of the next one are done, with the sums of their metrics.
+type state struct {
+	Epoch     int     `json:"epoch"`
+	Batch     int     `json:"batch"`
+	Steps     int     `json:"steps_per_epoch"`
+	BatchSize int     `json:"batch_size"`
+	Step      int64   `json:"step"`
+	LossSum   float64 `json:"loss_sum"`
+	AccSum    float64 `json:"accuracy_sum"`
+	Count     int     `json:"count"`
+	Seconds   float64 `json:"seconds"`
+	History   History `json:"history"`
+}
+
+// CheckpointDir returns the checkpoint directory of a stage directory.
+func CheckpointDir(dir string) string { return filepath.Join(dir, checkpointDir) }
+
+// save writes a checkpoint of all variables and the loop state into a
+// temporary directory next to Dir/checkpoint, then renames it into place,
+// so that an interrupted save leaves the previous checkpoint intact.
+func (t *Trainer) save() error {
+	final := CheckpointDir(t.opt.Dir)
+	if err := os.MkdirAll(t.opt.Dir, 0o755); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	tmp, err := os.MkdirTemp(t.opt.Dir, ".checkpoint-*")
+	if err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	ep, err := tf.NewTensor(int64(t.st.Epoch))
+	if err != nil {
+		return err
+	}
+	if _, err := t.sess.Run(map[tf.Output]*tf.Tensor{t.epochIn: ep}, nil, []*tf.Operation{t.setEp}); err != nil {
+		return fmt.Errorf("train: checkpoint: set epoch counter: %w", err)
+	}
+	if err := t.saver.Save(t.sess, filepath.Join(tmp, checkpointKey)); err != nil {
+		return fmt.Errorf("train: checkpoint %s: %w", final, err)
+	}
+	b, err := json.MarshalIndent(&t.st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("train: checkpoint state: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, stateFile), b, 0o644); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	old := final + ".old"
+	if err := os.RemoveAll(old); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := os.Rename(final, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	return os.RemoveAll(old)
+}
+
+// restore loads Dir/checkpoint (or the previous checkpoint left by a save
+// that stopped between its two renames) and reports whether there was one.
+func (t *Trainer) restore() (bool, error) {
+	if t.opt.Dir == "" {
+		return false, nil
+	}
+	dir := CheckpointDir(t.opt.Dir)
+	if _, err := os.Stat(filepath.Join(dir, stateFile)); errors.Is(err, fs.ErrNotExist) {
+		dir += ".old"
+		if _, err := os.Stat(filepath.Join(dir, stateFile)); errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return false, fmt.Errorf("train: resume: %w", err)
+	}
+	var st state
+	if err := json.Unmarshal(b, &st); err != nil {
+		return false, fmt.Errorf("train: resume: %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	if st.BatchSize != t.cfg.BatchSize {
+		return false, fmt.Errorf("train: resume: checkpoint %s was made with train.batch_size %d, the config has %d", dir, st.BatchSize, t.cfg.BatchSize)
+	}
+	if err := t.saver.Restore(t.sess, filepath.Join(dir, checkpointKey)); err != nil {
+		return false, fmt.Errorf("train: resume: %w", err)
+	}
+	out, err := t.sess.Run(nil, []tf.Output{t.steps}, nil)
+	if err != nil {
+		return false, fmt.Errorf("train: resume: read step counter: %w", err)
+	}
+	if got := scalarInt(out[0]); got != st.Step {
+		return false, fmt.Errorf("train: resume: checkpoint %s: step counter %d, state says %d", dir, got, st.Step)
+	}
+	t.st = st
+	return true, nil
+}

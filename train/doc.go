@@ -1,0 +1,58 @@
+// Package train fits a network built by package graph, entirely in the
+// TensorFlow graph: one Session.Run per training step.
+//
+// New adds to the model's graph the loss (the batch mean of
+// SoftmaxCrossEntropyWithLogits of the logits and the one-hot labels), the
+// accuracy (mean of argmax(logits) == argmax(labels)), the gradients of the
+// loss with respect to the ReadVariableOp outputs of the trainable
+// variables only (frozen variables get no update: they stay bit-identical),
+// the optimizer and the counters, then opens the session. Adam follows
+// Keras (defaults 0.001, 0.9, 0.999, 1e-7) through ResourceApplyAdam, with
+// beta1^t and beta2^t computed in the graph from the step counter; SGD uses
+// ResourceApplyGradientDescent, or ResourceApplyKerasMomentum with
+// momentum and Nesterov. The learning rate is a scalar input fed at every
+// step from the schedule (constant, step or cosine). Model.Updates
+// (batchnorm statistics, dropout step counters) run with every training
+// step, which feeds Model.Training true; evaluation feeds false.
+//
+// Fit runs the epochs: batches of train.batch_size from a cifar.Batcher
+// whose shuffle depends only on the seed (train.seed, else run.seed) and
+// the epoch number, validation after every epoch, Keras-like output
+// (a live bar on a terminal, a few plain lines per epoch otherwise, only
+// the epoch lines and "Time taken" with progress off), a checkpoint after
+// every epoch and a History (JSON and a PNG chart). Epoch metrics are the
+// batch means averaged with the batch sizes as weights, as Keras reports
+// them. Each step fetches only the two metric scalars and refills the same
+// input tensors in place, so a step allocates no batch-sized memory.
+//
+// # Checkpoints and resume
+//
+// Options.Dir/checkpoint holds all variables (weights, optimizer slots,
+// step and epoch counters, the model's own state such as dropout seed
+// counters) in the TensorFlow V2 format (SaveV2), plus state.json: the
+// position in the loop, the sums of the running epoch and the history so
+// far. It is written into a temporary directory renamed into place. When
+// the context is cancelled, Fit stops between two steps, saves a
+// checkpoint at that step and returns an *Interrupted error. With
+// Options.Resume, New restores the checkpoint and Fit continues from the
+// same step with the same shuffles and dropout masks: the final weights
+// equal those of an uninterrupted run.
+//
+// # Determinism
+//
+// With a fixed seed, the same thread counts (run.intra_op_threads,
+// run.inter_op_threads) and the same machine and TensorFlow build, two runs
+// give identical initial weights, shuffles, dropout masks, per-epoch
+// metrics and final weights; a resumed run equals an uninterrupted one.
+// Thread counts are honoured per session: New sets
+// TF_OVERRIDE_GLOBAL_THREADPOOL=1 (unless the environment sets it) and
+// asks for per-session pools, since otherwise the first session of the
+// process fixes the pool all later sessions share, and results would
+// depend on which session ran first.
+// Not guaranteed: equality across machines or CPU types (oneDNN and Eigen
+// choose kernels and blockings by instruction set, so float rounding
+// differs), across TensorFlow versions, on GPUs, and with other thread
+// counts (on the reference network this package found runs with 0, 1 and
+// 2 threads equal, but TensorFlow does not promise it). Seconds and
+// "Time taken" are wall times and vary.
+package train

@@ -1,0 +1,216 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/tfcifar/tfcifar/cifar"
+)
+
+// Interrupted is the error Fit returns when its context is done: training
+// stopped between two steps and, when Dir is set and checkpoints are on, a
+// checkpoint was saved there. It wraps the context's error.
+type Interrupted struct {
+	Epoch, Epochs int    // 1-based epoch that was running
+	Step, Steps   int    // steps of that epoch done
+	Checkpoint    string // checkpoint directory, "" if none was saved
+	Hint          string // how to resume
+	Err           error
+}
+
+func (e *Interrupted) Error() string {
+	where := fmt.Sprintf("train: stopped in epoch %d/%d after step %d/%d", e.Epoch, e.Epochs, e.Step, e.Steps)
+	if e.Checkpoint == "" {
+		return fmt.Sprintf("%s without a checkpoint: %v", where, e.Err)
+	}
+	return fmt.Sprintf("%s; checkpoint saved in %s; %s to continue: %v", where, e.Checkpoint, e.Hint, e.Err)
+}
+
+func (e *Interrupted) Unwrap() error { return e.Err }
+
+// Fit trains for the epochs of the configuration not yet done (all of them
+// for a new Trainer; the rest after a resume), one Session.Run per batch,
+// with a shuffle per epoch seeded by the train seed and the epoch number,
+// and evaluates valSet (nil or empty: no validation) after every epoch.
+// It prints the progress and one line per epoch to Options.Out and, when
+// Options.Dir is set, saves a checkpoint after every epoch (if enabled)
+// and writes history.json and history.png at the end.
+//
+// When ctx is done, Fit stops between steps, saves a checkpoint and returns
+// the history so far with an *Interrupted error wrapping ctx.Err().
+func (t *Trainer) Fit(ctx context.Context, trainSet, valSet *cifar.Set) (*History, error) {
+	if t.sess == nil {
+		return nil, errors.New("train: fit: trainer is closed")
+	}
+	if trainSet == nil || trainSet.Len() == 0 {
+		return nil, errors.New("train: fit: empty training set")
+	}
+	if err := t.checkSet("training", trainSet); err != nil {
+		return nil, err
+	}
+	validate := valSet != nil && valSet.Len() > 0
+	if validate {
+		if err := t.checkSet("validation", valSet); err != nil {
+			return nil, err
+		}
+	}
+	bs := t.cfg.BatchSize
+	bt := cifar.NewBatcher(trainSet, bs, t.opt.Scale, t.seed)
+	var bv *cifar.Batcher
+	if validate {
+		bv = cifar.NewBatcher(valSet, bs, t.opt.Scale, t.seed)
+	}
+	steps := bt.Steps()
+	st := &t.st
+	if st.Steps != 0 && st.Steps != steps && st.Batch > 0 {
+		return nil, fmt.Errorf("train: fit: the checkpoint stopped in an epoch of %d steps, this training set gives %d", st.Steps, steps)
+	}
+	st.Steps, st.BatchSize = steps, bs
+	st.History.Stage = t.opt.Stage
+	total := int64(t.cfg.Epochs) * int64(steps)
+
+	rep := newReporter(t.opt.Out, t.opt.Run.Progress, t.opt.Clock, t.cfg.Epochs)
+	start := t.opt.Clock()
+	before := st.History.TimeTaken
+	elapsed := func() float64 { return before + t.opt.Clock().Sub(start).Seconds() }
+
+	for st.Epoch < t.cfg.Epochs {
+		epochStart, prior := t.opt.Clock(), st.Seconds
+		lr0 := rate(t.cfg.Optimizer.LearningRate, t.cfg.Schedule, st.Epoch, st.Step-int64(st.Batch), total)
+		rep.begin(st.Epoch, steps, st.Batch)
+		order := bt.Order(st.Epoch, t.cfg.Shuffle)
+		for st.Batch < steps {
+			if err := ctx.Err(); err != nil {
+				rep.stop()
+				st.Seconds = prior + t.opt.Clock().Sub(epochStart).Seconds()
+				st.History.TimeTaken = elapsed()
+				return t.interrupted(&st.History, err)
+			}
+			b := bt.Fill(order[st.Batch*bs : min((st.Batch+1)*bs, len(order))])
+			lr := rate(t.cfg.Optimizer.LearningRate, t.cfg.Schedule, st.Epoch, st.Step, total)
+			loss, acc, err := t.trainStep(b, float32(lr))
+			if err != nil {
+				rep.stop()
+				return &st.History, fmt.Errorf("train: epoch %d step %d: %w", st.Epoch+1, st.Batch+1, err)
+			}
+			n := float64(b.N)
+			st.LossSum += float64(loss) * n
+			st.AccSum += float64(acc) * n
+			st.Count += b.N
+			st.Batch++
+			st.Step++
+			rep.step(st.Batch, st.LossSum/float64(st.Count), st.AccSum/float64(st.Count))
+		}
+		e := Epoch{Epoch: st.Epoch + 1, Loss: st.LossSum / float64(st.Count), Accuracy: st.AccSum / float64(st.Count), LearningRate: lr0}
+		if validate {
+			var err error
+			if e.ValLoss, e.ValAccuracy, err = t.evaluate(bv); err != nil {
+				rep.stop()
+				return &st.History, fmt.Errorf("train: epoch %d: validation: %w", e.Epoch, err)
+			}
+		}
+		e.Seconds = prior + t.opt.Clock().Sub(epochStart).Seconds()
+		st.History.Epochs = append(st.History.Epochs, e)
+		st.Epoch++
+		st.Batch, st.LossSum, st.AccSum, st.Count, st.Seconds = 0, 0, 0, 0, 0
+		st.History.TimeTaken = elapsed()
+		rep.end(e, validate)
+		if t.opt.Dir != "" && t.cfg.Checkpoint {
+			if err := t.save(); err != nil {
+				return &st.History, err
+			}
+		}
+	}
+	st.History.TimeTaken = elapsed()
+	rep.done(st.History.TimeTaken)
+	h := st.History
+	h.Epochs = append([]Epoch(nil), h.Epochs...)
+	if t.opt.Dir != "" {
+		if err := h.WriteJSON(filepath.Join(t.opt.Dir, "history.json")); err != nil {
+			return &h, err
+		}
+		if err := h.Plot(filepath.Join(t.opt.Dir, "history.png")); err != nil {
+			return &h, err
+		}
+	}
+	return &h, nil
+}
+
+// interrupted saves a checkpoint (when enabled) and returns the history so
+// far with an *Interrupted error.
+func (t *Trainer) interrupted(h *History, cause error) (*History, error) {
+	st := &t.st
+	e := &Interrupted{Epoch: st.Epoch + 1, Epochs: t.cfg.Epochs, Step: st.Batch, Steps: st.Steps, Hint: t.opt.ResumeHint, Err: cause}
+	if e.Hint == "" {
+		e.Hint = "run again with resume enabled"
+	}
+	if t.opt.Dir != "" && t.cfg.Checkpoint {
+		if err := t.save(); err != nil {
+			return h, errors.Join(e, err)
+		}
+		e.Checkpoint = CheckpointDir(t.opt.Dir)
+	}
+	out := *h
+	out.Epochs = append([]Epoch(nil), h.Epochs...)
+	return &out, e
+}
+
+// checkSet checks that the labels of set fit the model's classes.
+func (t *Trainer) checkSet(what string, set *cifar.Set) error {
+	if len(set.Images) != set.Len()*cifar.ImageSize || int64(cifar.ImageSize) != t.pixel {
+		return fmt.Errorf("train: %s set: %d bytes for %d images, want %d values per image for the model", what, len(set.Images), set.Len(), t.pixel)
+	}
+	k := len(set.Classes)
+	for _, l := range set.Labels {
+		k = max(k, int(l)+1)
+	}
+	if k != t.k {
+		return fmt.Errorf("train: %s set has %d classes, the model's logits have %d", what, k, t.k)
+	}
+	return nil
+}
+
+// trainStep runs one optimizer step on batch b and returns its mean loss
+// and accuracy (before the update).
+func (t *Trainer) trainStep(b cifar.Batch, lr float32) (loss, acc float32, err error) {
+	in, err := t.input(b.N)
+	if err != nil {
+		return 0, 0, err
+	}
+	in.images.setFloats(b.Images)
+	in.labels.setFloats(b.Labels)
+	t.lrBuf.setFloat(lr)
+	t.trainFeeds[t.m.Images] = in.images.t
+	t.trainFeeds[t.labels] = in.labels.t
+	out, err := t.sess.Run(t.trainFeeds, t.fetch, t.targets)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := readFloats(out[0], t.pair[:]); err != nil {
+		return 0, 0, err
+	}
+	return t.pair[0], t.pair[1], nil
+}
+
+// batchMetrics runs the model in inference mode on b and returns its mean
+// loss and accuracy.
+func (t *Trainer) batchMetrics(b cifar.Batch) (loss, acc float32, err error) {
+	in, err := t.input(b.N)
+	if err != nil {
+		return 0, 0, err
+	}
+	in.images.setFloats(b.Images)
+	in.labels.setFloats(b.Labels)
+	t.evalFeeds[t.m.Images] = in.images.t
+	t.evalFeeds[t.labels] = in.labels.t
+	out, err := t.sess.Run(t.evalFeeds, t.fetch, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := readFloats(out[0], t.pair[:]); err != nil {
+		return 0, 0, err
+	}
+	return t.pair[0], t.pair[1], nil
+}

@@ -1,0 +1,34 @@
+package train
+
+import (
+	"context"
+	"testing"
+)
+
+func TestFitLearnsSeparableTask(t *testing.T) {
+	trainSet, valSet := colors(300, 3, 1), colors(90, 3, 2)
+	tr := newTiny(t, tiny{k: 3, seed: 1}, trainCfg(8, 20), testOptions())
+	h, err := tr.Fit(context.Background(), trainSet, valSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Epochs) != 8 {
+		t.Fatalf("got %d epochs, want 8", len(h.Epochs))
+	}
+	first, last := h.Epochs[0], h.Epochs[len(h.Epochs)-1]
+	t.Logf("first %+v", first)
+	t.Logf("last  %+v", last)
+	if last.Loss >= first.Loss {
+		t.Errorf("loss did not fall: %.4f -> %.4f", first.Loss, last.Loss)
+	}
+	if last.Accuracy <= 0.95 || last.ValAccuracy <= 0.95 {
+		t.Errorf("final accuracy %.4f, val_accuracy %.4f, want > 0.95", last.Accuracy, last.ValAccuracy)
+	}
+	loss, acc, err := tr.Evaluate(valSet, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := loss - last.ValLoss; d > 1e-5 || d < -1e-5 || acc != last.ValAccuracy {
+		t.Errorf("Evaluate = %.6f, %.4f; want the last epoch's %.6f, %.4f", loss, acc, last.ValLoss, last.ValAccuracy)
+	}
+}

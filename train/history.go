@@ -1,0 +1,75 @@
+package train
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// History is the record of one fit: per-epoch metrics and the wall time of
+// the whole fit in seconds (including the time before an interruption when
+// the fit was resumed).
+type History struct {
+	Stage     string  `json:"stage"`
+	Epochs    []Epoch `json:"epochs"`
+	TimeTaken float64 `json:"time_taken"`
+}
+
+// Epoch holds the metrics of one epoch (numbered from 1): the training loss
+// and accuracy averaged over the epoch's batches weighted by their size,
+// the same on the validation set after the epoch (0 without one), the
+// seconds it took including validation, and the learning rate of its first
+// step.
+type Epoch struct {
+	Epoch        int     `json:"epoch"`
+	Loss         float64 `json:"loss"`
+	Accuracy     float64 `json:"accuracy"`
+	ValLoss      float64 `json:"val_loss"`
+	ValAccuracy  float64 `json:"val_accuracy"`
+	Seconds      float64 `json:"seconds"`
+	LearningRate float64 `json:"learning_rate"`
+}
+
+// WriteJSON writes h as indented JSON to path through a temporary file in
+// the same directory renamed into place.
+func (h *History) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(h, "", "  ")
+	if err != nil {
+		return fmt.Errorf("train: history %s: %w", path, err)
+	}
+	return writeFile(path, append(b, '\n'))
+}
+
+// ReadHistory reads a History written by WriteJSON.
+func ReadHistory(path string) (*History, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: history: %w", err)
+	}
+	var h History
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, fmt.Errorf("train: history %s: %w", path, err)
+	}
+	return &h, nil
+}
+
+// writeFile writes b to path through a temporary file renamed into place.
+func writeFile(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("train: write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("train: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("train: write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("train: write %s: %w", path, err)
+	}
+	return nil
+}

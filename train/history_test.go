@@ -1,0 +1,88 @@
+package train
+
+import (
+	"image/png"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+func sampleHistory() *History {
+	return &History{Stage: "base", TimeTaken: 61.25, Epochs: []Epoch{
+		{Epoch: 1, Loss: 1.5, Accuracy: 0.4, ValLoss: 1.3, ValAccuracy: 0.5, Seconds: 12.5, LearningRate: 0.001},
+		{Epoch: 2, Loss: 1.1, Accuracy: 0.6, ValLoss: 1.0, ValAccuracy: 0.62, Seconds: 12.25, LearningRate: 0.001},
+		{Epoch: 3, Loss: 0.9, Accuracy: 0.7, ValLoss: 0.95, ValAccuracy: 0.66, Seconds: 12, LearningRate: 0.0005},
+	}}
+}
+
+func TestHistoryJSONRoundTrip(t *testing.T) {
+	h := sampleHistory()
+	path := filepath.Join(t.TempDir(), "history.json")
+	if err := h.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadHistory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, h) {
+		t.Errorf("read back %+v, want %+v", got, h)
+	}
+	b, _ := os.ReadFile(path)
+	golden(t, "history.golden.json", b)
+}
+
+func TestHistoryErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		desc string
+		run  func() error
+	}{
+		{"missing file", func() error { _, err := ReadHistory(filepath.Join(dir, "none.json")); return err }},
+		{"broken JSON", func() error { _, err := ReadHistory(bad); return err }},
+		{"write into a missing directory", func() error { return sampleHistory().WriteJSON(filepath.Join(dir, "no", "h.json")) }},
+		{"plot of an empty history", func() error { return (&History{}).Plot(filepath.Join(dir, "h.png")) }},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			if err := c.run(); err == nil {
+				t.Error("got no error")
+			}
+		})
+	}
+}
+
+func TestPlotWritesPNG(t *testing.T) {
+	cases := []struct {
+		desc string
+		h    *History
+	}{
+		{"training and validation", sampleHistory()},
+		{"training only, one epoch", &History{Epochs: []Epoch{{Epoch: 1, Loss: 1, Accuracy: 0.5}}}},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "history.png")
+			if err := c.h.Plot(path); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			img, err := png.Decode(f)
+			if err != nil {
+				t.Fatalf("not a PNG: %v", err)
+			}
+			if b := img.Bounds(); b.Dx() != 1000 || b.Dy() != 400 {
+				t.Errorf("image is %dx%d, want 1000x400", b.Dx(), b.Dy())
+			}
+		})
+	}
+}

@@ -1,0 +1,120 @@
+package train
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tfcifar/tfcifar/config"
+)
+
+// Options are the settings of a Trainer that do not come from the train
+// section of the configuration.
+//
+// Run gives the seed (used when the train seed is 0), the thread counts and
+// device of the session and the progress mode. Out receives the progress
+// and the per-epoch lines (nil: nothing is printed). Dir is the stage
+// directory where Fit writes checkpoint/, history.json and history.png
+// ("" writes nothing). Resume continues from Dir/checkpoint when there is
+// one. Init holds initial values by Variable.Name (e.g. reused layers); they
+// replace the seeded initial values; a checkpoint, when resuming, replaces
+// both. Stage names the History. Scale multiplies pixels when batches are
+// made (0: 1, raw 0-255 values). ResumeHint is the advice printed when
+// training is interrupted (default: "run again with resume enabled").
+// Clock gives the time for durations and the ETA (nil: time.Now).
+type Options struct {
+	Run        config.Run
+	Out        io.Writer
+	Dir        string
+	Resume     bool
+	Init       map[string]*tf.Tensor
+	Stage      string
+	Scale      float32
+	ResumeHint string
+	Clock      func() time.Time
+}
+
+// sessionConfig returns the serialized ConfigProto for r: thread counts
+// (0: TensorFlow chooses) of pools owned by the session, and the device. cpu hides all GPUs; gpu lets
+// TensorFlow place ops on the first GPU; a device string selects a type and
+// index, e.g. "/device:GPU:1" makes GPU 1 the only visible GPU. It also
+// reports whether a GPU is required.
+func sessionConfig(r config.Run) (cfg []byte, gpu bool, err error) {
+	c := &pb.ConfigProto{
+		IntraOpParallelismThreads: int32(r.IntraOpThreads),
+		InterOpParallelismThreads: int32(r.InterOpThreads),
+		AllowSoftPlacement:        true,
+		// Per-session pools: otherwise the first session of the process
+		// fixes the thread counts of all later ones.
+		UsePerSessionThreads: true,
+	}
+	kind, index, err := parseDevice(r.Device)
+	if err != nil {
+		return nil, false, err
+	}
+	switch kind {
+	case "cpu":
+		c.DeviceCount = map[string]int32{"GPU": 0}
+	case "gpu":
+		gpu = true
+		if index >= 0 {
+			c.GpuOptions = &pb.GPUOptions{VisibleDeviceList: strconv.Itoa(index)}
+		}
+	}
+	b, err := proto.Marshal(c)
+	if err != nil {
+		return nil, false, fmt.Errorf("train: session config: %w", err)
+	}
+	return b, gpu, nil
+}
+
+// parseDevice reads cpu, gpu, "" (cpu) or a device string such as
+// "/device:GPU:1", "/gpu:0" or "/job:localhost/replica:0/task:0/device:CPU:0"
+// and returns the lower-case type and the index (-1 when not given).
+func parseDevice(d string) (kind string, index int, err error) {
+	switch strings.ToLower(d) {
+	case "", "cpu":
+		return "cpu", -1, nil
+	case "gpu":
+		return "gpu", -1, nil
+	}
+	bad := fmt.Errorf("run.device: want cpu, gpu or a device string like /device:GPU:0, got %q", d)
+	if !strings.HasPrefix(d, "/") {
+		return "", 0, bad
+	}
+	last := d[strings.LastIndex(d, "/")+1:]
+	last = strings.TrimPrefix(strings.ToLower(last), "device:")
+	kind, num, ok := strings.Cut(last, ":")
+	if kind != "cpu" && kind != "gpu" {
+		return "", 0, bad
+	}
+	if !ok {
+		return kind, -1, nil
+	}
+	index, err = strconv.Atoi(num)
+	if err != nil || index < 0 {
+		return "", 0, bad
+	}
+	return kind, index, nil
+}
+
+// threadPoolEnv makes TensorFlow give every session its own intra-op
+// thread pool sized by that session's config. Without it, the first CPU
+// session of the process creates a global pool that all later sessions
+// share, whatever thread count they ask for, and results then depend on
+// which session came first.
+const threadPoolEnv = "TF_OVERRIDE_GLOBAL_THREADPOOL"
+
+// ownThreadPools sets threadPoolEnv unless the environment already sets it.
+func ownThreadPools() {
+	if _, ok := os.LookupEnv(threadPoolEnv); !ok {
+		os.Setenv(threadPoolEnv, "1")
+	}
+}

@@ -1,0 +1,54 @@
+package train
+
+import (
+	"testing"
+
+	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tfcifar/tfcifar/config"
+)
+
+func TestSessionConfig(t *testing.T) {
+	cases := []struct {
+		desc, device string
+		gpu          bool
+		visible      string
+		hideGPUs     bool
+	}{
+		{"cpu hides GPUs", "cpu", false, "", true},
+		{"empty means cpu", "", false, "", true},
+		{"gpu", "gpu", true, "", false},
+		{"full GPU device string", "/device:GPU:1", true, "1", false},
+		{"short GPU device string", "/gpu:0", true, "0", false},
+		{"job CPU device string", "/job:localhost/replica:0/task:0/device:CPU:0", false, "", true},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			b, gpu, err := sessionConfig(config.Run{Device: c.device, IntraOpThreads: 2, InterOpThreads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p pb.ConfigProto
+			if err := proto.Unmarshal(b, &p); err != nil {
+				t.Fatal(err)
+			}
+			if gpu != c.gpu || p.GetGpuOptions().GetVisibleDeviceList() != c.visible || (p.DeviceCount["GPU"] == 0 && p.DeviceCount != nil) != c.hideGPUs {
+				t.Errorf("device %q: gpu %v, visible %q, device_count %v", c.device, gpu, p.GetGpuOptions().GetVisibleDeviceList(), p.DeviceCount)
+			}
+			if p.IntraOpParallelismThreads != 2 || p.InterOpParallelismThreads != 1 {
+				t.Errorf("threads intra %d inter %d, want 2 and 1", p.IntraOpParallelismThreads, p.InterOpParallelismThreads)
+			}
+		})
+	}
+}
+
+func TestSessionConfigErrors(t *testing.T) {
+	for _, d := range []string{"tpu", "/device:TPU:0", "/device:GPU:x", "/device:GPU:-1"} {
+		t.Run(d, func(t *testing.T) {
+			if _, _, err := sessionConfig(config.Run{Device: d}); err == nil {
+				t.Errorf("device %q: got no error", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,390 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
+
+	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/savedmodel"
+)
+
+// Trainer trains one model in its own session. It is not safe for
+// concurrent use.
+type Trainer struct {
+	m     *graph.Model
+	cfg   config.Train
+	opt   Options
+	seed  int64
+	k     int   // classes: columns of the logits and one-hot labels
+	pixel int64 // values of one image, H*W*C
+	imgs  []int64
+
+	sess    *tf.Session
+	saver   *savedmodel.Saver
+	labels  tf.Output // float32 [-1, k] one-hot labels
+	lr      tf.Output // float32 scalar learning rate
+	metrics tf.Output // float32 [2]: mean loss and accuracy of the batch
+	steps   tf.Output // int64 scalar: training steps taken
+	epochIn tf.Output // int64 scalar fed to setEpoch
+	setEp   *tf.Operation
+	targets []*tf.Operation // optimizer updates, step increment, model updates
+	fetch   []tf.Output     // {metrics}
+
+	// Reused feeds: one map per mode, tensors refilled in place.
+	trainFeeds, evalFeeds map[tf.Output]*tf.Tensor
+	inputs                map[int]*batchInput
+	lrBuf                 *buffer
+	pair                  [2]float32
+
+	st state // progress of training, saved with checkpoints
+}
+
+// batchInput holds the image and label tensors of one batch size.
+type batchInput struct{ images, labels *buffer }
+
+// New adds to the graph of s, around the model m, the loss (mean
+// SoftmaxCrossEntropyWithLogits of the logits and one-hot labels), the
+// accuracy, gradients of the loss with respect to the Read outputs of the
+// trainable variables, the optimizer of cfg, step and epoch counters and a
+// checkpoint saver; it then finalizes s (which is no longer usable), opens
+// a session configured from opt.Run, initialises all variables, assigns
+// opt.Init and, when opt.Resume is set and opt.Dir holds a checkpoint,
+// restores it. The caller must Close the Trainer.
+func New(s *op.Scope, m *graph.Model, cfg config.Train, opt Options) (t *Trainer, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, fmt.Errorf("train: build: %v", r)
+		}
+	}()
+	if s == nil || m == nil {
+		return nil, errors.New("train: New needs a scope and a model")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Run.Progress == "" {
+		opt.Run.Progress = "auto"
+	}
+	if !slices.Contains(config.Progresses, opt.Run.Progress) {
+		return nil, fmt.Errorf("run.progress: want one of %v, got %q", config.Progresses, opt.Run.Progress)
+	}
+	if opt.Scale == 0 {
+		opt.Scale = 1
+	}
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
+	if opt.Out == nil {
+		opt.Out = io.Discard
+	}
+	t = &Trainer{m: m, cfg: cfg, opt: opt, seed: cfg.Seed}
+	if t.seed == 0 {
+		t.seed = opt.Run.Seed
+	}
+	if err := t.shapes(); err != nil {
+		return nil, err
+	}
+	b, err := t.build(s)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.Finalize()
+	if err != nil {
+		return nil, fmt.Errorf("train: build graph: %w", err)
+	}
+	if err := t.open(g, b); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// shapes checks the model's inputs and outputs and records their sizes.
+func (t *Trainer) shapes() error {
+	m := t.m
+	if m.Images.Op == nil || m.Logits.Op == nil || m.Training.Op == nil || m.Probabilities.Op == nil {
+		return errors.New("train: model needs Images, Training, Logits and Probabilities")
+	}
+	ls := m.Logits.Shape()
+	if ls.NumDimensions() != 2 || ls.Size(1) < 1 {
+		return fmt.Errorf("train: logits %s: want shape [batch, classes] with known classes", ls)
+	}
+	t.k = int(ls.Size(1))
+	is := m.Images.Shape()
+	if is.NumDimensions() < 2 {
+		return fmt.Errorf("train: images %s: want shape [batch, ...] with known sizes", is)
+	}
+	t.pixel = 1
+	for i := 1; i < is.NumDimensions(); i++ {
+		if is.Size(i) < 1 {
+			return fmt.Errorf("train: images %s: want known sizes after the batch dimension", is)
+		}
+		t.pixel *= is.Size(i)
+		t.imgs = append(t.imgs, is.Size(i))
+	}
+	return nil
+}
+
+// built holds the ops that New runs once after opening the session.
+type built struct {
+	inits   []*tf.Operation
+	assigns map[string]assign
+}
+
+// assign writes a value fed through in to a variable.
+type assign struct {
+	in tf.Output
+	op *tf.Operation
+}
+
+// build adds the training ops to the graph.
+func (t *Trainer) build(root *op.Scope) (built, error) {
+	var b built
+	m, s := t.m, root.SubScope("train")
+	t.labels = op.Placeholder(s.SubScope("labels"), tf.Float, op.PlaceholderShape(tf.MakeShape(-1, int64(t.k))))
+	t.lr = op.Placeholder(s.SubScope("learning_rate"), tf.Float, op.PlaceholderShape(tf.ScalarShape()))
+	xent, _ := op.SoftmaxCrossEntropyWithLogits(s, m.Logits, t.labels)
+	ls := s.SubScope("loss")
+	loss := op.Mean(ls, xent, op.Const(ls, int32(0)))
+	as := s.SubScope("accuracy")
+	argmax := func(name string, x tf.Output) tf.Output {
+		s := as.SubScope(name)
+		return op.ArgMax(s, x, op.Const(s, int32(1)))
+	}
+	hit := op.Cast(as, op.Equal(as, argmax("predicted", m.Logits), argmax("expected", t.labels)), tf.Float)
+	acc := op.Mean(as, hit, op.Const(as, int32(0)))
+	t.metrics = op.Pack(s.SubScope("metrics"), []tf.Output{loss, acc})
+	t.fetch = []tf.Output{t.metrics}
+
+	var (
+		vars  []*graph.Variable
+		reads []tf.Output
+	)
+	entries := make([]savedmodel.Entry, 0, 2*len(m.Variables)+2)
+	for _, v := range m.Variables {
+		if v.Init != nil {
+			b.inits = append(b.inits, v.Init)
+		}
+		entries = append(entries, savedmodel.Entry{Name: v.Name, Handle: v.Handle, DType: v.Read.DataType(), Shape: v.Shape})
+		if !v.Trainable {
+			continue
+		}
+		if v.Read.DataType() != tf.Float {
+			return b, fmt.Errorf("train: variable %s: trainable variables must be float32, got %v", v.Name, v.Read.DataType())
+		}
+		vars, reads = append(vars, v), append(reads, v.Read)
+	}
+
+	counter := func(name string) (tf.Output, *tf.Operation) {
+		s := s.SubScope(name)
+		return variable(s, "train/"+name, tf.Int64, nil, op.Const(s, int64(0)))
+	}
+	steps, stepsInit := counter("step")
+	epoch, epochInit := counter("epoch")
+	b.inits = append(b.inits, stepsInit, epochInit)
+	entries = append(entries,
+		savedmodel.Entry{Name: "train/step", Handle: steps, DType: tf.Int64, Shape: []int64{}},
+		savedmodel.Entry{Name: "train/epoch", Handle: epoch, DType: tf.Int64, Shape: []int64{}})
+	t.steps = op.ReadVariableOp(s.SubScope("steps"), steps, tf.Int64)
+	es := s.SubScope("set_epoch")
+	t.epochIn = op.Placeholder(es, tf.Int64, op.PlaceholderShape(tf.ScalarShape()))
+	t.setEp = op.AssignVariableOp(es, epoch, t.epochIn)
+
+	var apply []*tf.Operation
+	if len(vars) > 0 {
+		grads := op.Gradients(s, []tf.Output{loss}, reads)
+		if err := s.Err(); err != nil {
+			return b, fmt.Errorf("train: gradients: %w", err)
+		}
+		for i, g := range grads {
+			if g.Op == nil {
+				return b, fmt.Errorf("train: variable %s is trainable but the loss does not depend on it", vars[i].Name)
+			}
+		}
+		var (
+			slots []slot
+			err   error
+		)
+		apply, slots, err = applyOps(s.SubScope("optimizer"), t.cfg.Optimizer, vars, grads, t.lr, t.steps)
+		if err != nil {
+			return b, err
+		}
+		for _, sl := range slots {
+			b.inits = append(b.inits, sl.Init)
+			entries = append(entries, savedmodel.Entry{Name: sl.Name, Handle: sl.Handle, DType: tf.Float, Shape: sl.Shape})
+		}
+	}
+	is := s.SubScope("increment")
+	inc := op.AssignAddVariableOp(is.WithControlDependencies(apply...), steps, op.Const(is, int64(1)))
+	t.targets = append([]*tf.Operation{inc}, m.Updates...)
+
+	var err error
+	b.assigns, err = t.initOps(s.SubScope("init"))
+	if err != nil {
+		return b, err
+	}
+	if t.saver, err = savedmodel.NewSaver(root, entries); err != nil {
+		return b, fmt.Errorf("train: checkpoint saver: %w", err)
+	}
+	return b, nil
+}
+
+// initOps adds an assignment for every value of opt.Init, after checking
+// that the variable exists with the same type and shape.
+func (t *Trainer) initOps(s *op.Scope) (map[string]assign, error) {
+	byName := make(map[string]*graph.Variable, len(t.m.Variables))
+	for _, v := range t.m.Variables {
+		byName[v.Name] = v
+	}
+	out := make(map[string]assign, len(t.opt.Init))
+	for name, val := range t.opt.Init {
+		v, ok := byName[name]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("train: initial value for %q: the model has no such variable", name)
+		case val == nil:
+			return nil, fmt.Errorf("train: initial value for %s is nil", name)
+		case val.DataType() != v.Read.DataType():
+			return nil, fmt.Errorf("train: initial value for %s: type %v, want %v", name, val.DataType(), v.Read.DataType())
+		case !slices.Equal(val.Shape(), v.Shape):
+			return nil, fmt.Errorf("train: initial value for %s: shape %v, want %v", name, val.Shape(), v.Shape)
+		}
+		vs := s.SubScope(name)
+		in := op.Placeholder(vs, v.Read.DataType(), op.PlaceholderShape(tf.MakeShape(v.Shape...)))
+		out[name] = assign{in: in, op: op.AssignVariableOp(vs, v.Handle, in)}
+	}
+	return out, nil
+}
+
+// open creates the session, initialises the variables and the feeds, and
+// restores a checkpoint when resuming.
+func (t *Trainer) open(g *tf.Graph, b built) error {
+	conf, gpu, err := sessionConfig(t.opt.Run)
+	if err != nil {
+		return err
+	}
+	ownThreadPools()
+	if t.sess, err = tf.NewSession(g, &tf.SessionOptions{Config: conf}); err != nil {
+		return fmt.Errorf("train: open session: %w", err)
+	}
+	if gpu {
+		if err := t.checkGPU(); err != nil {
+			return err
+		}
+	}
+	if _, err := t.sess.Run(nil, nil, b.inits); err != nil {
+		return fmt.Errorf("train: initialise variables: %w", err)
+	}
+	if len(b.assigns) > 0 {
+		feeds := make(map[tf.Output]*tf.Tensor, len(b.assigns))
+		ops := make([]*tf.Operation, 0, len(b.assigns))
+		for name, a := range b.assigns {
+			feeds[a.in] = t.opt.Init[name]
+			ops = append(ops, a.op)
+		}
+		if _, err := t.sess.Run(feeds, nil, ops); err != nil {
+			return fmt.Errorf("train: assign initial values: %w", err)
+		}
+	}
+	if err := t.feeds(); err != nil {
+		return err
+	}
+	if t.opt.Resume {
+		if _, err := t.restore(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkGPU fails when a GPU was asked for and the session has none.
+func (t *Trainer) checkGPU() error {
+	devs, err := t.sess.ListDevices()
+	if err != nil {
+		return fmt.Errorf("train: list devices: %w", err)
+	}
+	var names []string
+	for _, d := range devs {
+		if d.Type == "GPU" {
+			return nil
+		}
+		names = append(names, d.Name)
+	}
+	return fmt.Errorf("run.device: %q asks for a GPU but TensorFlow sees none (devices: %v)", t.opt.Run.Device, names)
+}
+
+// feeds prepares the reused feed maps and scalar tensors.
+func (t *Trainer) feeds() error {
+	var err error
+	if t.lrBuf, err = newBuffer(tf.Float); err != nil {
+		return err
+	}
+	yes, err := tf.NewTensor(true)
+	if err != nil {
+		return err
+	}
+	no, err := tf.NewTensor(false)
+	if err != nil {
+		return err
+	}
+	t.inputs = make(map[int]*batchInput)
+	t.trainFeeds = map[tf.Output]*tf.Tensor{t.m.Training: yes, t.lr: t.lrBuf.t}
+	t.evalFeeds = map[tf.Output]*tf.Tensor{t.m.Training: no}
+	return nil
+}
+
+// input returns the reused image and label tensors for batches of n.
+func (t *Trainer) input(n int) (*batchInput, error) {
+	if in, ok := t.inputs[n]; ok {
+		return in, nil
+	}
+	images, err := newBuffer(tf.Float, append([]int64{int64(n)}, t.imgs...)...)
+	if err != nil {
+		return nil, err
+	}
+	labels, err := newBuffer(tf.Float, int64(n), int64(t.k))
+	if err != nil {
+		return nil, err
+	}
+	in := &batchInput{images: images, labels: labels}
+	t.inputs[n] = in
+	return in, nil
+}
+
+// Values returns the current value of every model variable by
+// Variable.Name: snapshots that later training does not change.
+func (t *Trainer) Values() (map[string]*tf.Tensor, error) {
+	fetch := make([]tf.Output, len(t.m.Variables))
+	for i, v := range t.m.Variables {
+		fetch[i] = v.Read
+	}
+	out, err := t.sess.Run(nil, fetch, nil)
+	if err != nil {
+		return nil, fmt.Errorf("train: read variables: %w", err)
+	}
+	vals := make(map[string]*tf.Tensor, len(out))
+	for i, v := range t.m.Variables {
+		vals[v.Name] = out[i]
+	}
+	return vals, nil
+}
+
+// Close releases the session. The Trainer is unusable afterwards.
+func (t *Trainer) Close() error {
+	if t.sess == nil {
+		return nil
+	}
+	err := t.sess.Close()
+	t.sess = nil
+	if err != nil {
+		return fmt.Errorf("train: close session: %w", err)
+	}
+	return nil
+}
