@@ -1,18 +1,32 @@
 // Command tfcifar builds convolutional networks as TensorFlow graphs from Go,
 // trains them on CIFAR-10 and reuses their frozen layers for transfer learning.
+//
+// Usage:
+//
+//	tfcifar [-config FILE] [-set key=value]... [-data DIR] [-out DIR] [-resume]
+//	tfcifar eval -model DIR [-split val|train|test] [-data DIR]
+//	tfcifar predict -model DIR [-top 3] image.png...
+//	tfcifar preview [-data DIR] [-n 4] [-o preview.png]
+//	tfcifar version
+//
+// Exit codes: 0 success, 1 run failure, 2 bad flags or config, 130
+// interrupted (a checkpoint was saved; the message says how to resume).
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
-
-	"github.com/tfcifar/tfcifar/internal/libtf"
+	"os/signal"
+	"syscall"
 )
 
 func main() {
-	if err := libtf.Check(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "tfcifar:", err)
-		os.Exit(1)
 	}
-	fmt.Printf("tfcifar on TensorFlow %s\n", libtf.Version())
+	os.Exit(exitCode(err))
 }

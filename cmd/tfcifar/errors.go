@@ -1,0 +1,46 @@
+package main
+
+import (
+	"errors"
+	"flag"
+
+	"github.com/tfcifar/tfcifar/train"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailure     = 1   // the run failed
+	exitUsage       = 2   // bad flags or config
+	exitInterrupted = 130 // stopped by a signal; a checkpoint was saved
+)
+
+// usageError marks errors in flags or config.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usage wraps err as a usage error (nil stays nil).
+func usage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return usageError{err}
+}
+
+// exitCode maps an error returned by run to the process exit code.
+func exitCode(err error) int {
+	var u usageError
+	var intr *train.Interrupted
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &u):
+		return exitUsage
+	case errors.As(err, &intr):
+		return exitInterrupted
+	default:
+		return exitFailure
+	}
+}

@@ -1,0 +1,16 @@
+// Package workflow runs the stages of a tfcifar config end to end: it finds
+// and splits CIFAR-10, resolves each stage's network (reusing the layers of
+// an earlier stage or of an exported SavedModel), trains it, exports it as a
+// SavedModel and reports accuracy and time for every stage.
+//
+// A run directory (config run.out) holds, after a run:
+//
+//	config.yaml              the resolved config
+//	report.json, report.txt  the final report
+//	<stage>/model/           the stage's SavedModel (config export.dir)
+//	<stage>/history.json     per-epoch metrics
+//	<stage>/history.png      loss and accuracy curves
+//	<stage>/checkpoint/      the last checkpoint, for resume
+//
+// Every file is written to a temporary name and renamed into place.
+package workflow

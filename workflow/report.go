@@ -1,0 +1,116 @@
+package workflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/tfcifar/tfcifar/train"
+)
+
+// Report is what a run measured: one entry per stage, plus the
+// TensorFlow version, seed, threads, data directory and the peak resident
+// memory of the process. It is written as report.json (the format
+// scripts/bench reads) and report.txt (the final table).
+type Report struct {
+	TFVersion string        `json:"tf_version"`
+	Seed      int64         `json:"seed"`
+	Threads   Threads       `json:"threads"`
+	Data      string        `json:"data"`
+	PeakRSS   int64         `json:"peak_rss_bytes"`
+	Stages    []StageReport `json:"stages"`
+}
+
+// Threads are the session's thread counts (0: TensorFlow's choice).
+type Threads struct {
+	Intra int `json:"intra"`
+	Inter int `json:"inter"`
+}
+
+// StageReport is the result of one stage: its parameter counts, per-epoch
+// metrics, time taken by the fit (seconds, including the computation of
+// cached frozen features), the export directory, the floating-point
+// operations its training executed (an estimate from the layer shapes),
+// how many leading layers were served from cached features, and whether an
+// existing export was reused instead of training.
+type StageReport struct {
+	Name         string        `json:"name"`
+	Params       Params        `json:"params"`
+	Epochs       []train.Epoch `json:"epochs"`
+	TimeTaken    float64       `json:"time_taken"`
+	Export       string        `json:"export"`
+	TrainFLOPs   float64       `json:"train_flops"`
+	CachedLayers int           `json:"cached_layers"`
+	Reused       bool          `json:"reused_export"`
+}
+
+// Params counts a network's parameters.
+type Params struct {
+	Total        int64 `json:"total"`
+	Trainable    int64 `json:"trainable"`
+	NonTrainable int64 `json:"non_trainable"`
+}
+
+// Final returns the last epoch's metrics (zero when there are none).
+func (s StageReport) Final() train.Epoch {
+	if len(s.Epochs) == 0 {
+		return train.Epoch{}
+	}
+	return s.Epochs[len(s.Epochs)-1]
+}
+
+// Table writes the side-by-side table of the stages.
+func (r *Report) Table(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "stage\ttrainable\tfrozen\taccuracy\tval_accuracy\ttime taken\t")
+	for _, s := range r.Stages {
+		f := s.Final()
+		took := fmt.Sprintf("%.1fs", s.TimeTaken)
+		if s.Reused {
+			took += " (reused)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%.4f\t%s\t\n", s.Name, thousands(s.Params.Trainable),
+			thousands(s.Params.NonTrainable), f.Accuracy, f.ValAccuracy, took)
+	}
+	tw.Flush()
+	for _, s := range r.Stages {
+		fmt.Fprintf(w, "%s: SavedModel in %s\n", s.Name, s.Export)
+	}
+}
+
+// write saves report.json and report.txt in dir.
+func (r *Report) write(dir string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(dir, "report.json"), append(b, '\n')); err != nil {
+		return err
+	}
+	var t strings.Builder
+	r.Table(&t)
+	return writeFile(filepath.Join(dir, "report.txt"), []byte(t.String()))
+}
+
+// thousands formats n with comma separators, as Keras' summary does.
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// peakRSS returns the process's peak resident set size in bytes (0 when
+// the system does not say).
+func peakRSS() int64 {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return u.Maxrss * 1024 // Linux reports kilobytes
+}

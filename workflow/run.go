@@ -1,0 +1,131 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+
+	"github.com/tfcifar/tfcifar/cifar"
+	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/libtf"
+	"github.com/tfcifar/tfcifar/savedmodel"
+)
+
+// Options are the settings of a run that do not come from the config.
+//
+// Out receives the summaries, the per-epoch lines and the final table (nil:
+// nothing is printed). Resume continues every stage from its last
+// checkpoint. ResumeHint is printed when a run is interrupted, e.g. the
+// command line that resumes it.
+type Options struct {
+	Out        io.Writer
+	Resume     bool
+	ResumeHint string
+}
+
+// Run runs every stage of cfg in order and returns the report. cfg must be
+// validated (config.Load does that). When ctx is done, the running stage
+// stops between steps and leaves a checkpoint; the error says how to resume.
+func Run(ctx context.Context, cfg *config.Config, opt Options) (*Report, error) {
+	if opt.Out == nil {
+		opt.Out = io.Discard
+	}
+	if err := os.MkdirAll(cfg.Run.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("run dir: %w", err)
+	}
+	resolved, err := cfg.YAML()
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFile(filepath.Join(cfg.Run.Out, "config.yaml"), resolved); err != nil {
+		return nil, err
+	}
+	ds, dir, err := loadData(ctx, cfg.Data, opt.Out)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{
+		TFVersion: libtf.Version(),
+		Seed:      cfg.Run.Seed,
+		Threads:   Threads{Intra: cfg.Run.IntraOpThreads, Inter: cfg.Run.InterOpThreads},
+		Data:      dir,
+	}
+	done := map[string]map[string]*tf.Tensor{} // trained values by stage name
+	for i := range cfg.Stages {
+		st := &stage{cfg: cfg, i: i, ds: ds, done: done, opt: opt}
+		sr, err := st.run(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("stage %q: %w", cfg.Stages[i].Name, err)
+		}
+		rep.Stages = append(rep.Stages, sr)
+	}
+	rep.PeakRSS = peakRSS()
+	if err := rep.write(cfg.Run.Out); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(opt.Out)
+	rep.Table(opt.Out)
+	return rep, nil
+}
+
+// LocateData returns the CIFAR-10 directory the data section names: data.dir,
+// else the cache dir (data.cache_dir, default the user cache dir), where
+// it is downloaded when missing and data.download allows it. progress shows
+// the download (nil: silent).
+func LocateData(ctx context.Context, d config.Data, progress io.Writer) (string, error) {
+	cache := d.CacheDir
+	if cache == "" && d.Dir == "" {
+		var err error
+		if cache, err = cifar.DefaultCacheDir(); err != nil {
+			return "", err
+		}
+	}
+	return cifar.Locate(ctx, d.Dir, cache, d.Download, progress)
+}
+
+// loadData locates CIFAR-10 (LocateData) and loads it.
+func loadData(ctx context.Context, d config.Data, progress io.Writer) (*cifar.Dataset, string, error) {
+	dir, err := LocateData(ctx, d, progress)
+	if err != nil {
+		return nil, "", err
+	}
+	ds, err := cifar.Load(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	return ds, dir, nil
+}
+
+// networkOf reads the network stored with the tfcifar export in dir; it is
+// the config.Loader for transfer networks whose source is a SavedModel.
+func networkOf(dir string) (config.Network, error) {
+	m, err := savedmodel.ReadMeta(dir)
+	return m.Network, err
+}
+
+// writeFile writes b to path through a temporary file renamed into place.
+func writeFile(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,248 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
+
+	"github.com/tfcifar/tfcifar/cifar"
+	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/savedmodel"
+	"github.com/tfcifar/tfcifar/train"
+)
+
+// stage runs stage i of cfg.
+type stage struct {
+	cfg  *config.Config
+	i    int
+	ds   *cifar.Dataset
+	done map[string]map[string]*tf.Tensor // trained values of earlier stages by name
+	opt  Options
+}
+
+func (st *stage) conf() config.Stage { return st.cfg.Stages[st.i] }
+
+// dir is where the stage keeps its history, chart and checkpoint.
+func (st *stage) dir() string { return filepath.Join(st.cfg.Run.Out, st.conf().Name) }
+
+// run resolves, trains and exports the stage (or reuses its export).
+func (st *stage) run(ctx context.Context) (StageReport, error) {
+	c := st.conf()
+	net, err := st.cfg.Resolve(st.i, networkOf)
+	if err != nil {
+		return StageReport{}, err
+	}
+	trainSet, valSet, err := st.ds.Split(c.Classes, cifar.SplitKind(st.cfg.Data.Split), st.cfg.Data.ValidationFraction)
+	if err != nil {
+		return StageReport{}, err
+	}
+	if err := os.MkdirAll(st.dir(), 0o755); err != nil {
+		return StageReport{}, err
+	}
+	out := st.opt.Out
+	fmt.Fprintf(out, "\n== Stage %s: classes %v, %d training and %d validation images\n", c.Name, c.Classes, trainSet.Len(), valSet.Len())
+
+	if c.Export.ReuseExisting {
+		sr, values, ok, err := st.reuse(net, trainSet.Classes)
+		if err != nil {
+			return StageReport{}, err
+		}
+		if ok {
+			st.done[c.Name] = values
+			return sr, nil
+		}
+	}
+	init, err := st.reusedValues(net)
+	if err != nil {
+		return StageReport{}, err
+	}
+	fit, err := st.fit(ctx, net, init, trainSet, valSet)
+	if err != nil {
+		return StageReport{}, err
+	}
+	final, err := savedmodel.Export(st.cfg.ExportDir(st.i), net, fit.values, savedmodel.Options{
+		Classes: trainSet.Classes, Version: c.Export.Version, Seed: st.cfg.Run.Seed,
+	})
+	if err != nil {
+		return StageReport{}, err
+	}
+	fmt.Fprintf(out, "Exported %s\n", final)
+	st.done[c.Name] = fit.values
+	return StageReport{
+		Name:         c.Name,
+		Params:       fit.params,
+		Epochs:       fit.history.Epochs,
+		TimeTaken:    fit.history.TimeTaken,
+		Export:       final,
+		TrainFLOPs:   fit.flops,
+		CachedLayers: fit.cached,
+	}, nil
+}
+
+// fitted is what training a stage produced.
+type fitted struct {
+	values  map[string]*tf.Tensor
+	history *train.History
+	params  Params
+	flops   float64
+	cached  int
+}
+
+// fit builds the stage's network, starts it from init (values of reused
+// layers) and trains it.
+func (st *stage) fit(ctx context.Context, net config.Network, init map[string]*tf.Tensor, trainSet, valSet *cifar.Set) (*fitted, error) {
+	c := st.conf()
+	s := op.NewScope()
+	m, err := graph.Build(s, net, graph.Options{Seed: st.cfg.Run.Seed})
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Summary(st.opt.Out); err != nil {
+		return nil, err
+	}
+	total, trainable := m.Params()
+	tr, err := train.New(s, m, c.Train, train.Options{
+		Run:        st.cfg.Run,
+		Out:        st.opt.Out,
+		Dir:        st.dir(),
+		Resume:     st.opt.Resume,
+		Init:       init,
+		Stage:      c.Name,
+		Scale:      float32(st.cfg.Data.Scale),
+		ResumeHint: st.opt.ResumeHint,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Close()
+	h, err := tr.Fit(ctx, trainSet, valSet)
+	if err != nil {
+		return nil, err
+	}
+	values, err := tr.Values()
+	if err != nil {
+		return nil, err
+	}
+	flops, err := trainFLOPs(net, c.Train.Epochs, trainSet.Len(), valSet.Len(), 0)
+	if err != nil {
+		return nil, err
+	}
+	return &fitted{
+		values:  values,
+		history: h,
+		params:  Params{Total: total, Trainable: trainable, NonTrainable: total - trainable},
+		flops:   flops,
+	}, nil
+}
+
+// reusedValues returns the values of the reused layers' variables of net,
+// taken from the source stage's trained values or read from the source
+// SavedModel. Nil when net reuses nothing.
+func (st *stage) reusedValues(net config.Network) (map[string]*tf.Tensor, error) {
+	from := st.conf().Model.From
+	if from == nil {
+		return nil, nil
+	}
+	var src map[string]*tf.Tensor
+	if from.Stage != "" {
+		src = st.done[from.Stage]
+		if src == nil {
+			return nil, fmt.Errorf("model.from.stage: stage %q has not been trained in this run", from.Stage)
+		}
+	} else {
+		var err error
+		if _, src, _, err = savedmodel.ReadVariables(from.SavedModel); err != nil {
+			return nil, fmt.Errorf("model.from.savedmodel: %w", err)
+		}
+	}
+	return pick(net, src)
+}
+
+// pick returns the variables of net's reused layers from src, checking that
+// every one is there with the shape the layer needs.
+func pick(net config.Network, src map[string]*tf.Tensor) (map[string]*tf.Tensor, error) {
+	want, err := variableShapes(net)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*tf.Tensor{}
+	for _, l := range net.Layers {
+		if !l.Reused {
+			continue
+		}
+		for _, v := range want[l.Name] {
+			t, ok := src[v.name]
+			if !ok {
+				return nil, fmt.Errorf("reused layer %q: the source has no variable %s", l.Name, v.name)
+			}
+			if !slices.Equal(t.Shape(), v.shape) {
+				return nil, fmt.Errorf("reused layer %q: variable %s has shape %v in the source, the layer needs %v", l.Name, v.name, t.Shape(), v.shape)
+			}
+			out[v.name] = t
+		}
+	}
+	return out, nil
+}
+
+// namedShape is a variable name and its shape.
+type namedShape struct {
+	name  string
+	shape []int64
+}
+
+// variableShapes builds net in a scratch graph and returns its variables'
+// names and shapes by layer.
+func variableShapes(net config.Network) (map[string][]namedShape, error) {
+	m, err := graph.Build(op.NewScope(), net, graph.Options{})
+	if err != nil {
+		return nil, err
+	}
+	by := map[string][]namedShape{}
+	for _, v := range m.Variables {
+		by[v.Layer] = append(by[v.Layer], namedShape{v.Name, v.Shape})
+	}
+	return by, nil
+}
+
+// reuse loads the stage's existing export when it was built from the same
+// network and classes; ok is false when there is none or it differs (the
+// reason is printed and the stage is trained).
+func (st *stage) reuse(net config.Network, classes []string) (sr StageReport, values map[string]*tf.Tensor, ok bool, err error) {
+	c := st.conf()
+	dir := st.cfg.ExportDir(st.i)
+	out := st.opt.Out
+	stored, values, storedClasses, err := savedmodel.ReadVariables(dir)
+	if err != nil {
+		fmt.Fprintf(out, "No reusable export (%v); training.\n", err)
+		return sr, nil, false, nil
+	}
+	a, errA := net.YAML()
+	b, errB := stored.YAML()
+	if err := errors.Join(errA, errB); err != nil {
+		return sr, nil, false, err
+	}
+	if string(a) != string(b) || !slices.Equal(classes, storedClasses) {
+		fmt.Fprintf(out, "The export in %s has another network or classes; training.\n", dir)
+		return sr, nil, false, nil
+	}
+	m, err := graph.Build(op.NewScope(), net, graph.Options{})
+	if err != nil {
+		return sr, nil, false, err
+	}
+	total, trainable := m.Params()
+	sr = StageReport{Name: c.Name, Export: dir, Reused: true,
+		Params: Params{Total: total, Trainable: trainable, NonTrainable: total - trainable}}
+	if h, err := train.ReadHistory(filepath.Join(st.dir(), "history.json")); err == nil {
+		sr.Epochs, sr.TimeTaken = h.Epochs, h.TimeTaken
+	}
+	fmt.Fprintf(out, "Reusing the export in %s (%s)\n", dir, strings.TrimSpace(fmt.Sprintf("%d parameters", total)))
+	return sr, values, true, nil
+}

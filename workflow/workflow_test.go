@@ -1,0 +1,198 @@
+package workflow
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+
+	"github.com/tfcifar/tfcifar/cifar"
+	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/savedmodel"
+)
+
+var names = []string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
+
+// fixture writes a small CIFAR-format dataset (n training and n/5 test
+// images, labels cycling through the ten classes, random pixels) and
+// returns its directory.
+func fixture(t *testing.T, n int) string {
+	t.Helper()
+	r := rand.New(rand.NewPCG(7, 8))
+	set := func(k int) *cifar.Set {
+		s := &cifar.Set{Images: make([]byte, k*cifar.ImageSize), Labels: make([]uint8, k), Classes: names}
+		for i := range s.Images {
+			s.Images[i] = byte(r.Uint32())
+		}
+		for i := range s.Labels {
+			s.Labels[i] = uint8(i % 10)
+		}
+		return s
+	}
+	dir := filepath.Join(t.TempDir(), "cifar-10-batches-bin")
+	if err := cifar.Save(dir, &cifar.Dataset{Train: set(n), Test: set(n / 5)}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// smallConfig is the reference config on the fixture, one epoch per stage.
+func smallConfig(t *testing.T, data string, sets ...string) *config.Config {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "run")
+	all := append([]string{"data.dir=" + data, "run.out=" + out, "run.progress=off",
+		"stages.base.train.epochs=1", "stages.transfer.train.epochs=1"}, sets...)
+	cfg, err := config.Load("", all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestRunReference(t *testing.T) {
+	cfg := smallConfig(t, fixture(t, 500))
+	var out bytes.Buffer
+	rep, err := Run(context.Background(), cfg, Options{Out: &out})
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if len(rep.Stages) != 2 {
+		t.Fatalf("report has %d stages, want 2", len(rep.Stages))
+	}
+	wantParams := []Params{{418837, 418837, 0}, {418837, 410373, 8464}}
+	for i, s := range rep.Stages {
+		if s.Params != wantParams[i] {
+			t.Errorf("stage %s params = %+v, want %+v", s.Name, s.Params, wantParams[i])
+		}
+		if len(s.Epochs) != 1 || s.TimeTaken <= 0 || s.TrainFLOPs <= 0 {
+			t.Errorf("stage %s: epochs %d, time %v, flops %v", s.Name, len(s.Epochs), s.TimeTaken, s.TrainFLOPs)
+		}
+	}
+	for _, f := range []string{"config.yaml", "report.json", "report.txt",
+		"base/model/saved_model.pb", "base/history.json", "base/history.png",
+		"transfer/model/saved_model.pb", "transfer/history.json", "transfer/history.png"} {
+		if _, err := os.Stat(filepath.Join(cfg.Run.Out, f)); err != nil {
+			t.Errorf("run dir: %v", err)
+		}
+	}
+	var fromDisk Report
+	b, err := os.ReadFile(filepath.Join(cfg.Run.Out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &fromDisk); err != nil || len(fromDisk.Stages) != 2 {
+		t.Errorf("report.json: %v, %d stages", err, len(fromDisk.Stages))
+	}
+	if !strings.Contains(out.String(), "transfer    410,373   8,464") {
+		t.Errorf("final table missing the transfer row:\n%s", out.String())
+	}
+
+	// The frozen layers of the transfer export hold the base export's
+	// weights bit for bit; the new head does not.
+	_, base, _, err := savedmodel.ReadVariables(rep.Stages[0].Export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, transfer, classes, err := savedmodel.ReadVariables(rep.Stages[1].Export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"conv2d/kernel", "conv2d/bias", "conv2d_1/kernel", "conv2d_1/bias", "conv2d_2/kernel", "conv2d_2/bias"} {
+		if !sameTensor(base[name], transfer[name]) {
+			t.Errorf("frozen %s differs between the base and transfer exports", name)
+		}
+	}
+	if sameTensor(base["dense/kernel"], transfer["dense/kernel"]) {
+		t.Errorf("dense/kernel of the transfer export equals the base's; the head was not trained afresh")
+	}
+	if strings.Join(classes, ",") != "dog,frog,horse,ship,truck" {
+		t.Errorf("transfer classes = %v", classes)
+	}
+}
+
+func TestReuseExisting(t *testing.T) {
+	data := fixture(t, 500)
+	first := smallConfig(t, data)
+	if _, err := Run(context.Background(), first, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(filepath.Join(first.ExportDir(0), "saved_model.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := smallConfig(t, data, "run.out="+first.Run.Out, "stages.base.export.reuse_existing=true")
+	var out bytes.Buffer
+	rep, err := Run(context.Background(), again, Options{Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Stages[0].Reused || rep.Stages[1].Reused {
+		t.Errorf("reused = %v, %v; want the base export reused and the transfer trained", rep.Stages[0].Reused, rep.Stages[1].Reused)
+	}
+	after, err := os.Stat(filepath.Join(first.ExportDir(0), "saved_model.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("the reused base export was written again")
+	}
+	if len(rep.Stages[0].Epochs) != 1 {
+		t.Errorf("reused stage reports %d epochs from its history, want 1", len(rep.Stages[0].Epochs))
+	}
+
+	// A changed network is not reused.
+	changed := smallConfig(t, data, "run.out="+first.Run.Out, "stages.base.export.reuse_existing=true", "stages.base.model.layers.6.units=64")
+	rep, err = Run(context.Background(), changed, Options{Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stages[0].Reused {
+		t.Errorf("an export of another network was reused")
+	}
+}
+
+func TestTransferFromSavedModel(t *testing.T) {
+	data := fixture(t, 500)
+	first := smallConfig(t, data)
+	rep, err := Run(context.Background(), first, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A config whose only stage reuses the exported base network.
+	cfg := smallConfig(t, data,
+		"stages=[{name: transfer, classes: [5,6,7,8,9], model: {input: [32,32,3], from: {savedmodel: "+rep.Stages[0].Export+", up_to: dropout, frozen: true}, layers: [{type: dense, units: 5}, {type: activation, activation: softmax}]}}]")
+	rep2, err := Run(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep2.Stages[0].Params; got.NonTrainable != 8464 || got.Total != 8464+16005 {
+		t.Errorf("params = %+v, want 8,464 frozen and a 16,005-parameter head", got)
+	}
+
+	bad := smallConfig(t, data,
+		"stages=[{name: transfer, classes: [5,6,7,8,9], model: {input: [32,32,3], from: {savedmodel: "+filepath.Join(t.TempDir(), "missing")+", up_to: dropout}, layers: [{type: dense, units: 5}]}}]")
+	if _, err := Run(context.Background(), bad, Options{}); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("Run with a missing source export: err = %v, want one naming the directory", err)
+	}
+}
+
+// sameTensor reports whether a and b hold the same float32 values bit for bit.
+func sameTensor(a, b *tf.Tensor) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	var x, y bytes.Buffer
+	if _, err := a.WriteContentsTo(&x); err != nil {
+		return false
+	}
+	if _, err := b.WriteContentsTo(&y); err != nil {
+		return false
+	}
+	return bytes.Equal(x.Bytes(), y.Bytes())
+}
