@@ -6,9 +6,10 @@ import (
 	"math/rand/v2"
 )
 
-// Batch is one batch of images and one-hot labels.
+// Batch is one batch of images (or feature vectors) and one-hot labels.
 //
-// Images holds N*ImageSize float32 values, NHWC [N,32,32,3]; Labels holds
+// Images holds N*ImageSize float32 values, NHWC [N,32,32,3] (for
+// Features, N*Width values); Labels holds
 // N*K values, row i one-hot for the label of image i, where K is the
 // Batcher's number of classes. Both slices belong to the Batcher and are
 // overwritten by the next batch.
@@ -18,15 +19,15 @@ type Batch struct {
 	N      int
 }
 
-// Batcher turns a Set into float32 batches. It owns one image and one label
-// buffer of the full batch size and refills them for every batch, so it
-// allocates nothing per batch. A Batcher is not safe for concurrent use and
-// runs one epoch at a time.
+// Batcher turns a Set (or Features) into float32 batches. It owns one image
+// and one label buffer of the full batch size and refills them for every
+// batch, so it allocates nothing per batch. A Batcher is not safe for
+// concurrent use and runs one epoch at a time.
 type Batcher struct {
-	set    *Set
+	rows   rows
+	width  int
 	size   int
 	k      int
-	lut    [256]float32
 	perm   []int
 	images []float32
 	labels []float32
@@ -45,33 +46,70 @@ func NewBatcher(s *Set, batchSize int, scale float32, seed int64) *Batcher {
 	if s == nil || batchSize < 1 {
 		panic(fmt.Sprintf("cifar: NewBatcher: nil set or batch size %d < 1", batchSize))
 	}
+	r := &imageRows{set: s}
+	scale = scaleOrOne(scale)
+	for i := range r.lut {
+		r.lut[i] = float32(i) * scale
+	}
+	return newBatcher(r, batchSize, s.NumClasses(), seed)
+}
+
+// scaleOrOne returns scale, or 1 for 0.
+func scaleOrOne(scale float32) float32 {
 	if scale == 0 {
-		scale = 1
+		return 1
 	}
-	k := len(s.Classes)
-	for _, l := range s.Labels {
-		k = max(k, int(l)+1)
-	}
+	return scale
+}
+
+// rows is what a Batcher batches: examples of a fixed width with labels.
+type rows interface {
+	len() int
+	width() int
+	label(i int) uint8
+	fill(dst []float32, i int) // dst has width() values
+}
+
+// newBatcher returns a Batcher over r with k one-hot columns.
+func newBatcher(r rows, batchSize, k int, seed int64) *Batcher {
 	b := &Batcher{
-		set:    s,
+		rows:   r,
+		width:  r.width(),
 		size:   batchSize,
 		k:      k,
-		perm:   make([]int, s.Len()),
-		images: make([]float32, batchSize*ImageSize),
+		perm:   make([]int, r.len()),
+		images: make([]float32, batchSize*r.width()),
 		labels: make([]float32, batchSize*k),
 		seed:   seed,
 		src:    rand.NewPCG(0, 0),
 	}
 	b.rng = rand.New(b.src)
-	for i := range b.lut {
-		b.lut[i] = float32(i) * scale
-	}
 	return b
+}
+
+// imageRows reads the images of a Set through a lookup table of scaled
+// pixel values.
+type imageRows struct {
+	set *Set
+	lut [256]float32
+}
+
+func (r *imageRows) len() int          { return r.set.Len() }
+func (r *imageRows) width() int        { return ImageSize }
+func (r *imageRows) label(i int) uint8 { return r.set.Labels[i] }
+
+func (r *imageRows) fill(dst []float32, i int) {
+	src := (*[ImageSize]byte)(r.set.Images[i*ImageSize : (i+1)*ImageSize])
+	out := (*[ImageSize]float32)(dst)
+	lut := &r.lut
+	for p, v := range src {
+		out[p] = lut[v]
+	}
 }
 
 // Steps returns the number of batches of an epoch, the last one partial
 // if the set size is not a multiple of the batch size.
-func (b *Batcher) Steps() int { return (b.set.Len() + b.size - 1) / b.size }
+func (b *Batcher) Steps() int { return (len(b.perm) + b.size - 1) / b.size }
 
 // Classes returns K, the number of one-hot columns of a batch's labels.
 func (b *Batcher) Classes() int { return b.k }
@@ -113,16 +151,12 @@ func (b *Batcher) Fill(idx []int) Batch {
 	if n > b.size {
 		panic(fmt.Sprintf("cifar: Fill: %d indices exceed the batch size %d", n, b.size))
 	}
-	images, labels := b.images[:n*ImageSize], b.labels[:n*b.k]
+	w := b.width
+	images, labels := b.images[:n*w], b.labels[:n*b.k]
 	clear(labels)
-	lut := &b.lut
 	for i, j := range idx {
-		src := (*[ImageSize]byte)(b.set.Images[j*ImageSize : (j+1)*ImageSize])
-		dst := (*[ImageSize]float32)(images[i*ImageSize : (i+1)*ImageSize])
-		for p, v := range src {
-			dst[p] = lut[v]
-		}
-		labels[i*b.k+int(b.set.Labels[j])] = 1
+		b.rows.fill(images[i*w:(i+1)*w], j)
+		labels[i*b.k+int(b.rows.label(j))] = 1
 	}
 	return Batch{Images: images, Labels: labels, N: n}
 }

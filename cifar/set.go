@@ -25,8 +25,34 @@ type Set struct {
 	Classes []string
 }
 
-// Len returns the number of images in s.
-func (s *Set) Len() int { return len(s.Labels) }
+// Len returns the number of images in s (0 for a nil Set).
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.Labels)
+}
+
+// Width returns the number of values of one example: ImageSize.
+func (s *Set) Width() int { return ImageSize }
+
+// NumClasses returns the number of one-hot columns of s's labels: the
+// larger of len(s.Classes) and the largest label plus one.
+func (s *Set) NumClasses() int { return numClasses(s.Classes, s.Labels) }
+
+// Batcher returns NewBatcher(s, batchSize, scale, seed).
+func (s *Set) Batcher(batchSize int, scale float32, seed int64) *Batcher {
+	return NewBatcher(s, batchSize, scale, seed)
+}
+
+// numClasses is the larger of len(classes) and the largest label plus one.
+func numClasses(classes []string, labels []uint8) int {
+	k := len(classes)
+	for _, l := range labels {
+		k = max(k, int(l)+1)
+	}
+	return k
+}
 
 // Image returns the ImageSize bytes of image i (NHWC), sharing s.Images.
 func (s *Set) Image(i int) []byte { return s.Images[i*ImageSize : (i+1)*ImageSize] }
@@ -34,11 +60,7 @@ func (s *Set) Image(i int) []byte { return s.Images[i*ImageSize : (i+1)*ImageSiz
 // Counts returns the number of images per label; its length is the larger
 // of len(s.Classes) and the largest label plus one.
 func (s *Set) Counts() []int {
-	n := len(s.Classes)
-	for _, l := range s.Labels {
-		n = max(n, int(l)+1)
-	}
-	c := make([]int, n)
+	c := make([]int, s.NumClasses())
 	for _, l := range s.Labels {
 		c[l]++
 	}

@@ -75,7 +75,7 @@ func (n Network) Validate() error {
 // checkLayers validates input, settings and names; index numbers the layers
 // from first.
 func (n Network) checkLayers(first int) error {
-	if err := checkInput(n.Input); err != nil {
+	if err := checkFeatureInput(n.Input); err != nil {
 		return err
 	}
 	if len(n.Layers) == 0 {
@@ -97,9 +97,19 @@ func (n Network) checkLayers(first int) error {
 	return nil
 }
 
+// checkInput checks the input of a stage's network: one image, [h w c].
 func checkInput(in []int) error {
 	if len(in) != 3 {
 		return fmt.Errorf("input: want [height, width, channels], got %v", in)
+	}
+	return checkFeatureInput(in)
+}
+
+// checkFeatureInput checks the input of a network that may also take flat
+// feature vectors ([n]), such as a head trained on cached features.
+func checkFeatureInput(in []int) error {
+	if len(in) != 1 && len(in) != 3 {
+		return fmt.Errorf("input: want [height, width, channels] or [features], got %v", in)
 	}
 	for _, d := range in {
 		if d <= 0 {

@@ -7,7 +7,7 @@ import "fmt"
 // fails, naming the layer, when a layer does not fit its input or a shape
 // shrinks to zero.
 func (n Network) Shapes() ([][]int, error) {
-	if err := checkInput(n.Input); err != nil {
+	if err := checkFeatureInput(n.Input); err != nil {
 		return nil, err
 	}
 	in := n.Input

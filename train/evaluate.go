@@ -12,7 +12,7 @@ import (
 // Evaluate returns the mean loss and accuracy of the model on set in
 // inference mode (Training false), in batches of batchSize (<= 0: the
 // train batch size), averaged over batches weighted by their size.
-func (t *Trainer) Evaluate(set *cifar.Set, batchSize int) (loss, acc float64, err error) {
+func (t *Trainer) Evaluate(set Data, batchSize int) (loss, acc float64, err error) {
 	if t.sess == nil {
 		return 0, 0, errors.New("train: evaluate: trainer is closed")
 	}
@@ -25,7 +25,7 @@ func (t *Trainer) Evaluate(set *cifar.Set, batchSize int) (loss, acc float64, er
 	if batchSize <= 0 {
 		batchSize = t.cfg.BatchSize
 	}
-	return t.evaluate(cifar.NewBatcher(set, batchSize, t.opt.Scale, t.seed))
+	return t.evaluate(set.Batcher(batchSize, t.opt.Scale, t.seed))
 }
 
 // evaluate runs the batches of one unshuffled epoch of b in inference mode.

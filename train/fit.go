@@ -40,7 +40,7 @@ func (e *Interrupted) Unwrap() error { return e.Err }
 //
 // When ctx is done, Fit stops between steps, saves a checkpoint and returns
 // the history so far with an *Interrupted error wrapping ctx.Err().
-func (t *Trainer) Fit(ctx context.Context, trainSet, valSet *cifar.Set) (*History, error) {
+func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, error) {
 	if t.sess == nil {
 		return nil, errors.New("train: fit: trainer is closed")
 	}
@@ -57,10 +57,10 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, valSet *cifar.Set) (*Histor
 		}
 	}
 	bs := t.cfg.BatchSize
-	bt := cifar.NewBatcher(trainSet, bs, t.opt.Scale, t.seed)
+	bt := trainSet.Batcher(bs, t.opt.Scale, t.seed)
 	var bv *cifar.Batcher
 	if validate {
-		bv = cifar.NewBatcher(valSet, bs, t.opt.Scale, t.seed)
+		bv = valSet.Batcher(bs, t.opt.Scale, t.seed)
 	}
 	steps := bt.Steps()
 	st := &t.st
@@ -157,16 +157,31 @@ func (t *Trainer) interrupted(h *History, cause error) (*History, error) {
 	return &out, e
 }
 
-// checkSet checks that the labels of set fit the model's classes.
-func (t *Trainer) checkSet(what string, set *cifar.Set) error {
-	if len(set.Images) != set.Len()*cifar.ImageSize || int64(cifar.ImageSize) != t.pixel {
-		return fmt.Errorf("train: %s set: %d bytes for %d images, want %d values per image for the model", what, len(set.Images), set.Len(), t.pixel)
+// Data is a labelled set Fit and Evaluate batch: a *cifar.Set of images or
+// *cifar.Features (e.g. cached outputs of frozen layers). Width is the
+// number of values of one example, which must match the model's input.
+type Data interface {
+	Len() int
+	Width() int
+	NumClasses() int
+	Batcher(batchSize int, scale float32, seed int64) *cifar.Batcher
+}
+
+// checkSet checks that the examples and labels of set fit the model's
+// input and classes.
+func (t *Trainer) checkSet(what string, set Data) error {
+	if int64(set.Width()) != t.pixel {
+		return fmt.Errorf("train: %s set: %d values per example, the model's input takes %d", what, set.Width(), t.pixel)
 	}
-	k := len(set.Classes)
-	for _, l := range set.Labels {
-		k = max(k, int(l)+1)
+	if f, ok := set.(*cifar.Features); ok {
+		if err := f.Check(); err != nil {
+			return fmt.Errorf("train: %s set: %w", what, err)
+		}
 	}
-	if k != t.k {
+	if s, ok := set.(*cifar.Set); ok && len(s.Images) != s.Len()*cifar.ImageSize {
+		return fmt.Errorf("train: %s set: %d bytes for %d images", what, len(s.Images), s.Len())
+	}
+	if k := set.NumClasses(); k != t.k {
 		return fmt.Errorf("train: %s set has %d classes, the model's logits have %d", what, k, t.k)
 	}
 	return nil

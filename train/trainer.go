@@ -226,7 +226,7 @@ func (t *Trainer) build(root *op.Scope) (built, error) {
 	t.targets = append([]*tf.Operation{inc}, m.Updates...)
 
 	var err error
-	b.assigns, err = t.initOps(s.SubScope("init"))
+	b.assigns, err = assignOps(s.SubScope("init"), t.m.Variables, t.opt.Init)
 	if err != nil {
 		return b, err
 	}
@@ -236,15 +236,15 @@ func (t *Trainer) build(root *op.Scope) (built, error) {
 	return b, nil
 }
 
-// initOps adds an assignment for every value of opt.Init, after checking
-// that the variable exists with the same type and shape.
-func (t *Trainer) initOps(s *op.Scope) (map[string]assign, error) {
-	byName := make(map[string]*graph.Variable, len(t.m.Variables))
-	for _, v := range t.m.Variables {
+// assignOps adds an assignment for every value of init, after checking
+// that the variable exists among vars with the same type and shape.
+func assignOps(s *op.Scope, vars []*graph.Variable, init map[string]*tf.Tensor) (map[string]assign, error) {
+	byName := make(map[string]*graph.Variable, len(vars))
+	for _, v := range vars {
 		byName[v.Name] = v
 	}
-	out := make(map[string]assign, len(t.opt.Init))
-	for name, val := range t.opt.Init {
+	out := make(map[string]assign, len(init))
+	for name, val := range init {
 		v, ok := byName[name]
 		switch {
 		case !ok:
@@ -261,6 +261,23 @@ func (t *Trainer) initOps(s *op.Scope) (map[string]assign, error) {
 		out[name] = assign{in: in, op: op.AssignVariableOp(vs, v.Handle, in)}
 	}
 	return out, nil
+}
+
+// runAssigns runs the assignments made by assignOps with their values.
+func runAssigns(sess *tf.Session, assigns map[string]assign, init map[string]*tf.Tensor) error {
+	if len(assigns) == 0 {
+		return nil
+	}
+	feeds := make(map[tf.Output]*tf.Tensor, len(assigns))
+	ops := make([]*tf.Operation, 0, len(assigns))
+	for name, a := range assigns {
+		feeds[a.in] = init[name]
+		ops = append(ops, a.op)
+	}
+	if _, err := sess.Run(feeds, nil, ops); err != nil {
+		return fmt.Errorf("train: assign initial values: %w", err)
+	}
+	return nil
 }
 
 // open creates the session, initialises the variables and the feeds, and
@@ -282,16 +299,8 @@ func (t *Trainer) open(g *tf.Graph, b built) error {
 	if _, err := t.sess.Run(nil, nil, b.inits); err != nil {
 		return fmt.Errorf("train: initialise variables: %w", err)
 	}
-	if len(b.assigns) > 0 {
-		feeds := make(map[tf.Output]*tf.Tensor, len(b.assigns))
-		ops := make([]*tf.Operation, 0, len(b.assigns))
-		for name, a := range b.assigns {
-			feeds[a.in] = t.opt.Init[name]
-			ops = append(ops, a.op)
-		}
-		if _, err := t.sess.Run(feeds, nil, ops); err != nil {
-			return fmt.Errorf("train: assign initial values: %w", err)
-		}
+	if err := runAssigns(t.sess, b.assigns, t.opt.Init); err != nil {
+		return err
 	}
 	if err := t.feeds(); err != nil {
 		return err

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
@@ -97,50 +99,121 @@ type fitted struct {
 }
 
 // fit builds the stage's network, starts it from init (values of reused
-// layers) and trains it.
+// layers) and trains it. With train.cache_frozen, the reused frozen
+// layers up to the first non-deterministic one run once over all images and
+// only the layers after them are trained, on those cached features.
 func (st *stage) fit(ctx context.Context, net config.Network, init map[string]*tf.Tensor, trainSet, valSet *cifar.Set) (*fitted, error) {
 	c := st.conf()
-	s := op.NewScope()
-	m, err := graph.Build(s, net, graph.Options{Seed: st.cfg.Run.Seed})
+	full, err := graph.Build(op.NewScope(), net, graph.Options{Seed: st.cfg.Run.Seed})
 	if err != nil {
 		return nil, err
 	}
-	if err := m.Summary(st.opt.Out); err != nil {
+	if err := full.Summary(st.opt.Out); err != nil {
 		return nil, err
 	}
-	total, trainable := m.Params()
+	total, trainable := full.Params()
+	res := &fitted{params: Params{Total: total, Trainable: trainable, NonTrainable: total - trainable}}
+	if c.Train.CacheFrozen {
+		res.cached = cacheable(net)
+	}
+
+	start := time.Now()
+	head, scale := net, float32(st.cfg.Data.Scale)
+	var trainData, valData train.Data = trainSet, valSet
+	var prefixValues map[string]*tf.Tensor
+	if res.cached > 0 {
+		prefix := config.Network{Input: net.Input, Layers: net.Layers[:res.cached]}
+		shapes, err := net.Shapes()
+		if err != nil {
+			return nil, err
+		}
+		head = config.Network{Input: shapes[res.cached-1], Layers: net.Layers[res.cached:]}
+		prefixValues = ofLayers(init, prefix.Layers)
+		feats, err := train.Features(st.cfg.Run, prefix, prefixValues, scale, trainSet, valSet)
+		if err != nil {
+			return nil, fmt.Errorf("caching frozen features: %w", err)
+		}
+		trainData, valData, scale = feats[0], feats[1], 1
+		fmt.Fprintf(st.opt.Out, "Cached the outputs of the frozen layers %s to %s (%v per image) for %d images in %.1fs\n",
+			prefix.Layers[0].Name, prefix.Layers[res.cached-1].Name, head.Input, trainSet.Len()+valSet.Len(), time.Since(start).Seconds())
+	}
+	cacheSeconds := time.Since(start).Seconds()
+
+	s := op.NewScope()
+	m, err := graph.Build(s, head, graph.Options{Seed: st.cfg.Run.Seed})
+	if err != nil {
+		return nil, err
+	}
 	tr, err := train.New(s, m, c.Train, train.Options{
 		Run:        st.cfg.Run,
 		Out:        st.opt.Out,
 		Dir:        st.dir(),
 		Resume:     st.opt.Resume,
-		Init:       init,
+		Init:       ofLayers(init, head.Layers),
 		Stage:      c.Name,
-		Scale:      float32(st.cfg.Data.Scale),
+		Scale:      scale,
 		ResumeHint: st.opt.ResumeHint,
 	})
 	if err != nil {
 		return nil, err
 	}
 	defer tr.Close()
-	h, err := tr.Fit(ctx, trainSet, valSet)
+	h, err := tr.Fit(ctx, trainData, valData)
 	if err != nil {
 		return nil, err
 	}
-	values, err := tr.Values()
-	if err != nil {
+	if res.values, err = tr.Values(); err != nil {
 		return nil, err
 	}
-	flops, err := trainFLOPs(net, c.Train.Epochs, trainSet.Len(), valSet.Len(), 0)
-	if err != nil {
+	maps.Copy(res.values, prefixValues)
+	if res.cached > 0 {
+		// The stage's time includes computing the cached features.
+		h.TimeTaken += cacheSeconds
+		if err := h.WriteJSON(filepath.Join(st.dir(), "history.json")); err != nil {
+			return nil, err
+		}
+	}
+	res.history = h
+	if res.flops, err = trainFLOPs(net, c.Train.Epochs, trainSet.Len(), valSet.Len(), res.cached); err != nil {
 		return nil, err
 	}
-	return &fitted{
-		values:  values,
-		history: h,
-		params:  Params{Total: total, Trainable: trainable, NonTrainable: total - trainable},
-		flops:   flops,
-	}, nil
+	return res, nil
+}
+
+// deterministic are the layer types whose output, when frozen, depends on
+// their input only (frozen batchnorm runs in inference mode).
+var deterministic = map[string]bool{
+	"conv2d": true, "maxpool2d": true, "avgpool2d": true, "global_avgpool2d": true,
+	"flatten": true, "dense": true, "activation": true, "batchnorm": true,
+}
+
+// cacheable returns how many leading layers of net are reused, frozen and
+// deterministic, so that their outputs can be computed once; at least one
+// layer is always left to train.
+func cacheable(net config.Network) int {
+	k := 0
+	for _, l := range net.Layers[:len(net.Layers)-1] {
+		if !l.Reused || !l.Frozen || !deterministic[l.Type] {
+			break
+		}
+		k++
+	}
+	return k
+}
+
+// ofLayers returns the values of the variables of layers ("<layer>/...").
+func ofLayers(values map[string]*tf.Tensor, layers []config.Layer) map[string]*tf.Tensor {
+	names := map[string]bool{}
+	for _, l := range layers {
+		names[l.Name] = true
+	}
+	out := map[string]*tf.Tensor{}
+	for name, v := range values {
+		if layer, _, _ := strings.Cut(name, "/"); names[layer] {
+			out[name] = v
+		}
+	}
+	return out
 }
 
 // reusedValues returns the values of the reused layers' variables of net,

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -195,4 +197,39 @@ func sameTensor(a, b *tf.Tensor) bool {
 		return false
 	}
 	return bytes.Equal(x.Bytes(), y.Bytes())
+}
+
+// TestCacheFrozen checks that training the transfer head on cached frozen
+// features gives the same epochs as running the frozen layers every step.
+func TestCacheFrozen(t *testing.T) {
+	data := fixture(t, 500)
+	reports := map[bool]*Report{}
+	for _, cache := range []bool{true, false} {
+		cfg := smallConfig(t, data, "stages.transfer.train.epochs=2", fmt.Sprintf("stages.transfer.train.cache_frozen=%v", cache))
+		rep, err := Run(context.Background(), cfg, Options{})
+		if err != nil {
+			t.Fatalf("cache_frozen=%v: %v", cache, err)
+		}
+		reports[cache] = rep
+	}
+	cached, direct := reports[true].Stages[1], reports[false].Stages[1]
+	if cached.CachedLayers != 5 || direct.CachedLayers != 0 || reports[true].Stages[0].CachedLayers != 0 {
+		t.Errorf("cached layers = %d (transfer, cached), %d (uncached), %d (base); want 5, 0, 0",
+			cached.CachedLayers, direct.CachedLayers, reports[true].Stages[0].CachedLayers)
+	}
+	if cached.Params != direct.Params {
+		t.Errorf("params differ: %+v cached, %+v not", cached.Params, direct.Params)
+	}
+	for i := range direct.Epochs {
+		c, d := cached.Epochs[i], direct.Epochs[i]
+		for _, pair := range [][2]float64{{c.Loss, d.Loss}, {c.ValLoss, d.ValLoss}, {c.Accuracy, d.Accuracy}, {c.ValAccuracy, d.ValAccuracy}} {
+			if math.Abs(pair[0]-pair[1]) > 1e-3*math.Max(1, math.Abs(pair[1])) {
+				t.Errorf("epoch %d: cached %+v, uncached %+v", i+1, c, d)
+				break
+			}
+		}
+	}
+	if cached.TrainFLOPs >= direct.TrainFLOPs {
+		t.Errorf("cached training counts %g operations, uncached %g; want fewer", cached.TrainFLOPs, direct.TrainFLOPs)
+	}
 }
