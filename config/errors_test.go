@@ -33,6 +33,7 @@ func TestLoadErrors(t *testing.T) {
 		{"threads", "", []string{"run.intra_op_threads=-1"}, []string{"run.intra_op_threads", ">= 0"}},
 		{"device", "", []string{"run.device=tpu"}, []string{"run.device", "cpu, gpu"}},
 		{"progress", "", []string{"run.progress=loud"}, []string{"run.progress", "auto, bar, lines, off"}},
+		{"precision", "", []string{"run.precision=float16"}, []string{"run.precision", "float32, mixed_bfloat16", "float16"}},
 		// stages
 		{"stage name", "", []string{"stages.0.name=a b"}, []string{"stages[0] (a b)", "name: want letters"}},
 		{"duplicate stage", "", []string{"stages.1.name=base", "stages.1.model.from.stage=x"}, []string{"stages[1] (base)", `"base" is already the name of stages[0]`}},

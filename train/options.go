@@ -55,6 +55,11 @@ func sessionConfig(r config.Run) (cfg []byte, gpu bool, err error) {
 		// fixes the thread counts of all later ones.
 		UsePerSessionThreads: true,
 	}
+	if r.Precision == "mixed_bfloat16" {
+		c.GraphOptions = &pb.GraphOptions{RewriteOptions: &pb.RewriterConfig{
+			AutoMixedPrecisionOnednnBfloat16: pb.RewriterConfig_ON,
+		}}
+	}
 	kind, index, err := parseDevice(r.Device)
 	if err != nil {
 		return nil, false, err

@@ -43,6 +43,25 @@ func TestSessionConfig(t *testing.T) {
 	}
 }
 
+func TestSessionConfigPrecision(t *testing.T) {
+	for _, c := range []struct {
+		precision string
+		want      pb.RewriterConfig_Toggle
+	}{{"float32", pb.RewriterConfig_DEFAULT}, {"mixed_bfloat16", pb.RewriterConfig_ON}} {
+		b, _, err := sessionConfig(config.Run{Precision: c.precision})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p pb.ConfigProto
+		if err := proto.Unmarshal(b, &p); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.GetGraphOptions().GetRewriteOptions().GetAutoMixedPrecisionOnednnBfloat16(); got != c.want {
+			t.Errorf("precision %s: bfloat16 rewrite %v, want %v", c.precision, got, c.want)
+		}
+	}
+}
+
 func TestSessionConfigErrors(t *testing.T) {
 	for _, d := range []string{"tpu", "/device:TPU:0", "/device:GPU:x", "/device:GPU:-1"} {
 		t.Run(d, func(t *testing.T) {
