@@ -2,16 +2,14 @@ package cifar
 
 import (
 	"bytes"
-	"flag"
 	"image"
 	"image/png"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/tfcifar/tfcifar/internal/golden"
+)
 
 func TestPreview(t *testing.T) {
 	s := fakeSet(8, 6, 9, 9, 4, 1)
@@ -43,18 +41,8 @@ func TestPreview(t *testing.T) {
 	if hasDark(got, image.Rect(x0+134, y0, x0+2*134, y0+150)) {
 		t.Error("the empty sixth cell is not blank")
 	}
-	golden := filepath.Join("testdata", "preview.golden.png")
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f, err := os.Open(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	defer f.Close()
-	want, err := png.Decode(f)
+	path := filepath.Join("testdata", "preview.golden.png")
+	want, err := png.Decode(bytes.NewReader(golden.Want(t, path, buf.Bytes())))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +52,7 @@ func TestPreview(t *testing.T) {
 	for y := range want.Bounds().Dy() {
 		for x := range want.Bounds().Dx() {
 			if got.At(x, y) != want.At(x, y) {
-				t.Fatalf("pixel (%d,%d) differs from %s (run go test -update after checking it)", x, y, golden)
+				t.Fatalf("pixel (%d,%d) differs from %s (run go test -update after checking it)", x, y, path)
 			}
 		}
 	}

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,27 +8,8 @@ import (
 	"testing"
 
 	"github.com/tfcifar/tfcifar/configs"
+	"github.com/tfcifar/tfcifar/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; got:\n%s", name, got)
-	}
-}
 
 func TestDefaultIsTransferYAML(t *testing.T) {
 	c, err := Load("", nil)
@@ -56,7 +35,7 @@ func TestResolvedGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "transfer.golden.yml", b)
+	golden.Check(t, filepath.Join("testdata", "transfer.golden.yml"), b)
 
 	// The resolved config loads back to the same config.
 	path := filepath.Join(t.TempDir(), "resolved.yaml")

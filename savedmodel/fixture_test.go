@@ -1,7 +1,6 @@
 package savedmodel
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/cifartest"
 )
 
 // referenceNet is the base network of the reference workflow.
@@ -123,7 +123,7 @@ func session(t testing.TB, s *op.Scope) *tf.Session {
 // deterministic synthetic images.
 func testImages(t testing.TB, n int) ([]float32, string) {
 	t.Helper()
-	dir := dataDir(t)
+	dir := cifartest.RealDir(t)
 	b, err := readPrefix(filepath.Join(dir, "test_batch.bin"), n*cifar.RecordSize)
 	if err != nil {
 		if !testing.Short() {
@@ -157,34 +157,4 @@ func readPrefix(name string, n int) ([]byte, error) {
 		return nil, err
 	}
 	return b, nil
-}
-
-// dataDir is $TFCIFAR_DATA or ../shared/data/cifar-10-batches-bin next to
-// the module root.
-func dataDir(t testing.TB) string {
-	if d := os.Getenv("TFCIFAR_DATA"); d != "" {
-		return d
-	}
-	return filepath.Join(filepath.Dir(moduleRoot(t)), "shared", "data", "cifar-10-batches-bin")
-}
-
-// moduleRoot walks up from the working directory to the directory of go.mod.
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		} else if !errors.Is(err, os.ErrNotExist) {
-			t.Fatal(err)
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			t.Fatal("go.mod not found above the working directory")
-		}
-		dir = up
-	}
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tfcifar/tfcifar/internal/cifartest"
 )
 
 // TestPython loads an export with TensorFlow Python (tf.saved_model.load)
@@ -18,7 +20,7 @@ func TestPython(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the TensorFlow Python virtualenv (scripts/setup-python.sh)")
 	}
-	root := moduleRoot(t)
+	root := cifartest.ModuleRoot(t)
 	setup := exec.Command("bash", filepath.Join(root, "scripts", "setup-python.sh"))
 	setup.Stderr = os.Stderr
 	out, err := setup.Output()

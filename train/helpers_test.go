@@ -2,8 +2,6 @@ package train
 
 import (
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -168,27 +166,4 @@ func values(t testing.TB, tr *Trainer) map[string][]float32 {
 		out[k] = floats(t, v)
 	}
 	return out
-}
-
-// dataDir finds the real CIFAR-10 binary files: $TFCIFAR_DATA, else
-// ../shared/data/cifar-10-batches-bin next to the module root.
-func dataDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("TFCIFAR_DATA"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data", "cifar-10-batches-bin")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/tfcifar/tfcifar/internal/golden"
 )
 
 func sampleHistory() *History {
@@ -30,7 +32,7 @@ func TestHistoryJSONRoundTrip(t *testing.T) {
 		t.Errorf("read back %+v, want %+v", got, h)
 	}
 	b, _ := os.ReadFile(path)
-	golden(t, "history.golden.json", b)
+	golden.Check(t, filepath.Join("testdata", "history.golden.json"), b)
 }
 
 func TestHistoryErrors(t *testing.T) {

@@ -3,34 +3,14 @@ package train
 import (
 	"bytes"
 	"context"
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tfcifar/tfcifar/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s:\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
 
 func TestReporterGolden(t *testing.T) {
 	cases := []struct {
@@ -56,7 +36,7 @@ func TestReporterGolden(t *testing.T) {
 					ValLoss: 1.1, ValAccuracy: 0.56 + float64(ep)/10, Seconds: 12.34 + float64(ep)}, c.validated)
 			}
 			r.done(61.25)
-			golden(t, c.file, buf.Bytes())
+			golden.Check(t, filepath.Join("testdata", c.file), buf.Bytes())
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/cifartest"
 )
 
 // TestReferenceBaseNetwork trains the reference base network on the real
@@ -20,7 +21,7 @@ func TestReferenceBaseNetwork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains on real CIFAR-10; runs without -short")
 	}
-	dir := dataDir(t)
+	dir := cifartest.RealDir(t)
 	if err := cifar.Check(dir); err != nil {
 		t.Fatalf("CIFAR-10 data needed (set TFCIFAR_DATA): %v", err)
 	}

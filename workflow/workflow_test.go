@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,35 +13,14 @@ import (
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 
-	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/cifartest"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
 
-var names = []string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
-
 // fixture writes a small CIFAR-format dataset (n training and n/5 test
-// images, labels cycling through the ten classes, random pixels) and
-// returns its directory.
-func fixture(t *testing.T, n int) string {
-	t.Helper()
-	r := rand.New(rand.NewPCG(7, 8))
-	set := func(k int) *cifar.Set {
-		s := &cifar.Set{Images: make([]byte, k*cifar.ImageSize), Labels: make([]uint8, k), Classes: names}
-		for i := range s.Images {
-			s.Images[i] = byte(r.Uint32())
-		}
-		for i := range s.Labels {
-			s.Labels[i] = uint8(i % 10)
-		}
-		return s
-	}
-	dir := filepath.Join(t.TempDir(), "cifar-10-batches-bin")
-	if err := cifar.Save(dir, &cifar.Dataset{Train: set(n), Test: set(n / 5)}); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+// images) and returns its directory.
+func fixture(t *testing.T, n int) string { return cifartest.Write(t, n, n/5) }
 
 // smallConfig is the reference config on the fixture, one epoch per stage.
 func smallConfig(t *testing.T, data string, sets ...string) *config.Config {
