@@ -25,6 +25,7 @@ run: build
 
 test: python
 	$(LIBTF) && $(GO) vet ./... && $(GO) test -count=1 -timeout 30m ./...
+	"$$(scripts/setup-python.sh | tail -n1)" scripts/keras_reference_test.py
 
 build:
 	$(LIBTF) && $(GO) build -o $(BIN) ./cmd/tfcifar
@@ -36,7 +37,7 @@ python:
 	scripts/setup-python.sh >/dev/null
 
 bench: build python
-	scripts/bench $(if $(DATA),-data $(DATA))
+	scripts/bench $(if $(DATA),--data $(DATA))
 
 clean:
 	rm -rf bin

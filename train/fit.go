@@ -73,7 +73,7 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, err
 
 	rep := newReporter(t.opt.Out, t.opt.Run.Progress, t.opt.Clock, t.cfg.Epochs)
 	start := t.opt.Clock()
-	before := st.History.TimeTaken
+	before := st.History.TimeTaken + t.opt.Spent.Seconds()
 	elapsed := func() float64 { return before + t.opt.Clock().Sub(start).Seconds() }
 
 	for st.Epoch < t.cfg.Epochs {

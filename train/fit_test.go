@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 func TestFitLearnsSeparableTask(t *testing.T) {
@@ -30,5 +31,24 @@ func TestFitLearnsSeparableTask(t *testing.T) {
 	}
 	if d := loss - last.ValLoss; d > 1e-5 || d < -1e-5 || acc != last.ValAccuracy {
 		t.Errorf("Evaluate = %.6f, %.4f; want the last epoch's %.6f, %.4f", loss, acc, last.ValLoss, last.ValAccuracy)
+	}
+}
+
+// TestSpentCounts checks that time spent before Fit (e.g. computing cached
+// features) is part of the time taken.
+func TestSpentCounts(t *testing.T) {
+	times := map[time.Duration]float64{}
+	for _, spent := range []time.Duration{0, 7 * time.Second} {
+		opt := testOptions()
+		opt.Spent = spent
+		tr := newTiny(t, tiny{k: 3, seed: 1}, trainCfg(1, 20), opt)
+		h, err := tr.Fit(context.Background(), colors(60, 3, 5), colors(20, 3, 6))
+		if err != nil {
+			t.Fatal(err)
+		}
+		times[spent] = h.TimeTaken
+	}
+	if d := times[7*time.Second] - times[0]; d != 7 {
+		t.Errorf("time taken with 7s spent before Fit is %.1fs more than without, want 7s", d)
 	}
 }

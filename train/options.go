@@ -28,7 +28,9 @@ import (
 // both. Stage names the History. Scale multiplies pixels when batches are
 // made (0: 1, raw 0-255 values). ResumeHint is the advice printed when
 // training is interrupted (default: "run again with resume enabled").
-// Clock gives the time for durations and the ETA (nil: time.Now).
+// Clock gives the time for durations and the ETA (nil: time.Now). Spent is
+// time the stage took before Fit (e.g. computing cached features); it is
+// counted in the history's and the printed time taken.
 type Options struct {
 	Run        config.Run
 	Out        io.Writer
@@ -39,6 +41,7 @@ type Options struct {
 	Scale      float32
 	ResumeHint string
 	Clock      func() time.Time
+	Spent      time.Duration
 }
 
 // sessionConfig returns the serialized ConfigProto for r: thread counts

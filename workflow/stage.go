@@ -117,11 +117,12 @@ func (st *stage) fit(ctx context.Context, net config.Network, init map[string]*t
 		res.cached = cacheable(net)
 	}
 
-	start := time.Now()
+	var caching time.Duration // part of the stage's time taken
 	head, scale := net, float32(st.cfg.Data.Scale)
 	var trainData, valData train.Data = trainSet, valSet
 	var prefixValues map[string]*tf.Tensor
 	if res.cached > 0 {
+		start := time.Now()
 		prefix := config.Network{Input: net.Input, Layers: net.Layers[:res.cached]}
 		shapes, err := net.Shapes()
 		if err != nil {
@@ -134,10 +135,10 @@ func (st *stage) fit(ctx context.Context, net config.Network, init map[string]*t
 			return nil, fmt.Errorf("caching frozen features: %w", err)
 		}
 		trainData, valData, scale = feats[0], feats[1], 1
+		caching = time.Since(start)
 		fmt.Fprintf(st.opt.Out, "Cached the outputs of the frozen layers %s to %s (%v per image) for %d images in %.1fs\n",
-			prefix.Layers[0].Name, prefix.Layers[res.cached-1].Name, head.Input, trainSet.Len()+valSet.Len(), time.Since(start).Seconds())
+			prefix.Layers[0].Name, prefix.Layers[res.cached-1].Name, head.Input, trainSet.Len()+valSet.Len(), caching.Seconds())
 	}
-	cacheSeconds := time.Since(start).Seconds()
 
 	s := op.NewScope()
 	m, err := graph.Build(s, head, graph.Options{Seed: st.cfg.Run.Seed})
@@ -153,6 +154,7 @@ func (st *stage) fit(ctx context.Context, net config.Network, init map[string]*t
 		Stage:      c.Name,
 		Scale:      scale,
 		ResumeHint: st.opt.ResumeHint,
+		Spent:      caching,
 	})
 	if err != nil {
 		return nil, err
@@ -166,13 +168,6 @@ func (st *stage) fit(ctx context.Context, net config.Network, init map[string]*t
 		return nil, err
 	}
 	maps.Copy(res.values, prefixValues)
-	if res.cached > 0 {
-		// The stage's time includes computing the cached features.
-		h.TimeTaken += cacheSeconds
-		if err := h.WriteJSON(filepath.Join(st.dir(), "history.json")); err != nil {
-			return nil, err
-		}
-	}
 	res.history = h
 	if res.flops, err = trainFLOPs(net, c.Train.Epochs, trainSet.Len(), valSet.Len(), res.cached); err != nil {
 		return nil, err

@@ -3,10 +3,10 @@
 //
 // Usage:
 //
-//	tfcifar [-config FILE] [-set key=value]... [-data DIR] [-out DIR] [-resume]
-//	tfcifar eval -model DIR [-split val|train|test] [-data DIR]
-//	tfcifar predict -model DIR [-top 3] image.png...
-//	tfcifar preview [-data DIR] [-n 4] [-o preview.png]
+//	tfcifar [-config FILE] [-set key=value]... [-data DIR] [-out DIR] [-resume] [-progress auto|bar|lines|off]
+//	tfcifar eval -model DIR [-split val|train|test] [-config FILE] [-set key=value]... [-data DIR]
+//	tfcifar predict -model DIR [-top 3] [-scale 1] image.png...
+//	tfcifar preview [-config FILE] [-set key=value]... [-data DIR] [-n 4] [-cols 2] [-o preview.png]
 //	tfcifar version
 //
 // Exit codes: 0 success, 1 run failure, 2 bad flags or config, 130
