@@ -24,7 +24,7 @@ run: build
 	$(BIN) -config $(CONFIG) $(if $(DATA),-data $(DATA)) $(if $(OUT),-out $(OUT)) $(ARGS)
 
 test: python
-	$(LIBTF) && $(GO) vet ./... && $(GO) test -count=1 -timeout 30m ./...
+	$(LIBTF) && $(GO) vet ./... && $(GO) test -count=1 -v -run 'TestVersion|TestGradients' ./internal/libtf/ && $(GO) test -count=1 -timeout 30m ./...
 	"$$(scripts/setup-python.sh | tail -n1)" scripts/keras_reference_test.py
 
 build:
