@@ -34,6 +34,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Report, error) 
 	if opt.Out == nil {
 		opt.Out = io.Discard
 	}
+	// The data comes first, so that a run without data leaves no run dir.
+	ds, dir, err := loadData(ctx, cfg.Data, opt.Out)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.Run.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("run dir: %w", err)
 	}
@@ -42,10 +47,6 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Report, error) 
 		return nil, err
 	}
 	if err := writeFile(filepath.Join(cfg.Run.Out, "config.yaml"), resolved); err != nil {
-		return nil, err
-	}
-	ds, dir, err := loadData(ctx, cfg.Data, opt.Out)
-	if err != nil {
 		return nil, err
 	}
 	rep := &Report{

@@ -71,6 +71,9 @@ func TestRunFailures(t *testing.T) {
 			}
 		})
 	}
+	if _, err := os.Stat(filepath.Join(dir, "run")); !os.IsNotExist(err) {
+		t.Errorf("a run without data left its run dir behind (stat: %v)", err)
+	}
 }
 
 func TestHelpAndVersion(t *testing.T) {
