@@ -151,12 +151,24 @@ func (b *Batcher) Fill(idx []int) Batch {
 	if n > b.size {
 		panic(fmt.Sprintf("cifar: Fill: %d indices exceed the batch size %d", n, b.size))
 	}
-	w := b.width
-	images, labels := b.images[:n*w], b.labels[:n*b.k]
+	images, labels := b.images[:n*b.width], b.labels[:n*b.k]
+	b.FillTo(idx, images, labels)
+	return Batch{Images: images, Labels: labels, N: n}
+}
+
+// FillTo writes the examples at the given indices into images (len(idx)
+// times Width values) and their one-hot labels into labels (len(idx) times
+// Classes values), e.g. straight into the memory of the tensors a training
+// step feeds. It does not change the Batcher, so it may run on another
+// goroutine, provided idx (often a part of Order's slice, which the next
+// Order call reuses) does not change meanwhile. FillTo panics if a slice is
+// too short or an index is out of range.
+func (b *Batcher) FillTo(idx []int, images, labels []float32) {
+	w, n := b.width, len(idx)
+	images, labels = images[:n*w], labels[:n*b.k]
 	clear(labels)
 	for i, j := range idx {
 		b.rows.fill(images[i*w:(i+1)*w], j)
 		labels[i*b.k+int(b.rows.label(j))] = 1
 	}
-	return Batch{Images: images, Labels: labels, N: n}
 }

@@ -12,12 +12,17 @@ import (
 func TestTrainStepAllocations(t *testing.T) {
 	tr := newTiny(t, tiny{k: 3, seed: 1}, trainCfg(1, 16), testOptions())
 	b := cifar.NewBatcher(colors(16, 3, 1), 16, 1, 1).Fill([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
-	if _, _, err := tr.trainStep(b, 0.001); err != nil {
+	in, err := tr.input(b.N)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var err error
+	in.images.setFloats(b.Images)
+	in.labels.setFloats(b.Labels)
+	if _, _, err := tr.trainStep(in, 0.001); err != nil {
+		t.Fatal(err)
+	}
 	allocs := testing.AllocsPerRun(50, func() {
-		if _, _, e := tr.trainStep(b, 0.001); e != nil {
+		if _, _, e := tr.trainStep(in, 0.001); e != nil {
 			err = e
 		}
 	})

@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"runtime"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
@@ -63,6 +64,7 @@ func Features(run config.Run, net config.Network, values map[string]*tf.Tensor, 
 		return nil, err
 	}
 	result := make([]*cifar.Features, len(sets))
+	batches := 0
 	for i, set := range sets {
 		f := &cifar.Features{Shape: shape, Labels: set.Labels, Classes: set.Classes}
 		f.Values = make([]float32, 0, set.Len()*f.Width())
@@ -86,6 +88,12 @@ func Features(run config.Run, net config.Network, values map[string]*tf.Tensor, 
 			f.Values = f.Values[:n+b.N*f.Width()]
 			if err := readFloats(res[0], f.Values[n:]); err != nil {
 				return nil, fmt.Errorf("train: features: %w", err)
+			}
+			// Fetched tensors live in C memory, freed by finalizers when the
+			// Go heap is collected; collect now and then so they do not pile
+			// up (each holds a whole batch of features).
+			if batches++; batches%16 == 0 {
+				runtime.GC()
 			}
 		}
 		result[i] = f

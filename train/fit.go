@@ -71,6 +71,13 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, err
 	st.History.Stage = t.opt.Stage
 	total := int64(t.cfg.Epochs) * int64(steps)
 
+	pf, err := t.newPrefetcher(bt, bs, trainSet.Len()%bs)
+	if err != nil {
+		return nil, err
+	}
+	defer pf.close()
+	batch := func(order []int, i int) []int { return order[i*bs : min((i+1)*bs, len(order))] }
+
 	rep := newReporter(t.opt.Out, t.opt.Run.Progress, t.opt.Clock, t.cfg.Epochs)
 	start := t.opt.Clock()
 	before := st.History.TimeTaken + t.opt.Spent.Seconds()
@@ -81,24 +88,28 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, err
 		lr0 := rate(t.cfg.Optimizer.LearningRate, t.cfg.Schedule, st.Epoch, st.Step-int64(st.Batch), total)
 		rep.begin(st.Epoch, steps, st.Batch)
 		order := bt.Order(st.Epoch, t.cfg.Shuffle)
+		pf.request(batch(order, st.Batch))
 		for st.Batch < steps {
+			in := pf.wait()
 			if err := ctx.Err(); err != nil {
 				rep.stop()
 				st.Seconds = prior + t.opt.Clock().Sub(epochStart).Seconds()
 				st.History.TimeTaken = elapsed()
 				return t.interrupted(&st.History, err)
 			}
-			b := bt.Fill(order[st.Batch*bs : min((st.Batch+1)*bs, len(order))])
+			if st.Batch+1 < steps {
+				pf.request(batch(order, st.Batch+1)) // filled while this step runs
+			}
 			lr := rate(t.cfg.Optimizer.LearningRate, t.cfg.Schedule, st.Epoch, st.Step, total)
-			loss, acc, err := t.trainStep(b, float32(lr))
+			loss, acc, err := t.trainStep(in, float32(lr))
 			if err != nil {
 				rep.stop()
 				return &st.History, fmt.Errorf("train: epoch %d step %d: %w", st.Epoch+1, st.Batch+1, err)
 			}
-			n := float64(b.N)
+			n := float64(in.n)
 			st.LossSum += float64(loss) * n
 			st.AccSum += float64(acc) * n
-			st.Count += b.N
+			st.Count += in.n
 			st.Batch++
 			st.Step++
 			rep.step(st.Batch, st.LossSum/float64(st.Count), st.AccSum/float64(st.Count))
@@ -187,15 +198,9 @@ func (t *Trainer) checkSet(what string, set Data) error {
 	return nil
 }
 
-// trainStep runs one optimizer step on batch b and returns its mean loss
-// and accuracy (before the update).
-func (t *Trainer) trainStep(b cifar.Batch, lr float32) (loss, acc float32, err error) {
-	in, err := t.input(b.N)
-	if err != nil {
-		return 0, 0, err
-	}
-	in.images.setFloats(b.Images)
-	in.labels.setFloats(b.Labels)
+// trainStep runs one optimizer step on the batch filled into in and
+// returns its mean loss and accuracy (before the update).
+func (t *Trainer) trainStep(in *batchInput, lr float32) (loss, acc float32, err error) {
 	t.lrBuf.setFloat(lr)
 	t.trainFeeds[t.m.Images] = in.images.t
 	t.trainFeeds[t.labels] = in.labels.t

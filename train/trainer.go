@@ -46,8 +46,11 @@ type Trainer struct {
 	st state // progress of training, saved with checkpoints
 }
 
-// batchInput holds the image and label tensors of one batch size.
-type batchInput struct{ images, labels *buffer }
+// batchInput holds the image and label tensors of batches of n.
+type batchInput struct {
+	images, labels *buffer
+	n              int
+}
 
 // New adds to the graph of s, around the model m, the loss (mean
 // SoftmaxCrossEntropyWithLogits of the logits and one-hot labels), the
@@ -354,6 +357,16 @@ func (t *Trainer) input(n int) (*batchInput, error) {
 	if in, ok := t.inputs[n]; ok {
 		return in, nil
 	}
+	in, err := t.newInput(n)
+	if err != nil {
+		return nil, err
+	}
+	t.inputs[n] = in
+	return in, nil
+}
+
+// newInput allocates image and label tensors for batches of n.
+func (t *Trainer) newInput(n int) (*batchInput, error) {
 	images, err := newBuffer(tf.Float, append([]int64{int64(n)}, t.imgs...)...)
 	if err != nil {
 		return nil, err
@@ -362,9 +375,7 @@ func (t *Trainer) input(n int) (*batchInput, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &batchInput{images: images, labels: labels}
-	t.inputs[n] = in
-	return in, nil
+	return &batchInput{images: images, labels: labels, n: n}, nil
 }
 
 // Values returns the current value of every model variable by

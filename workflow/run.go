@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 
@@ -63,6 +64,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Report, error) 
 			return nil, fmt.Errorf("stage %q: %w", cfg.Stages[i].Name, err)
 		}
 		rep.Stages = append(rep.Stages, sr)
+		debug.FreeOSMemory() // the stage's images and buffers are garbage now
 	}
 	rep.PeakRSS = peakRSS()
 	if err := rep.write(cfg.Run.Out); err != nil {

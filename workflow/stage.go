@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -51,9 +52,10 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 	}
 	out := st.opt.Out
 	fmt.Fprintf(out, "\n== Stage %s: classes %v, %d training and %d validation images\n", c.Name, c.Classes, trainSet.Len(), valSet.Len())
+	classes := trainSet.Classes
 
 	if c.Export.ReuseExisting {
-		sr, values, ok, err := st.reuse(net, trainSet.Classes)
+		sr, values, ok, err := st.reuse(net, classes)
 		if err != nil {
 			return StageReport{}, err
 		}
@@ -71,7 +73,7 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 		return StageReport{}, err
 	}
 	final, err := savedmodel.Export(st.cfg.ExportDir(st.i), net, fit.values, savedmodel.Options{
-		Classes: trainSet.Classes, Version: c.Export.Version, Seed: st.cfg.Run.Seed,
+		Classes: classes, Version: c.Export.Version, Seed: st.cfg.Run.Seed,
 	})
 	if err != nil {
 		return StageReport{}, err
@@ -104,6 +106,7 @@ type fitted struct {
 // only the layers after them are trained, on those cached features.
 func (st *stage) fit(ctx context.Context, net config.Network, init map[string]*tf.Tensor, trainSet, valSet *cifar.Set) (*fitted, error) {
 	c := st.conf()
+	nTrain, nVal := trainSet.Len(), valSet.Len()
 	full, err := graph.Build(op.NewScope(), net, graph.Options{Seed: st.cfg.Run.Seed})
 	if err != nil {
 		return nil, err
@@ -135,9 +138,13 @@ func (st *stage) fit(ctx context.Context, net config.Network, init map[string]*t
 			return nil, fmt.Errorf("caching frozen features: %w", err)
 		}
 		trainData, valData, scale = feats[0], feats[1], 1
+		// The images are no longer needed by this stage; give their memory
+		// (and what the previous stage left) back before training.
+		trainSet, valSet = nil, nil
+		debug.FreeOSMemory()
 		caching = time.Since(start)
 		fmt.Fprintf(st.opt.Out, "Cached the outputs of the frozen layers %s to %s (%v per image) for %d images in %.1fs\n",
-			prefix.Layers[0].Name, prefix.Layers[res.cached-1].Name, head.Input, trainSet.Len()+valSet.Len(), caching.Seconds())
+			prefix.Layers[0].Name, prefix.Layers[res.cached-1].Name, head.Input, nTrain+nVal, caching.Seconds())
 	}
 
 	s := op.NewScope()
@@ -169,7 +176,7 @@ func (st *stage) fit(ctx context.Context, net config.Network, init map[string]*t
 	}
 	maps.Copy(res.values, prefixValues)
 	res.history = h
-	if res.flops, err = trainFLOPs(net, c.Train.Epochs, trainSet.Len(), valSet.Len(), res.cached); err != nil {
+	if res.flops, err = trainFLOPs(net, c.Train.Epochs, nTrain, nVal, res.cached); err != nil {
 		return nil, err
 	}
 	return res, nil
