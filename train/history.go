@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/tfcifar/tfcifar/internal/atomicfile"
 )
 
 // History is the record of one fit: per-epoch metrics and the wall time of
@@ -38,7 +39,7 @@ func (h *History) WriteJSON(path string) error {
 	if err != nil {
 		return fmt.Errorf("train: history %s: %w", path, err)
 	}
-	return writeFile(path, append(b, '\n'))
+	return atomicfile.WriteFile(path, append(b, '\n'))
 }
 
 // ReadHistory reads a History written by WriteJSON.
@@ -52,24 +53,4 @@ func ReadHistory(path string) (*History, error) {
 		return nil, fmt.Errorf("train: history %s: %w", path, err)
 	}
 	return &h, nil
-}
-
-// writeFile writes b to path through a temporary file renamed into place.
-func writeFile(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("train: write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("train: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("train: write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("train: write %s: %w", path, err)
-	}
-	return nil
 }

@@ -20,8 +20,9 @@ type slot struct {
 }
 
 // applyOps adds the update of each trainable variable by its gradient and
-// returns the update ops and the slots they use. lr is the float32 scalar
-// learning rate; step is the int64 number of steps already taken.
+// returns the update ops and the slots they use. lrs holds each variable's
+// float32 scalar learning rate; step is the int64 number of steps already
+// taken.
 //
 // Adam follows Keras: with t = step+1, m += (g-m)(1-beta1),
 // v += (g²-v)(1-beta2), w -= lr·sqrt(1-beta2^t)/(1-beta1^t)·m/(sqrt(v)+eps),
@@ -29,7 +30,7 @@ type slot struct {
 // or, with momentum, Keras' velocity = momentum·velocity - lr·g,
 // w += velocity (Nesterov: w += momentum·velocity - lr·g) through
 // ResourceApplyKerasMomentum.
-func applyOps(s *op.Scope, o config.Optimizer, vars []*graph.Variable, grads []tf.Output, lr, step tf.Output) ([]*tf.Operation, []slot, error) {
+func applyOps(s *op.Scope, o config.Optimizer, vars []*graph.Variable, grads, lrs []tf.Output, step tf.Output) ([]*tf.Operation, []slot, error) {
 	var (
 		apply []*tf.Operation
 		slots []slot
@@ -46,11 +47,11 @@ func applyOps(s *op.Scope, o config.Optimizer, vars []*graph.Variable, grads []t
 			vs := s.SubScope(v.Name)
 			m, vv := newSlot(vs, v, "m"), newSlot(vs, v, "v")
 			slots = append(slots, m, vv)
-			apply = append(apply, op.ResourceApplyAdam(vs, v.Handle, m.Handle, vv.Handle, b1p, b2p, lr, b1, b2, eps, grads[i]))
+			apply = append(apply, op.ResourceApplyAdam(vs, v.Handle, m.Handle, vv.Handle, b1p, b2p, lrs[i], b1, b2, eps, grads[i]))
 		}
 	case o.Name == "sgd" && o.Momentum == 0:
 		for i, v := range vars {
-			apply = append(apply, op.ResourceApplyGradientDescent(s.SubScope(v.Name), v.Handle, lr, grads[i]))
+			apply = append(apply, op.ResourceApplyGradientDescent(s.SubScope(v.Name), v.Handle, lrs[i], grads[i]))
 		}
 	case o.Name == "sgd":
 		mom := f32("momentum", o.Momentum)
@@ -58,13 +59,34 @@ func applyOps(s *op.Scope, o config.Optimizer, vars []*graph.Variable, grads []t
 			vs := s.SubScope(v.Name)
 			a := newSlot(vs, v, "momentum")
 			slots = append(slots, a)
-			apply = append(apply, op.ResourceApplyKerasMomentum(vs, v.Handle, a.Handle, lr, grads[i], mom,
+			apply = append(apply, op.ResourceApplyKerasMomentum(vs, v.Handle, a.Handle, lrs[i], grads[i], mom,
 				op.ResourceApplyKerasMomentumUseNesterov(o.Nesterov)))
 		}
 	default:
 		return nil, nil, fmt.Errorf("train.optimizer.name: want adam or sgd, got %q", o.Name)
 	}
 	return apply, slots, nil
+}
+
+// rates returns each variable's learning rate: lr, or lr scaled by
+// layerRates[layer]/base for the variables of the layers layerRates names,
+// so those layers follow the same schedule from their own starting rate.
+func rates(s *op.Scope, vars []*graph.Variable, lr tf.Output, base float64, layerRates map[string]float64) []tf.Output {
+	out := make([]tf.Output, len(vars))
+	scaled := map[string]tf.Output{}
+	for i, v := range vars {
+		r, ok := layerRates[v.Layer]
+		if !ok || base <= 0 {
+			out[i] = lr
+			continue
+		}
+		if _, done := scaled[v.Layer]; !done {
+			ls := s.SubScope(v.Layer)
+			scaled[v.Layer] = op.Mul(ls, lr, op.Const(ls.SubScope("factor"), float32(r/base)))
+		}
+		out[i] = scaled[v.Layer]
+	}
+	return out
 }
 
 // newSlot adds a float32 resource variable shaped like v, initialised to

@@ -176,3 +176,38 @@ func f64(v []float32) []float64 {
 	}
 	return out
 }
+
+// TestLayerRates checks that a layer given its own learning rate moves by
+// that rate: one plain SGD step with the pre layer at three times the
+// optimizer's rate moves pre three times as far, and dense as usual.
+func TestLayerRates(t *testing.T) {
+	cfg := trainCfg(1, 30)
+	cfg.Shuffle = false
+	cfg.Optimizer.Name, cfg.Optimizer.LearningRate = "sgd", 0.05
+	set := colors(30, 3, 4)
+	moved := func(rates map[string]float64) map[string][]float32 {
+		opt := testOptions()
+		opt.LayerRates = rates
+		tr := newTiny(t, tiny{k: 3, seed: 5}, cfg, opt)
+		before := values(t, tr)
+		if _, err := tr.Fit(context.Background(), set, nil); err != nil {
+			t.Fatal(err)
+		}
+		after := values(t, tr)
+		d := map[string][]float32{}
+		for name, v := range after {
+			for i := range v {
+				d[name] = append(d[name], v[i]-before[name][i])
+			}
+		}
+		return d
+	}
+	plain, fast := moved(nil), moved(map[string]float64{"pre": 0.15})
+	for name, want := range map[string]float64{"pre/kernel": 3, "dense/kernel": 1, "dense/bias": 1} {
+		for i := range plain[name] {
+			if math.Abs(float64(fast[name][i])-want*float64(plain[name][i])) > 1e-6 {
+				t.Errorf("%s[%d] moved %g with the layer rate, %g without; want a factor %g", name, i, fast[name][i], plain[name][i], want)
+			}
+		}
+	}
+}

@@ -30,7 +30,10 @@ import (
 // training is interrupted (default: "run again with resume enabled").
 // Clock gives the time for durations and the ETA (nil: time.Now). Spent is
 // time the stage took before Fit (e.g. computing cached features); it is
-// counted in the history's and the printed time taken.
+// counted in the history's and the printed time taken. LayerRates gives
+// layers (by name) their own learning rate instead of the optimizer's, e.g.
+// fine-tuned reused layers; schedules scale it as they scale the
+// optimizer's rate.
 type Options struct {
 	Run        config.Run
 	Out        io.Writer
@@ -42,6 +45,7 @@ type Options struct {
 	ResumeHint string
 	Clock      func() time.Time
 	Spent      time.Duration
+	LayerRates map[string]float64
 }
 
 // sessionConfig returns the serialized ConfigProto for r: thread counts

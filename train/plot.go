@@ -10,6 +10,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/tfcifar/tfcifar/internal/atomicfile"
 )
 
 // Plot draws the loss (left) and accuracy (right) curves of h per epoch,
@@ -43,7 +45,7 @@ func (h *History) Plot(path string) error {
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
 		return fmt.Errorf("train: plot %s: %w", path, err)
 	}
-	return writeFile(path, buf.Bytes())
+	return atomicfile.WriteFile(path, buf.Bytes())
 }
 
 // curves returns a plot of one metric, training and (when present)

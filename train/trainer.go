@@ -215,7 +215,8 @@ func (t *Trainer) build(root *op.Scope) (built, error) {
 			slots []slot
 			err   error
 		)
-		apply, slots, err = applyOps(s.SubScope("optimizer"), t.cfg.Optimizer, vars, grads, t.lr, t.steps)
+		lrs := rates(s.SubScope("layer_rates"), vars, t.lr, t.cfg.Optimizer.LearningRate, t.opt.LayerRates)
+		apply, slots, err = applyOps(s.SubScope("optimizer"), t.cfg.Optimizer, vars, grads, lrs, t.steps)
 		if err != nil {
 			return b, err
 		}

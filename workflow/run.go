@@ -12,6 +12,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/atomicfile"
 	"github.com/tfcifar/tfcifar/internal/libtf"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
@@ -47,7 +48,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFile(filepath.Join(cfg.Run.Out, "config.yaml"), resolved); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(cfg.Run.Out, "config.yaml"), resolved); err != nil {
 		return nil, err
 	}
 	rep := &Report{
@@ -108,27 +109,4 @@ func loadData(ctx context.Context, d config.Data, progress io.Writer) (*cifar.Da
 func networkOf(dir string) (config.Network, error) {
 	m, err := savedmodel.ReadMeta(dir)
 	return m.Network, err
-}
-
-// writeFile writes b to path through a temporary file renamed into place.
-func writeFile(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -162,6 +162,7 @@ func (st *stage) fit(ctx context.Context, net config.Network, init map[string]*t
 		Scale:      scale,
 		ResumeHint: st.opt.ResumeHint,
 		Spent:      caching,
+		LayerRates: fineTuneRates(c.Model.From, head.Layers),
 	})
 	if err != nil {
 		return nil, err
@@ -180,6 +181,21 @@ func (st *stage) fit(ctx context.Context, net config.Network, init map[string]*t
 		return nil, err
 	}
 	return res, nil
+}
+
+// fineTuneRates gives the reused layers their own learning rate when from
+// fine-tunes them with one (nil otherwise).
+func fineTuneRates(from *config.Reuse, layers []config.Layer) map[string]float64 {
+	if from == nil || from.Frozen || from.LearningRate <= 0 {
+		return nil
+	}
+	out := map[string]float64{}
+	for _, l := range layers {
+		if l.Reused {
+			out[l.Name] = from.LearningRate
+		}
+	}
+	return out
 }
 
 // deterministic are the layer types whose output, when frozen, depends on

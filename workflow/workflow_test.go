@@ -211,3 +211,29 @@ func TestCacheFrozen(t *testing.T) {
 		t.Errorf("cached training counts %g operations, uncached %g; want fewer", cached.TrainFLOPs, direct.TrainFLOPs)
 	}
 }
+
+// TestFineTune checks a transfer network whose reused layers are trained
+// further, with their own learning rate: nothing is frozen or cached, and the
+// reused weights move away from the base's.
+func TestFineTune(t *testing.T) {
+	cfg := smallConfig(t, fixture(t, 500), "stages.transfer.model.from.frozen=false", "stages.transfer.model.from.learning_rate=0.0001")
+	rep, err := Run(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := rep.Stages[1]
+	if tr.Params.NonTrainable != 0 || tr.Params.Trainable != 418837 || tr.CachedLayers != 0 {
+		t.Errorf("fine-tuned transfer: params %+v, cached %d; want all 418,837 trainable, none cached", tr.Params, tr.CachedLayers)
+	}
+	_, base, _, err := savedmodel.ReadVariables(rep.Stages[0].Export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, transfer, _, err := savedmodel.ReadVariables(tr.Export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sameTensor(base["conv2d/kernel"], transfer["conv2d/kernel"]) {
+		t.Error("fine-tuned conv2d/kernel is still the base's")
+	}
+}

@@ -6,9 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/tfcifar/tfcifar/cifar"
+	"github.com/tfcifar/tfcifar/internal/atomicfile"
 	"github.com/tfcifar/tfcifar/workflow"
 )
 
@@ -96,19 +96,8 @@ func previewCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(".", ".preview-*.png")
+	err = atomicfile.Write(*file, func(w io.Writer) error { return cifar.Preview(w, ds.Train, *n, *cols) })
 	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := cifar.Preview(f, ds.Train, *n, *cols); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), *file); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "wrote %s (%d images)\n", *file, min(*n, ds.Train.Len()))

@@ -1,0 +1,4 @@
+// Package atomicfile writes files through a temporary file in the same
+// directory that is renamed into place, so a reader never sees a
+// half-written file and a failed write leaves the old file as it was.
+package atomicfile
