@@ -35,6 +35,7 @@ func (h *History) Plot(path string) error {
 	if err != nil {
 		return fmt.Errorf("train: plot %s: %w", path, err)
 	}
+	acc.Legend.Top = false // accuracy rises towards the top right corner
 	img := vgimg.NewWith(vgimg.UseWH(10*vg.Inch, 4*vg.Inch), vgimg.UseDPI(100))
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
