@@ -189,6 +189,7 @@ func TestOverrides(t *testing.T) {
 		{"set beats env", map[string]string{"TFCIFAR_RUN_OUT": "env"}, []string{"run.out=set"}, func(c *Config) bool { return c.Run.Out == "set" }},
 		{"env stage by index", map[string]string{"TFCIFAR_STAGES_1_TRAIN_EPOCHS": "2"}, nil, func(c *Config) bool { return c.Stages[1].Train.Epochs == 2 }},
 		{"set stage by name", nil, []string{"stages.base.train.epochs=1"}, func(c *Config) bool { return c.Stages[0].Train.Epochs == 1 && c.Stages[1].Train.Epochs == 5 }},
+		{"set stage by capitalised name", nil, []string{"stages.0.name=Base", "stages.1.model.from.stage=Base", "stages.Base.train.epochs=2"}, func(c *Config) bool { return c.Stages[0].Train.Epochs == 2 && c.Stages[1].Train.Epochs == 5 }},
 		{"set list value", nil, []string{"stages.0.classes=[9, 8]", "stages.0.model.layers.8.units=2"}, func(c *Config) bool { return reflect.DeepEqual(c.Stages[0].Classes, []int{9, 8}) }},
 		{"set kernel pair", nil, []string{"stages.0.model.layers.0.kernel=[5, 3]"}, func(c *Config) bool { return reflect.DeepEqual(c.Stages[0].Model.Layers[0].Kernel, Size{5, 3}) }},
 		{"set float", nil, []string{"stages.0.train.optimizer.learning_rate=1e-2"}, func(c *Config) bool { return c.Stages[0].Train.Optimizer.LearningRate == 0.01 }},

@@ -308,7 +308,8 @@ func set(m map[string]any, key, v string) error {
 			if err != nil {
 				j = slices.IndexFunc(c, func(e any) bool {
 					em, ok := e.(map[string]any)
-					return ok && em["name"] == p
+					name, _ := em["name"].(string)
+					return ok && strings.EqualFold(name, p) // keys are lower-cased
 				})
 			}
 			if j < 0 || j >= len(c) {

@@ -31,6 +31,9 @@ func Load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if in := meta.Network.Input; len(in) != 3 {
+		return nil, fmt.Errorf("savedmodel: %s: assets/%s: input %v is not an image [height, width, channels]", dir, networkAsset, in)
+	}
 	if err := checkProto(dir); err != nil {
 		return nil, err
 	}

@@ -25,22 +25,30 @@ func (t *Trainer) Evaluate(set Data, batchSize int) (loss, acc float64, err erro
 	if batchSize <= 0 {
 		batchSize = t.cfg.BatchSize
 	}
-	return t.evaluate(set.Batcher(batchSize, t.opt.Scale, t.seed))
+	return t.evaluate(set.Batcher(batchSize, t.opt.Scale, t.seed), batchSize)
 }
 
-// evaluate runs the batches of one unshuffled epoch of b in inference mode.
-func (t *Trainer) evaluate(b *cifar.Batcher) (loss, acc float64, err error) {
-	n := 0
-	for batch := range b.Epoch(0, false) {
-		l, a, err := t.batchMetrics(batch)
+// evaluate runs the batches (of size, b's batch size) of one unshuffled
+// epoch of b in inference mode, each filled straight into the reused input
+// tensors.
+func (t *Trainer) evaluate(b *cifar.Batcher, size int) (loss, acc float64, err error) {
+	order := b.Order(0, false)
+	for start := 0; start < len(order); start += size {
+		idx := order[start:min(start+size, len(order))]
+		in, err := t.input(len(idx))
 		if err != nil {
 			return 0, 0, err
 		}
-		loss += float64(l) * float64(batch.N)
-		acc += float64(a) * float64(batch.N)
-		n += batch.N
+		b.FillTo(idx, in.images.floats(), in.labels.floats())
+		l, a, err := t.batchMetrics(in)
+		if err != nil {
+			return 0, 0, err
+		}
+		loss += float64(l) * float64(len(idx))
+		acc += float64(a) * float64(len(idx))
 	}
-	return loss / float64(n), acc / float64(n), nil
+	n := float64(len(order))
+	return loss / n, acc / n, nil
 }
 
 // Predict returns the class probabilities, row-major [n, classes], of n

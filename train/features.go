@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 
@@ -21,8 +22,9 @@ const featureBatch = 500
 // and classes. It is meant for a network's frozen, deterministic first
 // layers: their outputs, computed once, stand in for the images while the
 // layers after them train. Pixels are scaled as in training (scale 0: 1);
-// run gives the session's threads and device.
-func Features(run config.Run, net config.Network, values map[string]*tf.Tensor, scale float32, sets ...*cifar.Set) ([]*cifar.Features, error) {
+// run gives the session's threads and device. It stops with ctx's error
+// between batches when ctx is done.
+func Features(ctx context.Context, run config.Run, net config.Network, values map[string]*tf.Tensor, scale float32, sets ...*cifar.Set) ([]*cifar.Features, error) {
 	s := op.NewScope()
 	m, err := graph.Build(s, net, graph.Options{})
 	if err != nil {
@@ -59,34 +61,37 @@ func Features(run config.Run, net config.Network, values map[string]*tf.Tensor, 
 		return nil, err
 	}
 	out := m.Outputs[len(m.Outputs)-1]
-	in, err := newBuffer(tf.Float, append([]int64{featureBatch}, dims(net.Input)...)...)
-	if err != nil {
-		return nil, err
+	var image []int64 // shape of one input example
+	for i := 1; i < m.Images.Shape().NumDimensions(); i++ {
+		image = append(image, m.Images.Shape().Size(i))
 	}
+	inputs := map[int]*buffer{} // by batch size: the full one and the last
 	result := make([]*cifar.Features, len(sets))
 	batches := 0
 	for i, set := range sets {
 		f := &cifar.Features{Shape: shape, Labels: set.Labels, Classes: set.Classes}
-		f.Values = make([]float32, 0, set.Len()*f.Width())
-		for b := range set.Batcher(featureBatch, scale, 0).Epoch(0, false) {
-			feed := in.t
-			if b.N < featureBatch {
-				if feed, err = tf.NewTensor(b.Images); err == nil {
-					err = feed.Reshape(append([]int64{int64(b.N)}, dims(net.Input)...))
-				}
-				if err != nil {
-					return nil, fmt.Errorf("train: features: %w", err)
-				}
-			} else {
-				in.setFloats(b.Images)
+		f.Values = make([]float32, set.Len()*f.Width())
+		b := set.Batcher(featureBatch, scale, 0)
+		labels := make([]float32, featureBatch*b.Classes()) // FillTo's one-hot labels, unused
+		order := b.Order(0, false)
+		for start := 0; start < len(order); start += featureBatch {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("train: features: %w", err)
 			}
-			res, err := sess.Run(map[tf.Output]*tf.Tensor{m.Images: feed}, []tf.Output{out}, nil)
+			idx := order[start:min(start+featureBatch, len(order))]
+			in, ok := inputs[len(idx)]
+			if !ok {
+				if in, err = newBuffer(tf.Float, append([]int64{int64(len(idx))}, image...)...); err != nil {
+					return nil, err
+				}
+				inputs[len(idx)] = in
+			}
+			b.FillTo(idx, in.floats(), labels)
+			res, err := sess.Run(map[tf.Output]*tf.Tensor{m.Images: in.t}, []tf.Output{out}, nil)
 			if err != nil {
 				return nil, fmt.Errorf("train: features: %w", err)
 			}
-			n := len(f.Values)
-			f.Values = f.Values[:n+b.N*f.Width()]
-			if err := readFloats(res[0], f.Values[n:]); err != nil {
+			if err := readFloats(res[0], f.Values[start*f.Width():(start+len(idx))*f.Width()]); err != nil {
 				return nil, fmt.Errorf("train: features: %w", err)
 			}
 			// Fetched tensors live in C memory, freed by finalizers when the
@@ -99,13 +104,4 @@ func Features(run config.Run, net config.Network, values map[string]*tf.Tensor, 
 		result[i] = f
 	}
 	return result, nil
-}
-
-// dims converts a shape to int64.
-func dims(shape []int) []int64 {
-	out := make([]int64, len(shape))
-	for i, d := range shape {
-		out[i] = int64(d)
-	}
-	return out
 }

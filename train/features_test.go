@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"math"
 	"slices"
 	"strings"
@@ -40,7 +41,7 @@ func TestFeatures(t *testing.T) {
 	values := map[string]*tf.Tensor{"conv2d/kernel": kt, "conv2d/bias": bt}
 	a, b := colors(503, 5, 1), colors(7, 5, 2) // 503 images: one partial batch
 	const scale = 0.5
-	got, err := Features(config.Run{}, net, values, scale, a, b)
+	got, err := Features(context.Background(), config.Run{}, net, values, scale, a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestFeatures(t *testing.T) {
 	}
 
 	delete(values, "conv2d/bias")
-	if _, err := Features(config.Run{}, net, values, 1, a); err == nil || !strings.Contains(err.Error(), "conv2d/bias") {
+	if _, err := Features(context.Background(), config.Run{}, net, values, 1, a); err == nil || !strings.Contains(err.Error(), "conv2d/bias") {
 		t.Errorf("Features without a bias value: err = %v, want one naming conv2d/bias", err)
 	}
 }

@@ -38,8 +38,9 @@ func (e *Interrupted) Unwrap() error { return e.Err }
 // Options.Dir is set, saves a checkpoint after every epoch (if enabled)
 // and writes history.json and history.png at the end.
 //
-// When ctx is done, Fit stops between steps, saves a checkpoint and returns
-// the history so far with an *Interrupted error wrapping ctx.Err().
+// When ctx is done, Fit stops between steps (or validation batches), saves a
+// checkpoint (when Dir is set and checkpoints are on) and returns the
+// history so far with an *Interrupted error wrapping ctx.Err().
 func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, error) {
 	if t.sess == nil {
 		return nil, errors.New("train: fit: trainer is closed")
@@ -104,7 +105,7 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, err
 			loss, acc, err := t.trainStep(in, float32(lr))
 			if err != nil {
 				rep.stop()
-				return &st.History, fmt.Errorf("train: epoch %d step %d: %w", st.Epoch+1, st.Batch+1, err)
+				return historyCopy(&st.History), fmt.Errorf("train: epoch %d step %d: %w", st.Epoch+1, st.Batch+1, err)
 			}
 			n := float64(in.n)
 			st.LossSum += float64(loss) * n
@@ -117,9 +118,9 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, err
 		e := Epoch{Epoch: st.Epoch + 1, Loss: st.LossSum / float64(st.Count), Accuracy: st.AccSum / float64(st.Count), LearningRate: lr0}
 		if validate {
 			var err error
-			if e.ValLoss, e.ValAccuracy, err = t.evaluate(bv); err != nil {
+			if e.ValLoss, e.ValAccuracy, err = t.evaluate(bv, bs); err != nil {
 				rep.stop()
-				return &st.History, fmt.Errorf("train: epoch %d: validation: %w", e.Epoch, err)
+				return historyCopy(&st.History), fmt.Errorf("train: epoch %d: validation: %w", e.Epoch, err)
 			}
 		}
 		e.Seconds = prior + t.opt.Clock().Sub(epochStart).Seconds()
@@ -130,23 +131,22 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, err
 		rep.end(e, validate)
 		if t.opt.Dir != "" && t.cfg.Checkpoint {
 			if err := t.save(); err != nil {
-				return &st.History, err
+				return historyCopy(&st.History), err
 			}
 		}
 	}
 	st.History.TimeTaken = elapsed()
 	rep.done(st.History.TimeTaken)
-	h := st.History
-	h.Epochs = append([]Epoch(nil), h.Epochs...)
+	h := historyCopy(&st.History)
 	if t.opt.Dir != "" {
 		if err := h.WriteJSON(filepath.Join(t.opt.Dir, "history.json")); err != nil {
-			return &h, err
+			return h, err
 		}
 		if err := h.Plot(filepath.Join(t.opt.Dir, "history.png")); err != nil {
-			return &h, err
+			return h, err
 		}
 	}
-	return &h, nil
+	return h, nil
 }
 
 // interrupted saves a checkpoint (when enabled) and returns the history so
@@ -159,13 +159,18 @@ func (t *Trainer) interrupted(h *History, cause error) (*History, error) {
 	}
 	if t.opt.Dir != "" && t.cfg.Checkpoint {
 		if err := t.save(); err != nil {
-			return h, errors.Join(e, err)
+			return historyCopy(h), errors.Join(e, err)
 		}
 		e.Checkpoint = CheckpointDir(t.opt.Dir)
 	}
+	return historyCopy(h), e
+}
+
+// historyCopy returns a copy of h that later training does not change.
+func historyCopy(h *History) *History {
 	out := *h
 	out.Epochs = append([]Epoch(nil), h.Epochs...)
-	return &out, e
+	return &out
 }
 
 // Data is a labelled set Fit and Evaluate batch: a *cifar.Set of images or
@@ -214,15 +219,10 @@ func (t *Trainer) trainStep(in *batchInput, lr float32) (loss, acc float32, err 
 	return t.pair[0], t.pair[1], nil
 }
 
-// batchMetrics runs the model in inference mode on b and returns its mean
+// batchMetrics runs the model in inference mode on the batch filled into in
+// and returns its mean
 // loss and accuracy.
-func (t *Trainer) batchMetrics(b cifar.Batch) (loss, acc float32, err error) {
-	in, err := t.input(b.N)
-	if err != nil {
-		return 0, 0, err
-	}
-	in.images.setFloats(b.Images)
-	in.labels.setFloats(b.Labels)
+func (t *Trainer) batchMetrics(in *batchInput) (loss, acc float32, err error) {
 	t.evalFeeds[t.m.Images] = in.images.t
 	t.evalFeeds[t.labels] = in.labels.t
 	out, err := t.sess.Run(t.evalFeeds, t.fetch, nil)

@@ -133,7 +133,7 @@ func (st *stage) fit(ctx context.Context, net config.Network, init map[string]*t
 		}
 		head = config.Network{Input: shapes[res.cached-1], Layers: net.Layers[res.cached:]}
 		prefixValues = ofLayers(init, prefix.Layers)
-		feats, err := train.Features(st.cfg.Run, prefix, prefixValues, scale, trainSet, valSet)
+		feats, err := train.Features(ctx, st.cfg.Run, prefix, prefixValues, scale, trainSet, valSet)
 		if err != nil {
 			return nil, fmt.Errorf("caching frozen features: %w", err)
 		}

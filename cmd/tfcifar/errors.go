@@ -12,7 +12,7 @@ const (
 	exitOK          = 0
 	exitFailure     = 1   // the run failed
 	exitUsage       = 2   // bad flags or config
-	exitInterrupted = 130 // stopped by a signal; a checkpoint was saved
+	exitInterrupted = 130 // stopped by a signal after saving a checkpoint
 )
 
 // usageError marks errors in flags or config.
@@ -38,7 +38,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &u):
 		return exitUsage
-	case errors.As(err, &intr):
+	case errors.As(err, &intr) && intr.Checkpoint != "":
 		return exitInterrupted
 	default:
 		return exitFailure

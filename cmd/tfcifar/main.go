@@ -10,7 +10,8 @@
 //	tfcifar version
 //
 // Exit codes: 0 success, 1 run failure, 2 bad flags or config, 130
-// interrupted (a checkpoint was saved; the message says how to resume).
+// interrupted after saving a checkpoint (the message says how to resume).
+// A second interrupt stops tfcifar at once.
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop) // after the first signal, the next one gets the default behaviour
 	err := run(ctx, os.Args[1:], os.Stdout)
 	stop()
 	if err != nil {

@@ -16,8 +16,9 @@ func WriteFile(path string, b []byte) error {
 	})
 }
 
-// Write creates path with what write writes. On any error the temporary
-// file is removed and path is left untouched.
+// Write creates path (mode 0644) with what write writes, synced to disk
+// before the rename. On any error the temporary file is removed and path is
+// left untouched.
 func Write(path string, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
@@ -25,6 +26,14 @@ func Write(path string, write func(io.Writer) error) error {
 	}
 	defer os.Remove(f.Name()) // a no-op once renamed
 	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -19,6 +19,9 @@ func TestWriteFile(t *testing.T) {
 			t.Fatalf("read back %q, %v; want %q", got, err, content)
 		}
 	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v (%v), want 0644 like any other output file", fi.Mode().Perm(), err)
+	}
 }
 
 func TestWriteFailureKeepsOldFile(t *testing.T) {
