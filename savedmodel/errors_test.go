@@ -218,6 +218,12 @@ func TestLoadErrors(t *testing.T) {
 		{"not a tfcifar export", func(t *testing.T) string {
 			return broken(t, func(d string) error { return os.RemoveAll(filepath.Join(d, "assets")) })
 		}, []string{"not a tfcifar export", "network.yaml"}},
+		{"flat input", func(t *testing.T) string {
+			return broken(t, func(d string) error {
+				flat := "input: [64]\nlayers: [{type: dense, units: 5}]\n"
+				return os.WriteFile(filepath.Join(d, "assets", networkAsset), []byte(flat), 0o644)
+			})
+		}, []string{"network.yaml", "input [64] is not an image"}},
 		{"corrupt proto", func(t *testing.T) string {
 			return broken(t, func(d string) error {
 				return os.WriteFile(filepath.Join(d, "saved_model.pb"), []byte("\x0a\xffnot a proto"), 0o644)

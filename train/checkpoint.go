@@ -28,6 +28,9 @@ type state struct {
 	Batch     int     `json:"batch"`
 	Steps     int     `json:"steps_per_epoch"`
 	BatchSize int     `json:"batch_size"`
+	Examples  int     `json:"examples"` // training examples
+	Seed      int64   `json:"seed"`     // shuffle seed
+	Shuffle   bool    `json:"shuffle"`
 	Step      int64   `json:"step"`
 	LossSum   float64 `json:"loss_sum"`
 	AccSum    float64 `json:"accuracy_sum"`

@@ -65,10 +65,21 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, err
 	}
 	steps := bt.Steps()
 	st := &t.st
-	if st.Steps != 0 && st.Steps != steps && st.Batch > 0 {
-		return nil, fmt.Errorf("train: fit: the checkpoint stopped in an epoch of %d steps, this training set gives %d", st.Steps, steps)
+	if st.Batch > 0 {
+		// Resuming inside an epoch continues its order of examples, which
+		// only the same set, seed and shuffle setting reproduce.
+		switch {
+		case st.Steps != steps:
+			return nil, fmt.Errorf("train: fit: the checkpoint stopped in an epoch of %d steps, this training set gives %d", st.Steps, steps)
+		case st.Examples != 0 && st.Examples != trainSet.Len():
+			return nil, fmt.Errorf("train: fit: the checkpoint stopped in an epoch over %d training examples, this training set has %d", st.Examples, trainSet.Len())
+		case st.Examples != 0 && (st.Seed != t.seed || st.Shuffle != t.cfg.Shuffle):
+			return nil, fmt.Errorf("train: fit: the checkpoint stopped in an epoch shuffled with seed %d (train.shuffle %v); this run has seed %d (train.shuffle %v): resume with the same train.seed, run.seed and train.shuffle",
+				st.Seed, st.Shuffle, t.seed, t.cfg.Shuffle)
+		}
 	}
 	st.Steps, st.BatchSize = steps, bs
+	st.Examples, st.Seed, st.Shuffle = trainSet.Len(), t.seed, t.cfg.Shuffle
 	st.History.Stage = t.opt.Stage
 	total := int64(t.cfg.Epochs) * int64(steps)
 

@@ -137,3 +137,23 @@ func TestRunsAreDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeRefusesAnotherOrder checks that resuming inside an epoch with
+// another shuffle seed is refused, since it would repeat some examples and
+// skip others.
+func TestResumeRefusesAnotherOrder(t *testing.T) {
+	bg := context.Background()
+	dir := t.TempDir()
+	if _, _, err := fitTiny(t, &stopAfter{Context: bg, n: 10}, dir, 3, false); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first run: err = %v, want it cancelled", err)
+	}
+	opt := testOptions()
+	opt.Dir, opt.Resume = dir, true
+	cfg := resumeCfg(3)
+	cfg.Seed++
+	tr := newTiny(t, tiny{k: 3, seed: 4}, cfg, opt)
+	_, err := tr.Fit(bg, colors(100, 3, 6), colors(30, 3, 7))
+	if err == nil || !strings.Contains(err.Error(), "train.seed") {
+		t.Errorf("resume with another seed: err = %v, want one naming train.seed", err)
+	}
+}
