@@ -50,6 +50,13 @@ func (t *Trainer) save() error {
 	if err := os.MkdirAll(t.opt.Dir, 0o755); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
+	// Saves cut short by a kill leave their temporary directories; one
+	// trainer saves at a time, so any that exist now are such leftovers.
+	if stale, err := filepath.Glob(filepath.Join(t.opt.Dir, ".checkpoint-*")); err == nil {
+		for _, d := range stale {
+			os.RemoveAll(d)
+		}
+	}
 	tmp, err := os.MkdirTemp(t.opt.Dir, ".checkpoint-*")
 	if err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)

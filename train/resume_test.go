@@ -157,3 +157,22 @@ func TestResumeRefusesAnotherOrder(t *testing.T) {
 		t.Errorf("resume with another seed: err = %v, want one naming train.seed", err)
 	}
 }
+
+// TestSaveRemovesLeftovers checks that a checkpoint save clears temporary
+// directories left by an earlier save that was killed.
+func TestSaveRemovesLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, ".checkpoint-123")
+	if err := os.MkdirAll(stale, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fitTiny(t, context.Background(), dir, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale %s still there after a save (stat: %v)", stale, err)
+	}
+	if _, err := os.Stat(filepath.Join(CheckpointDir(dir), "ckpt.index")); err != nil {
+		t.Errorf("no checkpoint: %v", err)
+	}
+}
