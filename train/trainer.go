@@ -78,9 +78,6 @@ func New(s *op.Scope, m *graph.Model, cfg config.Train, opt Options) (t *Trainer
 	if !slices.Contains(config.Progresses, opt.Run.Progress) {
 		return nil, fmt.Errorf("run.progress: want one of %v, got %q", config.Progresses, opt.Run.Progress)
 	}
-	if opt.Scale == 0 {
-		opt.Scale = 1
-	}
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
