@@ -62,6 +62,9 @@ func (t *Trainer) save() error {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil { // as the rest of the run dir
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
 	ep, err := tf.NewTensor(int64(t.st.Epoch))
 	if err != nil {
 		return err
