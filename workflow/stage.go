@@ -54,8 +54,13 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 	fmt.Fprintf(out, "\n== Stage %s: classes %v, %d training and %d validation images\n", c.Name, c.Classes, trainSet.Len(), valSet.Len())
 	classes := trainSet.Classes
 
+	// The whole network, built once for its variables, summary and counts.
+	full, err := graph.Build(op.NewScope(), net, graph.Options{Seed: st.cfg.Run.Seed})
+	if err != nil {
+		return StageReport{}, err
+	}
 	if c.Export.ReuseExisting {
-		sr, values, ok, err := st.reuse(net, classes)
+		sr, values, ok, err := st.reuse(net, full, classes)
 		if err != nil {
 			return StageReport{}, err
 		}
@@ -64,11 +69,11 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 			return sr, nil
 		}
 	}
-	init, err := st.reusedValues(net)
+	init, err := st.reusedValues(net, full)
 	if err != nil {
 		return StageReport{}, err
 	}
-	fit, err := st.fit(ctx, net, init, trainSet, valSet)
+	fit, err := st.fit(ctx, net, full, init, trainSet, valSet)
 	if err != nil {
 		return StageReport{}, err
 	}
@@ -101,21 +106,16 @@ type fitted struct {
 }
 
 // fit builds the stage's network, starts it from init (values of reused
-// layers) and trains it. With train.cache_frozen, the reused frozen
+// layers) and trains it; full is net already built, for its summary. With train.cache_frozen, the reused frozen
 // layers up to the first non-deterministic one run once over all images and
 // only the layers after them are trained, on those cached features.
-func (st *stage) fit(ctx context.Context, net config.Network, init map[string]*tf.Tensor, trainSet, valSet *cifar.Set) (*fitted, error) {
+func (st *stage) fit(ctx context.Context, net config.Network, full *graph.Model, init map[string]*tf.Tensor, trainSet, valSet *cifar.Set) (*fitted, error) {
 	c := st.conf()
 	nTrain, nVal := trainSet.Len(), valSet.Len()
-	full, err := graph.Build(op.NewScope(), net, graph.Options{Seed: st.cfg.Run.Seed})
-	if err != nil {
-		return nil, err
-	}
 	if err := full.Summary(st.opt.Out); err != nil {
 		return nil, err
 	}
-	total, trainable := full.Params()
-	res := &fitted{params: Params{Total: total, Trainable: trainable, NonTrainable: total - trainable}}
+	res := &fitted{params: paramsOf(full)}
 	if c.Train.CacheFrozen {
 		res.cached = cacheable(net)
 	}
@@ -234,10 +234,10 @@ func ofLayers(values map[string]*tf.Tensor, layers []config.Layer) map[string]*t
 	return out
 }
 
-// reusedValues returns the values of the reused layers' variables of net,
-// taken from the source stage's trained values or read from the source
-// SavedModel. Nil when net reuses nothing.
-func (st *stage) reusedValues(net config.Network) (map[string]*tf.Tensor, error) {
+// reusedValues returns the values of the reused layers' variables of net
+// (built as full), taken from the source stage's trained values or read from
+// the source SavedModel. Nil when net reuses nothing.
+func (st *stage) reusedValues(net config.Network, full *graph.Model) (map[string]*tf.Tensor, error) {
 	from := st.conf().Model.From
 	if from == nil {
 		return nil, nil
@@ -254,59 +254,43 @@ func (st *stage) reusedValues(net config.Network) (map[string]*tf.Tensor, error)
 			return nil, fmt.Errorf("model.from.savedmodel: %w", err)
 		}
 	}
-	return pick(net, src)
+	return pick(net, full, src)
 }
 
-// pick returns the variables of net's reused layers from src, checking that
-// every one is there with the shape the layer needs.
-func pick(net config.Network, src map[string]*tf.Tensor) (map[string]*tf.Tensor, error) {
-	want, err := variableShapes(net)
-	if err != nil {
-		return nil, err
+// pick returns the variables of net's reused layers (full is net built)
+// from src, checking that every one is there with the shape the layer needs.
+func pick(net config.Network, full *graph.Model, src map[string]*tf.Tensor) (map[string]*tf.Tensor, error) {
+	reused := map[string]bool{}
+	for _, l := range net.Layers {
+		reused[l.Name] = l.Reused
 	}
 	out := map[string]*tf.Tensor{}
-	for _, l := range net.Layers {
-		if !l.Reused {
+	for _, v := range full.Variables {
+		if !reused[v.Layer] {
 			continue
 		}
-		for _, v := range want[l.Name] {
-			t, ok := src[v.name]
-			if !ok {
-				return nil, fmt.Errorf("reused layer %q: the source has no variable %s", l.Name, v.name)
-			}
-			if !slices.Equal(t.Shape(), v.shape) {
-				return nil, fmt.Errorf("reused layer %q: variable %s has shape %v in the source, the layer needs %v", l.Name, v.name, t.Shape(), v.shape)
-			}
-			out[v.name] = t
+		t, ok := src[v.Name]
+		if !ok {
+			return nil, fmt.Errorf("reused layer %q: the source has no variable %s", v.Layer, v.Name)
 		}
+		if !slices.Equal(t.Shape(), v.Shape) {
+			return nil, fmt.Errorf("reused layer %q: variable %s has shape %v in the source, the layer needs %v", v.Layer, v.Name, t.Shape(), v.Shape)
+		}
+		out[v.Name] = t
 	}
 	return out, nil
 }
 
-// namedShape is a variable name and its shape.
-type namedShape struct {
-	name  string
-	shape []int64
-}
-
-// variableShapes builds net in a scratch graph and returns its variables'
-// names and shapes by layer.
-func variableShapes(net config.Network) (map[string][]namedShape, error) {
-	m, err := graph.Build(op.NewScope(), net, graph.Options{})
-	if err != nil {
-		return nil, err
-	}
-	by := map[string][]namedShape{}
-	for _, v := range m.Variables {
-		by[v.Layer] = append(by[v.Layer], namedShape{v.Name, v.Shape})
-	}
-	return by, nil
+// paramsOf counts the parameters of a built model.
+func paramsOf(m *graph.Model) Params {
+	total, trainable := m.Params()
+	return Params{Total: total, Trainable: trainable, NonTrainable: total - trainable}
 }
 
 // reuse loads the stage's existing export when it was built from the same
 // network and classes; ok is false when there is none or it differs (the
 // reason is printed and the stage is trained).
-func (st *stage) reuse(net config.Network, classes []string) (sr StageReport, values map[string]*tf.Tensor, ok bool, err error) {
+func (st *stage) reuse(net config.Network, full *graph.Model, classes []string) (sr StageReport, values map[string]*tf.Tensor, ok bool, err error) {
 	c := st.conf()
 	dir := st.cfg.ExportDir(st.i)
 	out := st.opt.Out
@@ -324,16 +308,10 @@ func (st *stage) reuse(net config.Network, classes []string) (sr StageReport, va
 		fmt.Fprintf(out, "The export in %s has another network or classes; training.\n", dir)
 		return sr, nil, false, nil
 	}
-	m, err := graph.Build(op.NewScope(), net, graph.Options{})
-	if err != nil {
-		return sr, nil, false, err
-	}
-	total, trainable := m.Params()
-	sr = StageReport{Name: c.Name, Export: dir, Reused: true,
-		Params: Params{Total: total, Trainable: trainable, NonTrainable: total - trainable}}
+	sr = StageReport{Name: c.Name, Export: dir, Reused: true, Params: paramsOf(full)}
 	if h, err := train.ReadHistory(filepath.Join(st.dir(), "history.json")); err == nil {
 		sr.Epochs, sr.TimeTaken = h.Epochs, h.TimeTaken
 	}
-	fmt.Fprintf(out, "Reusing the export in %s (%s)\n", dir, strings.TrimSpace(fmt.Sprintf("%d parameters", total)))
+	fmt.Fprintf(out, "Reusing the export in %s (%d parameters)\n", dir, sr.Params.Total)
 	return sr, values, true, nil
 }
