@@ -82,7 +82,7 @@ func Export(dir string, net config.Network, values map[string]*tf.Tensor, opt Op
 	if err != nil {
 		return "", fmt.Errorf("savedmodel: export: %w", err)
 	}
-	defer os.RemoveAll(tmp) // a no-op once renamed
+	defer os.RemoveAll(tmp)                // a no-op once renamed
 	unlock, err := atomicfile.LockDir(tmp) // kept from RemoveLeftovers of other runs
 	if err != nil {
 		return "", fmt.Errorf("savedmodel: export: %w", err)

@@ -20,8 +20,9 @@ var exchange = func(a, b string) error {
 // ReplaceDir puts the complete directory tmp in place of final, which may
 // be missing, and removes the old final. Where the filesystem can, the two
 // are exchanged in one step, so that final names the old or the new
-// directory at every instant. Elsewhere the old final is first moved to
-// final+".old" (see RestoreDir) and put back if the second rename fails.
+// directory at every instant. Elsewhere the old final is first moved aside
+// to "."+base+".old" next to it (see RestoreDir) and put back if the second
+// rename fails.
 func ReplaceDir(tmp, final string) error {
 	if _, err := os.Lstat(final); errors.Is(err, fs.ErrNotExist) {
 		return os.Rename(tmp, final)
@@ -35,7 +36,7 @@ func ReplaceDir(tmp, final string) error {
 	if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EOPNOTSUPP) {
 		return fmt.Errorf("replace %s: %w", final, err)
 	}
-	old := final + ".old"
+	old := oldDir(final)
 	if err := os.RemoveAll(old); err != nil {
 		return err
 	}
@@ -52,11 +53,11 @@ func ReplaceDir(tmp, final string) error {
 }
 
 // RestoreDir undoes a ReplaceDir cut short between its two renames on a
-// filesystem without exchange: when final is missing and final+".old"
-// exists, the old directory is put back; when both exist, the old one is
+// filesystem without exchange: when final is missing and the old directory
+// moved aside exists, it is put back; when both exist, the old one is
 // removed.
 func RestoreDir(final string) error {
-	old := final + ".old"
+	old := oldDir(final)
 	if _, err := os.Lstat(old); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -64,6 +65,11 @@ func RestoreDir(final string) error {
 		return os.Rename(old, final)
 	}
 	return os.RemoveAll(old)
+}
+
+// oldDir is where ReplaceDir moves final aside.
+func oldDir(final string) string {
+	return filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+".old")
 }
 
 // SetModes gives the directories under root (root included) mode 0755 and

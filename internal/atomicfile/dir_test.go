@@ -78,7 +78,7 @@ func TestReplaceDirAlwaysPresent(t *testing.T) {
 }
 
 // TestReplaceDirFallback acts as a filesystem without exchange: the
-// replacement goes through final.old, and RestoreDir puts the old
+// replacement goes through .final.old, and RestoreDir puts the old
 // directory back after a kill between the two renames.
 func TestReplaceDirFallback(t *testing.T) {
 	exchange = func(a, b string) error { return &os.LinkError{Op: "renameat2", Old: a, New: b, Err: unix.EINVAL} }
@@ -103,7 +103,7 @@ func TestReplaceDirFallback(t *testing.T) {
 	}
 
 	// A kill after the first rename: only model.old is left.
-	if err := os.Rename(final, final+".old"); err != nil {
+	if err := os.Rename(final, oldDir(final)); err != nil {
 		t.Fatal(err)
 	}
 	if err := RestoreDir(final); err != nil {
@@ -112,8 +112,8 @@ func TestReplaceDirFallback(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(final, "f")); string(b) != "new" {
 		t.Errorf("restored final holds %q, want the directory that was moved aside", b)
 	}
-	// A kill after the second rename: model.old is garbage.
-	tree(t, final+".old", "f", "older")
+	// A kill after the second rename: .model.old is garbage.
+	tree(t, oldDir(final), "f", "older")
 	if err := RestoreDir(final); err != nil {
 		t.Fatal(err)
 	}
