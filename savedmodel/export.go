@@ -82,8 +82,9 @@ func Export(dir string, net config.Network, values map[string]*tf.Tensor, opt Op
 	if err != nil {
 		return "", fmt.Errorf("savedmodel: export: %w", err)
 	}
-	defer os.RemoveAll(tmp)                // a no-op once renamed
-	unlock, err := atomicfile.LockDir(tmp) // kept from RemoveLeftovers of other runs
+	defer os.RemoveAll(tmp) // a no-op once renamed
+	// The lock keeps RemoveLeftovers of other runs off this directory.
+	unlock, err := atomicfile.LockDir(tmp)
 	if err != nil {
 		return "", fmt.Errorf("savedmodel: export: %w", err)
 	}
