@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -88,6 +89,7 @@ func workflowCmd(ctx context.Context, args []string, out io.Writer) error {
 	cf.register(fs)
 	outDir := fs.String("out", "", "run `dir` for models, histories, charts and the report; sets run.out")
 	resume := fs.Bool("resume", false, "continue every stage from its last checkpoint in the run dir")
+	overwrite := fs.Bool("overwrite", false, "replace the finished run in the run dir (refused without it)")
 	progress := fs.String("progress", "", "progress output: auto, bar, lines or off; sets run.progress")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: tfcifar [flags]\n       tfcifar eval|predict|preview|version [flags]\n\nRuns every stage of the config: train, export, report.\n\nflags:")
@@ -112,7 +114,10 @@ func workflowCmd(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "tfcifar on TensorFlow %s, run dir %s\n", libtf.Version(), cfg.Run.Out)
 	hint := "run the same command with -resume"
-	_, err = workflow.Run(ctx, cfg, workflow.Options{Out: out, Resume: *resume, ResumeHint: hint})
+	_, err = workflow.Run(ctx, cfg, workflow.Options{Out: out, Resume: *resume, Overwrite: *overwrite, ResumeHint: hint})
+	if errors.Is(err, workflow.ErrFinished) {
+		return usage(err)
+	}
 	return err
 }
 
