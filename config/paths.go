@@ -108,12 +108,12 @@ func (c *Config) checkExport(i int, run string, exports []string) error {
 	}
 	for _, d := range []struct{ what, path string }{{"data.dir", c.Data.Dir}, {"data.cache_dir", c.Data.CacheDir}} {
 		if d.path != "" && within(dir, realPath(d.path)) {
-			return fmt.Errorf("%s holds %s %s", dir, d.what, d.path)
+			return fmt.Errorf("%s is or holds %s %s", dir, d.what, d.path)
 		}
 	}
 	for k, s := range c.Stages {
 		if f := s.Model.From; f != nil && f.SavedModel != "" && within(dir, realPath(f.SavedModel)) {
-			return fmt.Errorf("%s holds the SavedModel that stages[%d] (%s) reuses", dir, k, s.Name)
+			return fmt.Errorf("%s is or holds the SavedModel that stages[%d] (%s) reuses", dir, k, s.Name)
 		}
 	}
 	return nil

@@ -48,7 +48,7 @@ func TestPathErrors(t *testing.T) {
 		{"unversioned and versioned", []string{"stages.0.export.dir=" + root + "/m", "stages.1.export.dir=" + root + "/m", "stages.1.export.version=1"}, []string{"one holds the other"}},
 		{"versioned and unversioned", []string{"stages.0.export.dir=" + root + "/m", "stages.0.export.version=2", "stages.1.export.dir=" + root + "/m"}, []string{"one holds the other"}},
 		{"export nested in another", []string{"stages.0.export.dir=" + root + "/m", "stages.1.export.dir=" + root + "/m/inner"}, []string{"one holds the other"}},
-		{"export holds the data", []string{"data.dir=" + root + "/m/cifar", "stages.0.export.dir=" + root + "/m"}, []string{"holds data.dir"}},
+		{"export holds the data", []string{"data.dir=" + root + "/m/cifar", "stages.0.export.dir=" + root + "/m"}, []string{"is or holds data.dir"}},
 		{"export holds the source model", []string{"stages.0.export.dir=" + root + "/m", "stages.1.model.from={savedmodel: " + root + "/m/base, up_to: dropout}"}, []string{"SavedModel that stages[1] (transfer) reuses"}},
 	}
 	for _, tt := range tests {

@@ -46,9 +46,14 @@ func lockRunDir(dir string) (*runDir, error) {
 	}
 	path := filepath.Join(dir, config.LockFile)
 	for range 10 { // retried only while other runs remove the file under us
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		// Never through a link: the file is truncated once locked.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
 		if err != nil {
-			return nil, fmt.Errorf("run dir: lock: %w", err)
+			return nil, fmt.Errorf("run dir: lock: %w (want a regular file or none)", err)
+		}
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			f.Close()
+			return nil, fmt.Errorf("run dir: lock: %s is not a regular file", path)
 		}
 		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 			pid := holder(f)

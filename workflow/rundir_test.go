@@ -229,3 +229,25 @@ func TestLeftoversRemoved(t *testing.T) {
 		t.Errorf("a user file in the stage dir was removed: %v", err)
 	}
 }
+
+// TestLockFileLink checks that a lock file planted as a link is refused and
+// its target left alone (the lock file is truncated once locked).
+func TestLockFileLink(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	target := filepath.Join(t.TempDir(), "precious")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(target, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(dir, config.LockFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockRunDir(dir); err == nil {
+		t.Error("a lock file that is a link was accepted")
+	}
+	if b, _ := os.ReadFile(target); string(b) != "mine" {
+		t.Errorf("the link's target holds %q", b)
+	}
+}
