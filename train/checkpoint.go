@@ -133,15 +133,18 @@ func (m meaning) refuse(dir string, now meaning) error {
 	return nil
 }
 
-// fingerprint hashes the names, types, shapes and contents of tensors.
+// fingerprint hashes the names, types, shapes and contents of the tensors
+// of sets taken together: how they are spread over the sets does not count.
 func fingerprint(sets ...map[string]*tf.Tensor) string {
-	h := sha256.New()
+	all := map[string]*tf.Tensor{}
 	for _, set := range sets {
-		for _, name := range slices.Sorted(maps.Keys(set)) {
-			v := set[name]
-			fmt.Fprintf(h, "%q %v %v\n", name, v.DataType(), v.Shape())
-			v.WriteContentsTo(h)
-		}
+		maps.Copy(all, set)
+	}
+	h := sha256.New()
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		v := all[name]
+		fmt.Fprintf(h, "%q %v %v\n", name, v.DataType(), v.Shape())
+		v.WriteContentsTo(h)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
