@@ -14,8 +14,6 @@ import (
 	"slices"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
-
-	"github.com/tfcifar/tfcifar/config"
 )
 
 // Checkpoint layout inside Options.Dir: checkpoint/ckpt.index,
@@ -66,26 +64,31 @@ type Identity struct {
 // meaning is everything a checkpoint's values depend on: the caller's
 // Identity and the settings the Trainer knows itself. Epochs, progress,
 // threads, device and cache_frozen are not part of it: changing them
-// does not change what the checkpoint holds.
+// does not change what the checkpoint holds. Numbers that may not be
+// finite are kept as text, which JSON can always hold.
 type meaning struct {
-	Identity
-	BatchSize  int                `json:"batch_size"`
-	Shuffle    bool               `json:"shuffle"`
-	Seed       int64              `json:"seed"`     // shuffle seed: train.seed, else run.seed
-	RunSeed    int64              `json:"run_seed"` // graph seed: dropout masks
-	Optimizer  config.Optimizer   `json:"optimizer"`
-	Schedule   config.Schedule    `json:"schedule"`
-	LayerRates map[string]float64 `json:"layer_rates,omitempty"`
-	Reused     string             `json:"reused"` // fingerprint of Options.Init and Options.Cached
+	Network    string   `json:"network"`
+	Classes    []string `json:"classes"`
+	Data       string   `json:"data"`
+	Scale      string   `json:"scale"`
+	BatchSize  int      `json:"batch_size"`
+	Shuffle    bool     `json:"shuffle"`
+	Seed       int64    `json:"seed"`     // shuffle seed: train.seed, else run.seed
+	RunSeed    int64    `json:"run_seed"` // graph seed: dropout masks
+	Optimizer  string   `json:"optimizer"`
+	Schedule   string   `json:"schedule"`
+	LayerRates string   `json:"layer_rates"`
+	Reused     string   `json:"reused"` // fingerprint of Options.Init and Options.Cached
 }
 
 // meaning returns the meaning of this Trainer's checkpoints.
 func (t *Trainer) meaning() meaning {
+	id := t.opt.Identity
 	return meaning{
-		Identity:  t.opt.Identity,
+		Network: id.Network, Classes: id.Classes, Data: id.Data, Scale: fmt.Sprint(id.Scale),
 		BatchSize: t.cfg.BatchSize, Shuffle: t.cfg.Shuffle, Seed: t.seed, RunSeed: t.opt.Run.Seed,
-		Optimizer: t.cfg.Optimizer, Schedule: t.cfg.Schedule, LayerRates: t.opt.LayerRates,
-		Reused: fingerprint(t.opt.Init, t.opt.Cached),
+		Optimizer: fmt.Sprintf("%+v", t.cfg.Optimizer), Schedule: fmt.Sprintf("%+v", t.cfg.Schedule),
+		LayerRates: fmt.Sprint(t.opt.LayerRates), Reused: fingerprint(t.opt.Init, t.opt.Cached),
 	}
 }
 
@@ -120,8 +123,8 @@ func (m meaning) refuse(dir string, now meaning) error {
 		{"train.shuffle", m.Shuffle, now.Shuffle},
 		{"shuffle seed (train.seed, else run.seed)", m.Seed, now.Seed},
 		{"run.seed", m.RunSeed, now.RunSeed},
-		{"train.optimizer", fmt.Sprintf("%+v", m.Optimizer), fmt.Sprintf("%+v", now.Optimizer)},
-		{"train.schedule", fmt.Sprintf("%+v", m.Schedule), fmt.Sprintf("%+v", now.Schedule)},
+		{"train.optimizer", m.Optimizer, now.Optimizer},
+		{"train.schedule", m.Schedule, now.Schedule},
 		{"layer learning rates (model.from.learning_rate)", m.LayerRates, now.LayerRates},
 		{"reused weights (model.from)", short(m.Reused), short(now.Reused)},
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,24 +20,28 @@ func TestFitStopsOnNonFinite(t *testing.T) {
 	cases := []struct {
 		desc     string
 		rate     float64
+		inc      float32 // of the model's update
 		batch    int
 		validate bool
 		want     string
 	}{
 		// Step 1's loss is finite; its update makes the weights ~1e30 and
 		// step 2's logits overflow.
-		{"training loss", 1e30, 16, false, "epoch 1/3 step 2/7: the loss is NaN"},
+		{"training loss", 1e30, 1, 16, false, "epoch 1/3 step 2/7: the loss is NaN"},
 		// One step an epoch: the validation after it sees the overflow.
-		{"validation loss", 1e30, 100, true, "epoch 1/3: validation: the validation loss is NaN"},
-		// A rate of +Inf in float32 makes the weights infinite at once.
-		{"weights", 1e39, 100, false, "epoch 1/3 step 1/1: variable "},
+		{"validation loss", 1e30, 1, 100, true, "epoch 1/3: validation: the validation loss is NaN"},
+		// Beyond float32: stopped before the step.
+		{"learning rate", 1e39, 1, 16, false, "epoch 1/3 step 1/7: the learning rate is +Inf"},
+		// A model update (as of batchnorm statistics) makes a variable
+		// infinite while the loss stays finite.
+		{"variable", 0.01, float32(math.Inf(1)), 100, false, "epoch 1/3 step 1/1: variable stats/count holds NaN or infinite values"},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
 			dir := t.TempDir()
 			opt := testOptions()
 			opt.Dir = dir
-			tr := newTiny(t, tiny{k: 3, seed: 4}, trainCfg(3, c.batch), opt)
+			tr := newTiny(t, tiny{k: 3, seed: 4, inc: c.inc}, trainCfg(3, c.batch), opt)
 			tr.cfg.Optimizer.LearningRate = c.rate
 			var val Data
 			if c.validate {

@@ -106,8 +106,11 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, err
 				pf.request(batch(order, st.Batch+1)) // filled while this step runs
 			}
 			lr := rate(t.cfg.Optimizer.LearningRate, t.cfg.Schedule, st.Epoch, st.Step, total)
-			loss, acc, err := t.trainStep(in, float32(lr))
-			if err == nil && !finite(float64(loss)) {
+			var loss, acc float32
+			var err error
+			if !finite(float64(float32(lr))) {
+				err = t.diverged(fmt.Sprintf("the learning rate is %v", float32(lr)))
+			} else if loss, acc, err = t.trainStep(in, float32(lr)); err == nil && !finite(float64(loss)) {
 				err = t.diverged(fmt.Sprintf("the loss is %v", loss))
 			}
 			if err != nil {
