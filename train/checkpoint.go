@@ -157,6 +157,8 @@ func fingerprint(sets ...map[string]*tf.Tensor) string {
 func (st *state) check() error {
 	m := st.Meaning
 	switch {
+	case m.Optimizer == "" || m.Scale == "":
+		return errors.New("meaning: missing: the checkpoint does not record what it was trained on")
 	case st.Epoch < 0:
 		return fmt.Errorf("epoch: %d, want >= 0", st.Epoch)
 	case len(st.History.Epochs) != st.Epoch:

@@ -317,6 +317,7 @@ func TestResumeRefusesTamperedState(t *testing.T) {
 		}, nil},
 		{"epoch of the wrong type", "epoch", set("epoch", "one"), nil},
 		{"history of the wrong type", "history", set("history", []int{1}), nil},
+		{"no meaning", "meaning: missing", func(m map[string]any) { delete(m, "meaning") }, nil},
 		{"not JSON", "invalid character", nil, []byte("{epoch: 1")},
 		{"trailing data", "invalid character", nil, append(slices.Clone(orig), '}')},
 		{"too large", "larger than 16 MiB", nil, bytes.Repeat([]byte(" "), maxStateSize+1)},
