@@ -35,6 +35,7 @@ const maxStateSize = 16 << 20
 // Meaning records what the values mean; a resume must match it.
 type state struct {
 	Meaning  meaning `json:"meaning"`
+	Index    string  `json:"index"` // sha256 of ckpt.index, which holds the variables' checksums
 	Epoch    int     `json:"epoch"`
 	Batch    int     `json:"batch"`
 	Steps    int     `json:"steps_per_epoch"`
@@ -240,6 +241,9 @@ func (t *Trainer) save() error {
 	if err := t.saver.Save(t.sess, filepath.Join(tmp, checkpointKey)); err != nil {
 		return fmt.Errorf("train: checkpoint %s: %w", final, err)
 	}
+	if t.st.Index, err = hashIndex(filepath.Join(tmp, checkpointKey+".index")); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
 	b, err := json.MarshalIndent(&t.st, "", "  ")
 	if err != nil {
 		return fmt.Errorf("train: checkpoint state: %w", err)
@@ -288,6 +292,12 @@ func (t *Trainer) restore() (bool, error) {
 		return false, &ResumeRefused{Checkpoint: dir, Field: "train.epochs",
 			Was: fmt.Sprintf("at least %d", st.Epoch+min(st.Batch, 1)), Now: fmt.Sprint(t.cfg.Epochs)}
 	}
+	index := filepath.Join(dir, checkpointKey+".index")
+	if h, err := hashIndex(index); err != nil {
+		return false, fmt.Errorf("train: resume: %w", err)
+	} else if h != st.Index {
+		return false, fmt.Errorf("train: resume: %s: index: %s is not the one saved with it", path, index)
+	}
 	if err := t.saver.Restore(t.sess, filepath.Join(dir, checkpointKey)); err != nil {
 		return false, fmt.Errorf("train: resume: %w", err)
 	}
@@ -303,6 +313,29 @@ func (t *Trainer) restore() (bool, error) {
 	}
 	t.st = *st
 	return true, nil
+}
+
+// maxIndexSize caps the checkpoint index hashed on resume; it holds a few
+// dozen bytes a variable.
+const maxIndexSize = 64 << 20
+
+// hashIndex returns the sha256 of a checkpoint index of at most
+// maxIndexSize bytes.
+func hashIndex(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(f, maxIndexSize+1))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	if n > maxIndexSize {
+		return "", fmt.Errorf("%s: larger than %d MiB, not a checkpoint index", path, maxIndexSize>>20)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // readState reads and checks a state.json of at most maxStateSize bytes.

@@ -317,6 +317,7 @@ func TestResumeRefusesTamperedState(t *testing.T) {
 		}, nil},
 		{"epoch of the wrong type", "epoch", set("epoch", "one"), nil},
 		{"history of the wrong type", "history", set("history", []int{1}), nil},
+		{"index of other variables", "index", set("index", strings.Repeat("0", 64)), nil},
 		{"no meaning", "meaning: missing", func(m map[string]any) { delete(m, "meaning") }, nil},
 		{"not JSON", "invalid character", nil, []byte("{epoch: 1")},
 		{"trailing data", "invalid character", nil, append(slices.Clone(orig), '}')},
@@ -359,7 +360,8 @@ func TestResumeRefusesTamperedState(t *testing.T) {
 }
 
 // TestResumeRefusesOtherVariables checks that checkpoint variables of
-// another shape are refused with an error naming the variable.
+// another checkpoint are refused, and those of another shape (with an
+// index that state.json vouches for) with an error naming the variable.
 func TestResumeRefusesOtherVariables(t *testing.T) {
 	bg := context.Background()
 	dir, other := t.TempDir(), t.TempDir()
@@ -381,14 +383,34 @@ func TestResumeRefusesOtherVariables(t *testing.T) {
 		}
 	}
 	opt.Dir, opt.Resume = dir, true
-	s := op.NewScope()
-	tr, err := New(s, tiny{k: 3, seed: 4}.build(t, s), resumeCfg(2), opt)
-	if err == nil {
-		tr.Close()
-		t.Fatal("New resumed variables of another shape")
+	resume := func() error {
+		s := op.NewScope()
+		tr, err := New(s, tiny{k: 3, seed: 4}.build(t, s), resumeCfg(2), opt)
+		if err == nil {
+			tr.Close()
+		}
+		return err
 	}
-	if !strings.Contains(err.Error(), "dense/") {
-		t.Errorf("err = %v, want one naming a dense variable", err)
+	if err := resume(); err == nil || !strings.Contains(err.Error(), "index") {
+		t.Errorf("variables of another checkpoint: err = %v, want one naming the index", err)
+	}
+	path := filepath.Join(CheckpointDir(dir), stateFile)
+	st, err := readState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Index, err = hashIndex(filepath.Join(CheckpointDir(dir), "ckpt.index")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := resume(); err == nil || !strings.Contains(err.Error(), "dense/") {
+		t.Errorf("variables of another shape: err = %v, want one naming a dense variable", err)
 	}
 }
 
