@@ -176,14 +176,16 @@ func withDefaults(m map[string]any) error {
 		}
 		return nil
 	}
-	st := toMap(Stage{Train: DefaultTrain()})
-	for _, k := range []string{"name", "classes", "model"} {
-		delete(st, k)
-	}
 	for i, s := range stages {
 		sm, ok := s.(map[string]any)
 		if !ok {
 			return fmt.Errorf("stages[%d]: want a mapping, got %T", i, s)
+		}
+		// Fresh defaults per stage: merge shares their maps with sm, and a
+		// later -set into one stage must not change another.
+		st := toMap(Stage{Train: DefaultTrain()})
+		for _, k := range []string{"name", "classes", "model"} {
+			delete(st, k)
 		}
 		merge(sm, st)
 		if model, ok := sm["model"].(map[string]any); ok {

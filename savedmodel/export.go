@@ -2,8 +2,10 @@ package savedmodel
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -179,7 +181,8 @@ func classNames(names []string, m *graph.Model) ([]string, error) {
 }
 
 // checkValues reports every variable of vs without a value, every value
-// without a variable, and every value of the wrong type or shape.
+// without a variable, every value of the wrong type or shape and every
+// value holding a NaN or an infinity (a diverged training).
 func checkValues(vs []*graph.Variable, values map[string]*tf.Tensor) error {
 	var errs []string
 	known := map[string]bool{}
@@ -193,6 +196,8 @@ func checkValues(vs []*graph.Variable, values map[string]*tf.Tensor) error {
 			errs = append(errs, fmt.Sprintf("variable %q: value of type %v, want float32", v.Name, t.DataType()))
 		case !slices.Equal(t.Shape(), v.Shape):
 			errs = append(errs, fmt.Sprintf("variable %q: value of shape %v, want %v", v.Name, t.Shape(), v.Shape))
+		case !finite(t):
+			errs = append(errs, fmt.Sprintf("variable %q holds NaN or infinite values", v.Name))
 		}
 	}
 	var extra []string
@@ -207,6 +212,21 @@ func checkValues(vs []*graph.Variable, values map[string]*tf.Tensor) error {
 		return errors.New(strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// finite reports whether the float32 tensor t holds only finite values.
+func finite(t *tf.Tensor) bool {
+	var b bytes.Buffer
+	if _, err := t.WriteContentsTo(&b); err != nil {
+		return false
+	}
+	for v := b.Bytes(); len(v) >= 4; v = v[4:] {
+		f := float64(math.Float32frombits(binary.NativeEndian.Uint32(v)))
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // write fills dir with the export: it serializes the serving graph, then

@@ -36,7 +36,19 @@
 // checkpoint at that step and returns an *Interrupted error. With
 // Options.Resume, New restores the checkpoint and Fit continues from the
 // same step with the same shuffles and dropout masks: the final weights
-// equal those of an uninterrupted run.
+// equal those of an uninterrupted run. state.json also records what the
+// values mean (Options.Identity, the seeds, batch size, optimizer,
+// schedule, layer rates and a fingerprint of the reused values); New
+// checks every field it reads and refuses a resume that changes the
+// meaning with a *ResumeRefused. Options.Cached values (layers whose
+// outputs were computed ahead) are saved too, so a checkpoint holds the
+// whole network whether or not those layers are cached.
+//
+// # Divergence
+//
+// Fit stops at the first NaN or infinite loss (training step or
+// validation) or variable with an error wrapping ErrDiverged; nothing
+// non-finite is written to a checkpoint, the history or the chart.
 //
 // # Determinism
 //

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"os"
 	"path/filepath"
 
 	"github.com/tfcifar/tfcifar/cifar"
@@ -65,21 +67,12 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, err
 	}
 	steps := bt.Steps()
 	st := &t.st
-	if st.Batch > 0 {
-		// Resuming inside an epoch continues its order of examples, which
-		// only the same set, seed and shuffle setting reproduce.
-		switch {
-		case st.Steps != steps:
-			return nil, fmt.Errorf("train: fit: the checkpoint stopped in an epoch of %d steps, this training set gives %d", st.Steps, steps)
-		case st.Examples != 0 && st.Examples != trainSet.Len():
-			return nil, fmt.Errorf("train: fit: the checkpoint stopped in an epoch over %d training examples, this training set has %d", st.Examples, trainSet.Len())
-		case st.Examples != 0 && (st.Seed != t.seed || st.Shuffle != t.cfg.Shuffle):
-			return nil, fmt.Errorf("train: fit: the checkpoint stopped in an epoch shuffled with seed %d (train.shuffle %v); this run has seed %d (train.shuffle %v): resume with the same train.seed, run.seed and train.shuffle",
-				st.Seed, st.Shuffle, t.seed, t.cfg.Shuffle)
-		}
+	if st.Steps != 0 && (st.Steps != steps || st.Examples != trainSet.Len()) {
+		// The checkpoint's position counts steps of another training set.
+		return nil, &ResumeRefused{Checkpoint: CheckpointDir(t.opt.Dir), Field: "a training set of",
+			Was: fmt.Sprintf("%d examples (%d steps an epoch)", st.Examples, st.Steps), Now: fmt.Sprintf("%d (%d steps)", trainSet.Len(), steps)}
 	}
-	st.Steps, st.BatchSize = steps, bs
-	st.Examples, st.Seed, st.Shuffle = trainSet.Len(), t.seed, t.cfg.Shuffle
+	st.Steps, st.Examples = steps, trainSet.Len()
 	st.History.Stage = t.opt.Stage
 	total := int64(t.cfg.Epochs) * int64(steps)
 
@@ -113,10 +106,16 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, err
 				pf.request(batch(order, st.Batch+1)) // filled while this step runs
 			}
 			lr := rate(t.cfg.Optimizer.LearningRate, t.cfg.Schedule, st.Epoch, st.Step, total)
-			loss, acc, err := t.trainStep(in, float32(lr))
+			var loss, acc float32
+			var err error
+			if !finite(float64(float32(lr))) {
+				err = t.diverged(fmt.Sprintf("the learning rate is %v", float32(lr)))
+			} else if loss, acc, err = t.trainStep(in, float32(lr)); err == nil && !finite(float64(loss)) {
+				err = t.diverged(fmt.Sprintf("the loss is %v", loss))
+			}
 			if err != nil {
 				rep.stop()
-				return historyCopy(&st.History), fmt.Errorf("train: epoch %d step %d: %w", st.Epoch+1, st.Batch+1, err)
+				return historyCopy(&st.History), fmt.Errorf("train: epoch %d/%d step %d/%d: %w", st.Epoch+1, t.cfg.Epochs, st.Batch+1, steps, err)
 			}
 			n := float64(in.n)
 			st.LossSum += float64(loss) * n
@@ -129,10 +128,18 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, err
 		e := Epoch{Epoch: st.Epoch + 1, Loss: st.LossSum / float64(st.Count), Accuracy: st.AccSum / float64(st.Count), LearningRate: lr0}
 		if validate {
 			var err error
-			if e.ValLoss, e.ValAccuracy, err = t.evaluate(bv, bs); err != nil {
-				rep.stop()
-				return historyCopy(&st.History), fmt.Errorf("train: epoch %d: validation: %w", e.Epoch, err)
+			e.ValLoss, e.ValAccuracy, err = t.evaluate(bv, bs)
+			if err == nil && !finite(e.ValLoss) {
+				err = t.diverged(fmt.Sprintf("the validation loss is %v", e.ValLoss))
 			}
+			if err != nil {
+				rep.stop()
+				return historyCopy(&st.History), fmt.Errorf("train: epoch %d/%d: validation: %w", e.Epoch, t.cfg.Epochs, err)
+			}
+		}
+		if err := t.checkFinite(); err != nil {
+			rep.stop()
+			return historyCopy(&st.History), fmt.Errorf("train: epoch %d/%d step %d/%d: %w", e.Epoch, t.cfg.Epochs, steps, steps, t.diverged(err.Error()))
 		}
 		e.Seconds = prior + t.opt.Clock().Sub(epochStart).Seconds()
 		st.History.Epochs = append(st.History.Epochs, e)
@@ -159,6 +166,26 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Data) (*History, err
 	}
 	return h, nil
 }
+
+// ErrDiverged is wrapped by the error Fit returns when the loss (of a
+// training step or of the validation) or a variable is NaN or infinite, as
+// with a too large learning rate. Fit then stops at once, like Keras'
+// TerminateOnNaN, and leaves the last checkpoint, history and chart as
+// they were: nothing non-finite is written.
+var ErrDiverged = errors.New("training diverged")
+
+// diverged returns the ErrDiverged error for why, saying which
+// checkpoint is kept.
+func (t *Trainer) diverged(why string) error {
+	kept := "no checkpoint was saved"
+	if _, err := os.Stat(filepath.Join(CheckpointDir(t.opt.Dir), stateFile)); t.opt.Dir != "" && err == nil {
+		kept = "the last checkpoint in " + CheckpointDir(t.opt.Dir) + " is kept"
+	}
+	return fmt.Errorf("%s: %w (%s); lower the learning rate or check the network and data", why, ErrDiverged, kept)
+}
+
+// finite reports whether v is neither NaN nor infinite.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // interrupted saves a checkpoint (when enabled) and returns the history so
 // far with an *Interrupted error.

@@ -16,11 +16,13 @@ import (
 // tiny describes a small hand-built model over 32x32x3 images:
 // x = channel means / 255 ([N,3]), h = x·pre ([3,3]), logits = h·w + b
 // ([3,k], [k]); pre is trainable unless frozen. A non-trainable "count"
-// variable is incremented by the model's Updates (one per training step).
+// variable is incremented by the model's Updates (one per training step),
+// by inc when it is not 0.
 type tiny struct {
 	k      int
 	frozen bool
 	seed   uint64
+	inc    float32
 }
 
 // init values of the tiny model, by variable name.
@@ -71,7 +73,11 @@ func (c tiny) build(t testing.TB, s *op.Scope) *graph.Model {
 	m.Logits = op.BiasAdd(s, op.MatMul(s.SubScope("dense"), h, w.Read), b.Read)
 	m.Probabilities = op.Softmax(s, m.Logits)
 	us := s.SubScope("update")
-	m.Updates = []*tf.Operation{op.AssignAddVariableOp(us, count.Handle, op.Const(us, []float32{1}))}
+	inc := c.inc
+	if inc == 0 {
+		inc = 1
+	}
+	m.Updates = []*tf.Operation{op.AssignAddVariableOp(us, count.Handle, op.Const(us, []float32{inc}))}
 	if err := s.Err(); err != nil {
 		t.Fatalf("build tiny model: %v", err)
 	}

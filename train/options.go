@@ -33,7 +33,11 @@ import (
 // counted in the history's and the printed time taken. LayerRates gives
 // layers (by name) their own learning rate instead of the optimizer's, e.g.
 // fine-tuned reused layers; schedules scale it as they scale the
-// optimizer's rate.
+// optimizer's rate. Cached holds, by Variable.Name, the values of the
+// variables of layers whose outputs were computed ahead (train.Features)
+// and are not part of the model: checkpoints keep them, so that they hold
+// the whole network whether or not its frozen layers are cached, and a
+// resume checks them. Identity describes the stage for its checkpoints.
 type Options struct {
 	Run        config.Run
 	Out        io.Writer
@@ -46,6 +50,8 @@ type Options struct {
 	Clock      func() time.Time
 	Spent      time.Duration
 	LayerRates map[string]float64
+	Cached     map[string]*tf.Tensor
+	Identity   Identity
 }
 
 // sessionConfig returns the serialized ConfigProto for r: thread counts

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -56,6 +58,7 @@ func curves(h *History, title, metric string, train, val func(Epoch) float64) (*
 	p.Title.Text = title
 	p.X.Label.Text = "epoch"
 	p.Y.Label.Text = metric
+	p.X.Tick.Marker, p.Y.Tick.Marker = exactTicks{minStep: 1}, exactTicks{} // whole epochs
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
 	tr, va := make(plotter.XYs, len(h.Epochs)), make(plotter.XYs, len(h.Epochs))
@@ -95,4 +98,43 @@ func (h *History) validated() bool {
 		}
 	}
 	return false
+}
+
+// exactTicks is a plot.Ticker whose labels are exactly their positions
+// (gonum's default ticker may label 1.45 "1.5"): major ticks at multiples
+// of a step of 1, 2 or 5 times a power of ten, about five to a range,
+// labelled with the decimals the step needs and placed at the value the
+// label reads; unlabelled minor ticks halfway between them. The step is
+// at least minStep (when > 0; e.g. 1 for whole epochs).
+type exactTicks struct{ minStep float64 }
+
+// Ticks implements plot.Ticker.
+func (e exactTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) || math.IsInf(hi-lo, 0) {
+		return nil
+	}
+	raw := (hi - lo) / 5
+	pow := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := 10 * pow
+	for _, m := range []float64{1, 2, 5} {
+		if m*pow >= raw {
+			step = m * pow
+			break
+		}
+	}
+	step = max(step, e.minStep)
+	decimals := max(0, -int(math.Floor(math.Log10(step)+1e-9)))
+	var ticks []plot.Tick
+	for k := math.Ceil(lo/step - 1e-9); k*step <= hi+1e-9*step; k++ {
+		label := strconv.FormatFloat(k*step, 'f', decimals, 64)
+		if label == "-"+strconv.FormatFloat(0, 'f', decimals, 64) {
+			label = label[1:]
+		}
+		v, _ := strconv.ParseFloat(label, 64)
+		ticks = append(ticks, plot.Tick{Value: v, Label: label})
+		if half := (k + 0.5) * step; half <= hi && e.minStep == 0 {
+			ticks = append(ticks, plot.Tick{Value: half})
+		}
+	}
+	return ticks
 }

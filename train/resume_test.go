@@ -1,12 +1,19 @@
 package train
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/config"
 )
@@ -138,23 +145,272 @@ func TestRunsAreDeterministic(t *testing.T) {
 	}
 }
 
-// TestResumeRefusesAnotherOrder checks that resuming inside an epoch with
-// another shuffle seed is refused, since it would repeat some examples and
-// skip others.
-func TestResumeRefusesAnotherOrder(t *testing.T) {
+// TestResumeRefusesAnotherMeaning checks that resuming a checkpoint with
+// any setting that changes what its values mean is refused with a
+// *ResumeRefused naming the setting, at an epoch boundary as inside an
+// epoch, and that the checkpoint is left as it was.
+func TestResumeRefusesAnotherMeaning(t *testing.T) {
+	bg := context.Background()
+	ident := Identity{Network: "net-a", Classes: []string{"a", "b", "c"}, Data: "data-a", Scale: 1}
+	bias, err := tf.NewTensor([]float32{1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		desc   string
+		field  string
+		change func(cfg *config.Train, opt *Options)
+	}{
+		{"another network", "network", func(_ *config.Train, o *Options) { o.Identity.Network = "net-b" }},
+		{"other classes", "classes", func(_ *config.Train, o *Options) { o.Identity.Classes = []string{"a", "b", "d"} }},
+		{"other data", "data", func(_ *config.Train, o *Options) { o.Identity.Data = "data-b" }},
+		{"another scale", "data.scale", func(_ *config.Train, o *Options) { o.Identity.Scale = 1.0 / 255 }},
+		{"another batch size", "train.batch_size", func(c *config.Train, _ *Options) { c.BatchSize = 17 }},
+		{"no shuffle", "train.shuffle", func(c *config.Train, _ *Options) { c.Shuffle = false }},
+		{"another train seed", "train.seed", func(c *config.Train, _ *Options) { c.Seed++ }},
+		{"another run seed", "run.seed", func(_ *config.Train, o *Options) { o.Run.Seed++ }},
+		{"another learning rate", "train.optimizer", func(c *config.Train, _ *Options) { c.Optimizer.LearningRate *= 2 }},
+		{"another beta2", "train.optimizer", func(c *config.Train, _ *Options) { c.Optimizer.Beta2 = 0.99 }},
+		{"another optimizer", "train.optimizer", func(c *config.Train, _ *Options) { c.Optimizer.Name = "sgd" }},
+		{"another schedule", "train.schedule", func(c *config.Train, _ *Options) { c.Schedule.Name = "cosine" }},
+		{"layer rates", "learning_rate", func(_ *config.Train, o *Options) { o.LayerRates = map[string]float64{"pre": 0.001} }},
+		{"other reused weights", "reused weights", func(_ *config.Train, o *Options) { o.Init = map[string]*tf.Tensor{"dense/bias": bias} }},
+		{"fewer epochs than done", "train.epochs", func(c *config.Train, _ *Options) { c.Epochs = 1 }},
+	}
+	for _, stop := range []struct {
+		desc string
+		ctx  context.Context
+	}{
+		{"after an epoch", bg},
+		{"inside an epoch", &stopAfter{Context: bg, n: 10}}, // epoch 2 step 3
+	} {
+		dir := t.TempDir()
+		opt := testOptions()
+		opt.Dir, opt.Identity = dir, ident
+		if _, err := newTiny(t, tiny{k: 3, seed: 4}, resumeCfg(2), opt).Fit(stop.ctx, colors(100, 3, 6), colors(30, 3, 7)); err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+		state := filepath.Join(CheckpointDir(dir), stateFile)
+		before, err := os.ReadFile(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			t.Run(stop.desc+"/"+c.desc, func(t *testing.T) {
+				cfg, opt := resumeCfg(3), testOptions()
+				opt.Dir, opt.Resume, opt.Identity = dir, true, ident
+				opt.Identity.Classes = slices.Clone(ident.Classes)
+				c.change(&cfg, &opt)
+				s := op.NewScope()
+				tr, err := New(s, tiny{k: 3, seed: 4}.build(t, s), cfg, opt)
+				if err == nil {
+					tr.Close()
+				}
+				var refused *ResumeRefused
+				if !errors.As(err, &refused) || !strings.Contains(refused.Field, c.field) || !strings.Contains(err.Error(), CheckpointDir(dir)) {
+					t.Fatalf("New: err = %v, want a *ResumeRefused naming %s and the checkpoint", err, c.field)
+				}
+				if after, err := os.ReadFile(state); err != nil || !bytes.Equal(after, before) {
+					t.Errorf("%s changed by a refused resume (read: %v)", state, err)
+				}
+			})
+		}
+	}
+}
+
+// TestResumeAcceptsSameMeaning checks that settings that do not change
+// what a checkpoint means (more epochs, progress, threads, checkpointing)
+// resume it.
+func TestResumeAcceptsSameMeaning(t *testing.T) {
+	dir := t.TempDir()
+	opt := testOptions()
+	opt.Dir = dir
+	if _, err := newTiny(t, tiny{k: 3, seed: 4}, resumeCfg(1), opt).Fit(context.Background(), colors(100, 3, 6), nil); err != nil {
+		t.Fatal(err)
+	}
+	opt.Resume, opt.Run.Progress, opt.Run.IntraOpThreads, opt.Run.InterOpThreads = true, "lines", 2, 2
+	cfg := resumeCfg(2)
+	cfg.Checkpoint = false
+	h, err := newTiny(t, tiny{k: 3, seed: 4}, cfg, opt).Fit(context.Background(), colors(100, 3, 6), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Epochs) != 2 {
+		t.Errorf("resumed run has %d epochs, want 2", len(h.Epochs))
+	}
+}
+
+// TestResumeRefusesAnotherTrainingSet checks that Fit refuses a training
+// set whose size does not fit the checkpoint's position.
+func TestResumeRefusesAnotherTrainingSet(t *testing.T) {
 	bg := context.Background()
 	dir := t.TempDir()
-	if _, _, err := fitTiny(t, &stopAfter{Context: bg, n: 10}, dir, 3, false); !errors.Is(err, context.Canceled) {
-		t.Fatalf("first run: err = %v, want it cancelled", err)
+	if _, _, err := fitTiny(t, bg, dir, 1, false); err != nil {
+		t.Fatal(err)
 	}
 	opt := testOptions()
 	opt.Dir, opt.Resume = dir, true
-	cfg := resumeCfg(3)
-	cfg.Seed++
-	tr := newTiny(t, tiny{k: 3, seed: 4}, cfg, opt)
-	_, err := tr.Fit(bg, colors(100, 3, 6), colors(30, 3, 7))
-	if err == nil || !strings.Contains(err.Error(), "train.seed") {
-		t.Errorf("resume with another seed: err = %v, want one naming train.seed", err)
+	_, err := newTiny(t, tiny{k: 3, seed: 4}, resumeCfg(2), opt).Fit(bg, colors(90, 3, 6), nil)
+	var refused *ResumeRefused
+	if !errors.As(err, &refused) || !strings.Contains(err.Error(), "100 examples") {
+		t.Errorf("Fit with 90 examples after a checkpoint of 100: err = %v, want a *ResumeRefused naming 100 examples", err)
+	}
+}
+
+// TestResumeRefusesTamperedState checks that a state.json that is
+// malformed, out of range or inconsistent is refused with an error naming
+// the file and the field, never a panic.
+func TestResumeRefusesTamperedState(t *testing.T) {
+	bg := context.Background()
+	src := t.TempDir()
+	// 100 examples in batches of 16: 7 steps; stop at epoch 2 step 3.
+	if _, _, err := fitTiny(t, &stopAfter{Context: bg, n: 10}, src, 3, false); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first run: %v", err)
+	}
+	orig, err := os.ReadFile(filepath.Join(CheckpointDir(src), stateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(key string, v any) func(map[string]any) {
+		return func(m map[string]any) { m[key] = v }
+	}
+	// finished says n epochs are done, consistently but for the variables.
+	finished := func(n int) func(map[string]any) {
+		return func(m map[string]any) {
+			m["epoch"], m["step"], m["batch"], m["count"], m["loss_sum"], m["accuracy_sum"] = n, 7*n, 0, 0, 0, 0
+			h := m["history"].(map[string]any)
+			e := h["epochs"].([]any)
+			for i := 2; i <= n; i++ {
+				c := maps.Clone(e[0].(map[string]any))
+				c["epoch"] = i
+				e = append(e, c)
+			}
+			h["epochs"] = e
+		}
+	}
+	cases := []struct {
+		desc  string
+		want  string // in the error
+		edit  func(map[string]any)
+		bytes []byte // the whole file instead of an edit
+	}{
+		{"batch past the end of the epoch", "batch", set("batch", 7), nil},
+		{"batch far past the end", "batch", set("batch", 1e15), nil},
+		{"negative batch", "batch", set("batch", -1), nil},
+		{"negative epoch", "epoch", set("epoch", -2), nil},
+		{"epoch past the history", "history.epochs", set("epoch", 2), nil},
+		{"huge epoch", "history.epochs", set("epoch", 9e18), nil},
+		{"epoch past the end", "train.epochs", finished(4), nil},
+		{"finished, step counter off", "step", finished(3), nil},
+		{"step counter off", "step", set("step", 11), nil},
+		{"zero steps per epoch", "steps_per_epoch", set("steps_per_epoch", 0), nil},
+		{"negative examples", "examples", set("examples", -100), nil},
+		{"count off", "count", set("count", 47), nil},
+		{"negative loss sum", "loss_sum", set("loss_sum", -1), nil},
+		{"accuracy sum above count", "accuracy_sum", set("accuracy_sum", 1e300), nil},
+		{"negative seconds", "seconds", set("seconds", -5), nil},
+		{"accuracy above 1 in the history", "history.epochs[0]", func(m map[string]any) {
+			m["history"].(map[string]any)["epochs"].([]any)[0].(map[string]any)["accuracy"] = 2
+		}, nil},
+		{"history epoch renumbered", "history.epochs[0].epoch", func(m map[string]any) {
+			m["history"].(map[string]any)["epochs"].([]any)[0].(map[string]any)["epoch"] = 5
+		}, nil},
+		{"epoch of the wrong type", "epoch", set("epoch", "one"), nil},
+		{"history of the wrong type", "history", set("history", []int{1}), nil},
+		{"index of other variables", "index", set("index", strings.Repeat("0", 64)), nil},
+		{"no meaning", "meaning: missing", func(m map[string]any) { delete(m, "meaning") }, nil},
+		{"not JSON", "invalid character", nil, []byte("{epoch: 1")},
+		{"trailing data", "invalid character", nil, append(slices.Clone(orig), '}')},
+		{"too large", "larger than 16 MiB", nil, bytes.Repeat([]byte(" "), maxStateSize+1)},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+				t.Fatal(err)
+			}
+			b := c.bytes
+			if c.edit != nil {
+				var m map[string]any
+				if err := json.Unmarshal(orig, &m); err != nil {
+					t.Fatal(err)
+				}
+				c.edit(m)
+				if b, err = json.Marshal(m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			path := filepath.Join(CheckpointDir(dir), stateFile)
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			opt := testOptions()
+			opt.Dir, opt.Resume = dir, true
+			s := op.NewScope()
+			tr, err := New(s, tiny{k: 3, seed: 4}.build(t, s), resumeCfg(3), opt)
+			if err == nil {
+				tr.Close()
+				t.Fatal("New resumed a tampered checkpoint")
+			}
+			if !strings.Contains(err.Error(), c.want) || (c.want != "train.epochs" && !strings.Contains(err.Error(), path)) {
+				t.Errorf("err = %v, want one naming %s and %s", err, path, c.want)
+			}
+		})
+	}
+}
+
+// TestResumeRefusesOtherVariables checks that checkpoint variables of
+// another checkpoint are refused, and those of another shape (with an
+// index that state.json vouches for) with an error naming the variable.
+func TestResumeRefusesOtherVariables(t *testing.T) {
+	bg := context.Background()
+	dir, other := t.TempDir(), t.TempDir()
+	if _, _, err := fitTiny(t, bg, dir, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	opt := testOptions()
+	opt.Dir = other
+	if _, err := newTiny(t, tiny{k: 2, seed: 4}, resumeCfg(1), opt).Fit(bg, colors(100, 2, 6), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"ckpt.index", "ckpt.data-00000-of-00001"} {
+		b, err := os.ReadFile(filepath.Join(CheckpointDir(other), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(CheckpointDir(dir), f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opt.Dir, opt.Resume = dir, true
+	resume := func() error {
+		s := op.NewScope()
+		tr, err := New(s, tiny{k: 3, seed: 4}.build(t, s), resumeCfg(2), opt)
+		if err == nil {
+			tr.Close()
+		}
+		return err
+	}
+	if err := resume(); err == nil || !strings.Contains(err.Error(), "index") {
+		t.Errorf("variables of another checkpoint: err = %v, want one naming the index", err)
+	}
+	path := filepath.Join(CheckpointDir(dir), stateFile)
+	st, err := readState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Index, err = hashIndex(filepath.Join(CheckpointDir(dir), "ckpt.index")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := resume(); err == nil || !strings.Contains(err.Error(), "dense/") {
+		t.Errorf("variables of another shape: err = %v, want one naming a dense variable", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"time"
 
@@ -36,6 +37,9 @@ type Trainer struct {
 	setEp   *tf.Operation
 	targets []*tf.Operation // optimizer updates, step increment, model updates
 	fetch   []tf.Output     // {metrics}
+	finite  tf.Output       // bool [len(floats)]: whether each variable is finite
+	floats  []string        // names of the float32 variables finite checks
+	cached  []cachedVar     // variables holding Options.Cached
 
 	// Reused feeds: one map per mode, tensors refilled in place.
 	trainFeeds, evalFeeds map[tf.Output]*tf.Tensor
@@ -44,6 +48,14 @@ type Trainer struct {
 	pair                  [2]float32
 
 	st state // progress of training, saved with checkpoints
+}
+
+// cachedVar is a variable that holds a value of Options.Cached.
+type cachedVar struct {
+	name string
+	in   tf.Output // placeholder fed with the value at initialisation
+	init *tf.Operation
+	read tf.Output
 }
 
 // batchInput holds the image and label tensors of batches of n.
@@ -88,6 +100,7 @@ func New(s *op.Scope, m *graph.Model, cfg config.Train, opt Options) (t *Trainer
 	if t.seed == 0 {
 		t.seed = opt.Run.Seed
 	}
+	t.st.Meaning = t.meaning()
 	if err := t.shapes(); err != nil {
 		return nil, err
 	}
@@ -167,12 +180,15 @@ func (t *Trainer) build(root *op.Scope) (built, error) {
 		vars  []*graph.Variable
 		reads []tf.Output
 	)
-	entries := make([]savedmodel.Entry, 0, 2*len(m.Variables)+2)
+	entries := make([]savedmodel.Entry, 0, 2*len(m.Variables)+len(t.opt.Cached)+2)
 	for _, v := range m.Variables {
 		if v.Init != nil {
 			b.inits = append(b.inits, v.Init)
 		}
 		entries = append(entries, savedmodel.Entry{Name: v.Name, Handle: v.Handle, DType: v.Read.DataType(), Shape: v.Shape})
+		if _, ok := t.opt.Cached[v.Name]; ok {
+			return b, fmt.Errorf("train: cached value for %s: the model has that variable", v.Name)
+		}
 		if !v.Trainable {
 			continue
 		}
@@ -226,6 +242,20 @@ func (t *Trainer) build(root *op.Scope) (built, error) {
 	inc := op.AssignAddVariableOp(is.WithControlDependencies(apply...), steps, op.Const(is, int64(1)))
 	t.targets = append([]*tf.Operation{inc}, m.Updates...)
 
+	cs := s.SubScope("cached")
+	for _, name := range slices.Sorted(maps.Keys(t.opt.Cached)) {
+		val := t.opt.Cached[name]
+		if val == nil {
+			return b, fmt.Errorf("train: cached value for %s is nil", name)
+		}
+		vs := cs.SubScope("v")
+		in := op.Placeholder(vs, val.DataType(), op.PlaceholderShape(tf.MakeShape(val.Shape()...)))
+		h, init := variable(vs, "cached/"+name, val.DataType(), val.Shape(), in)
+		t.cached = append(t.cached, cachedVar{name: name, in: in, init: init, read: op.ReadVariableOp(vs, h, val.DataType())})
+		entries = append(entries, savedmodel.Entry{Name: name, Handle: h, DType: val.DataType(), Shape: val.Shape()})
+	}
+	t.finite, t.floats = finiteFlags(s.SubScope("finite"), entries)
+
 	var err error
 	b.assigns, err = assignOps(s.SubScope("init"), t.m.Variables, t.opt.Init)
 	if err != nil {
@@ -235,6 +265,68 @@ func (t *Trainer) build(root *op.Scope) (built, error) {
 		return b, fmt.Errorf("train: checkpoint saver: %w", err)
 	}
 	return b, nil
+}
+
+// finiteFlags adds a bool vector telling for each float32 entry whether
+// all its values are finite, and returns it with the entries' names.
+func finiteFlags(s *op.Scope, entries []savedmodel.Entry) (tf.Output, []string) {
+	var (
+		flags []tf.Output
+		names []string
+	)
+	all := op.Const(s.SubScope("all"), []int32{-1})
+	axis := op.Const(s.SubScope("axis"), int32(0))
+	for _, e := range entries {
+		if e.DType != tf.Float {
+			continue
+		}
+		vs := s.SubScope("v")
+		x := op.Reshape(vs, op.ReadVariableOp(vs, e.Handle, tf.Float), all)
+		flags = append(flags, op.All(vs, op.IsFinite(vs, x), axis))
+		names = append(names, e.Name)
+	}
+	if len(flags) == 0 {
+		return op.Const(s, []bool{}), nil
+	}
+	return op.Pack(s, flags), names
+}
+
+// checkFinite fails naming the first variable (weight, optimizer slot or
+// cached value) that holds a NaN or an infinity.
+func (t *Trainer) checkFinite() error {
+	out, err := t.sess.Run(nil, []tf.Output{t.finite}, nil)
+	if err != nil {
+		return fmt.Errorf("check variables: %w", err)
+	}
+	flags, _ := out[0].Value().([]bool)
+	for i, ok := range flags {
+		if !ok {
+			return fmt.Errorf("variable %s holds NaN or infinite values", t.floats[i])
+		}
+	}
+	return nil
+}
+
+// checkCached fails when a restored cached variable differs from its
+// value in Options.Cached, which the cached features were computed with.
+func (t *Trainer) checkCached(dir string) error {
+	if len(t.cached) == 0 {
+		return nil
+	}
+	reads := make([]tf.Output, len(t.cached))
+	for i, c := range t.cached {
+		reads[i] = c.read
+	}
+	out, err := t.sess.Run(nil, reads, nil)
+	if err != nil {
+		return fmt.Errorf("train: resume: read cached variables: %w", err)
+	}
+	for i, c := range t.cached {
+		if fingerprint(map[string]*tf.Tensor{c.name: out[i]}) != fingerprint(map[string]*tf.Tensor{c.name: t.opt.Cached[c.name]}) {
+			return &ResumeRefused{Checkpoint: dir, Field: "reused weights (model.from)", Was: "other values of " + c.name, Now: "the source's"}
+		}
+	}
+	return nil
 }
 
 // assignOps adds an assignment for every value of init, after checking
@@ -299,6 +391,16 @@ func (t *Trainer) open(g *tf.Graph, b built) error {
 	}
 	if _, err := t.sess.Run(nil, nil, b.inits); err != nil {
 		return fmt.Errorf("train: initialise variables: %w", err)
+	}
+	if len(t.cached) > 0 {
+		feeds := make(map[tf.Output]*tf.Tensor, len(t.cached))
+		inits := make([]*tf.Operation, len(t.cached))
+		for i, c := range t.cached {
+			feeds[c.in], inits[i] = t.opt.Cached[c.name], c.init
+		}
+		if _, err := t.sess.Run(feeds, nil, inits); err != nil {
+			return fmt.Errorf("train: assign cached values: %w", err)
+		}
 	}
 	if err := runAssigns(t.sess, b.assigns, t.opt.Init); err != nil {
 		return err

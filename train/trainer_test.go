@@ -141,19 +141,3 @@ func TestPredict(t *testing.T) {
 		t.Error("Predict with too few values: got no error")
 	}
 }
-
-func TestResumeWithOtherBatchSizeFails(t *testing.T) {
-	dir := t.TempDir()
-	opt := testOptions()
-	opt.Dir = dir
-	tr := newTiny(t, tiny{k: 3}, trainCfg(1, 4), opt)
-	if _, err := tr.Fit(context.Background(), colors(20, 3, 1), nil); err != nil {
-		t.Fatal(err)
-	}
-	opt.Resume = true
-	s := op.NewScope()
-	_, err := New(s, tiny{k: 3}.build(t, s), trainCfg(2, 5), opt)
-	if err == nil || !strings.Contains(err.Error(), "batch_size 4, the config has 5") {
-		t.Errorf("error %v, want a batch size mismatch", err)
-	}
-}

@@ -2,6 +2,8 @@ package workflow
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -9,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"time"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
@@ -120,10 +121,18 @@ func (st *stage) fit(ctx context.Context, net config.Network, full *graph.Model,
 		res.cached = cacheable(net)
 	}
 
+	ident := train.Identity{Classes: trainSet.Classes, Scale: st.cfg.Data.Scale, Data: dataFingerprint(trainSet, valSet)}
+	var err error
+	if ident.Network, err = networkFingerprint(net); err != nil {
+		return nil, err
+	}
+	prefixValues, headValues, err := split(init, full, net, res.cached)
+	if err != nil {
+		return nil, err
+	}
 	var caching time.Duration // part of the stage's time taken
 	head, scale := net, float32(st.cfg.Data.Scale)
 	var trainData, valData train.Data = trainSet, valSet
-	var prefixValues map[string]*tf.Tensor
 	if res.cached > 0 {
 		start := time.Now()
 		prefix := config.Network{Input: net.Input, Layers: net.Layers[:res.cached]}
@@ -132,7 +141,6 @@ func (st *stage) fit(ctx context.Context, net config.Network, full *graph.Model,
 			return nil, err
 		}
 		head = config.Network{Input: shapes[res.cached-1], Layers: net.Layers[res.cached:]}
-		prefixValues = ofLayers(init, prefix.Layers)
 		feats, err := train.Features(ctx, st.cfg.Run, prefix, prefixValues, scale, trainSet, valSet)
 		if err != nil {
 			return nil, fmt.Errorf("caching frozen features: %w", err)
@@ -157,7 +165,9 @@ func (st *stage) fit(ctx context.Context, net config.Network, full *graph.Model,
 		Out:        st.opt.Out,
 		Dir:        st.dir(),
 		Resume:     st.opt.Resume,
-		Init:       ofLayers(init, head.Layers),
+		Init:       headValues,
+		Cached:     prefixValues,
+		Identity:   ident,
 		Stage:      c.Name,
 		Scale:      scale,
 		ResumeHint: st.opt.ResumeHint,
@@ -181,6 +191,33 @@ func (st *stage) fit(ctx context.Context, net config.Network, full *graph.Model,
 		return nil, err
 	}
 	return res, nil
+}
+
+// dataFingerprint hashes the images, labels and class names of sets: what
+// a checkpoint was trained on, wherever the files are.
+func dataFingerprint(sets ...*cifar.Set) string {
+	h := sha256.New()
+	for _, s := range sets {
+		fmt.Fprintf(h, "%d %q\n", s.Len(), s.Classes)
+		h.Write(s.Images)
+		h.Write(s.Labels)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// networkFingerprint hashes net's spec and which layers are reused and
+// frozen.
+func networkFingerprint(net config.Network) (string, error) {
+	spec, err := net.YAML()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	h.Write(spec)
+	for _, l := range net.Layers {
+		fmt.Fprintf(h, "%q reused=%v frozen=%v\n", l.Name, l.Reused, l.Frozen)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // fineTuneRates gives the reused layers their own learning rate when from
@@ -219,19 +256,35 @@ func cacheable(net config.Network) int {
 	return k
 }
 
-// ofLayers returns the values of the variables of layers ("<layer>/...").
-func ofLayers(values map[string]*tf.Tensor, layers []config.Layer) map[string]*tf.Tensor {
+// ofLayers returns the values of the variables of vars that belong to
+// layers, matched by Variable.Layer (a layer name may contain "/", so a
+// variable's name does not tell its layer).
+func ofLayers(values map[string]*tf.Tensor, vars []*graph.Variable, layers []config.Layer) map[string]*tf.Tensor {
 	names := map[string]bool{}
 	for _, l := range layers {
 		names[l.Name] = true
 	}
 	out := map[string]*tf.Tensor{}
-	for name, v := range values {
-		if layer, _, _ := strings.Cut(name, "/"); names[layer] {
-			out[name] = v
+	for _, v := range vars {
+		if t, ok := values[v.Name]; ok && names[v.Layer] {
+			out[v.Name] = t
 		}
 	}
 	return out
+}
+
+// split divides the reused values init between the cached layers (the
+// first cached of net) and the trained ones, and fails if any value lands
+// in neither.
+func split(init map[string]*tf.Tensor, full *graph.Model, net config.Network, cached int) (prefix, head map[string]*tf.Tensor, err error) {
+	prefix = ofLayers(init, full.Variables, net.Layers[:cached])
+	head = ofLayers(init, full.Variables, net.Layers[cached:])
+	for name := range init {
+		if prefix[name] == nil && head[name] == nil {
+			return nil, nil, fmt.Errorf("reused variable %s belongs to no layer of the network", name)
+		}
+	}
+	return prefix, head, nil
 }
 
 // reusedValues returns the values of the reused layers' variables of net

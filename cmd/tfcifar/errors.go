@@ -33,10 +33,11 @@ func usage(err error) error {
 func exitCode(err error) int {
 	var u usageError
 	var intr *train.Interrupted
+	var refused *train.ResumeRefused
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
-	case errors.As(err, &u):
+	case errors.As(err, &u), errors.As(err, &refused):
 		return exitUsage
 	case errors.As(err, &intr) && intr.Checkpoint != "":
 		return exitInterrupted
