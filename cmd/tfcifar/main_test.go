@@ -33,7 +33,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown flag", []string{"-frobnicate"}, []string{"unknown flag -frobnicate", "see tfcifar -h"}},
 		{"misspelled flag", []string{"eval", "-modle", dir}, []string{"eval: unknown flag -modle; did you mean -model?"}},
 		{"flag of a command before it", []string{"-model", dir, "eval"}, []string{"-model: it is a flag of tfcifar eval, tfcifar predict, not of tfcifar"}},
-		{"workflow flag before a command", []string{"-out", dir, "eval", "-model", dir}, []string{"eval: unknown flag -out"}},
+		{"workflow flag before a command", []string{"-out", dir, "eval", "-model", dir}, []string{"eval: unknown flag -out: it is a flag of tfcifar, not of tfcifar eval"}},
 		{"bad flag value", []string{"predict", "-top", "x", "-model", dir, "a.png"}, []string{"predict: invalid value", "-top", "see tfcifar predict -h"}},
 		{"stray argument", []string{"train"}, []string{"unknown command or argument", `"train"`}},
 		{"misspelled command", []string{"evl", "-model", dir}, []string{`"evl"`, "did you mean eval?"}},
@@ -46,6 +46,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad progress", []string{"-progress", "loud"}, []string{"progress", "loud"}},
 		{"eval without model", []string{"eval"}, []string{"-model"}},
 		{"eval bad split", []string{"eval", "-model", dir, "-split", "tst"}, []string{`-split "tst"`, "train, val, test", "did you mean test?"}},
+		{"eval split in capitals", []string{"eval", "-model", dir, "-split", "VAL"}, []string{`-split "VAL"`, "did you mean val?"}},
 		{"eval stray argument", []string{"eval", "-model", dir, "x"}, []string{`unexpected argument "x"`}},
 		{"predict without images", []string{"predict", "-model", dir}, []string{"image"}},
 		{"predict bad top", []string{"predict", "-model", dir, "-top", "0", "x.png"}, []string{"-top"}},
@@ -142,7 +143,7 @@ func TestBadLogVariable(t *testing.T) {
 func TestSuggest(t *testing.T) {
 	cands := []string{"eval", "predict", "preview", "version", "help"}
 	tests := []struct{ word, want string }{
-		{"evl", "eval"}, {"predcit", "predict"}, {"Eval", "eval"}, {"versoin", "version"},
+		{"evl", "eval"}, {"predcit", "predict"}, {"Eval", "eval"}, {"EVAL", "eval"}, {"versoin", "version"},
 		{"train", ""}, {"x", ""}, {"", ""}, {"eval", "eval"},
 	}
 	for _, tc := range tests {

@@ -163,12 +163,6 @@ func (c *command) flagError(err error) error {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
 		name = strings.TrimPrefix(name, "-")
-		fs, _ := c.flags(io.Discard)
-		var defined []string
-		fs.VisitAll(func(f *flag.Flag) { defined = append(defined, f.Name) })
-		if s := suggest(name, defined); s != "" {
-			return fmt.Errorf("%sunknown flag -%s; did you mean -%s? (see %s -h)", prefix, name, s, c.title())
-		}
 		var others []string
 		for _, o := range commands {
 			if ofs, _ := o.flags(io.Discard); o != c && ofs.Lookup(name) != nil {
@@ -178,6 +172,12 @@ func (c *command) flagError(err error) error {
 		if len(others) > 0 {
 			return fmt.Errorf("%sunknown flag -%s: it is a flag of %s, not of %s (see %s -h)",
 				prefix, name, strings.Join(others, ", "), c.title(), c.title())
+		}
+		fs, _ := c.flags(io.Discard)
+		var defined []string
+		fs.VisitAll(func(f *flag.Flag) { defined = append(defined, f.Name) })
+		if s := suggest(name, defined); s != "" {
+			return fmt.Errorf("%sunknown flag -%s; did you mean -%s? (see %s -h)", prefix, name, s, c.title())
 		}
 		return fmt.Errorf("%sunknown flag -%s (see %s -h)", prefix, name, c.title())
 	}

@@ -1,11 +1,14 @@
 package main
 
-// suggest returns the candidate closest to word when it is a plausible
-// misspelling of it (at most two edits, and fewer than word's length), or "".
+import "strings"
+
+// suggest returns the candidate closest to word when word is a plausible
+// misspelling of it (at most two edits, ignoring case, and fewer than
+// word's length), or "".
 func suggest(word string, candidates []string) string {
 	best, bestDist := "", 3
 	for _, c := range candidates {
-		if d := editDistance(word, c); d < bestDist && d < len(word) {
+		if d := editDistance(strings.ToLower(word), strings.ToLower(c)); d < bestDist && d < len(word) {
 			best, bestDist = c, d
 		}
 	}
