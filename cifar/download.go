@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/tfcifar/tfcifar/internal/atomicfile"
 )
 
 // DownloadURL is where Download fetches the official CIFAR-10 binary
@@ -92,6 +94,9 @@ func Download(ctx context.Context, cacheDir string, progress io.Writer) (dir str
 	got := filepath.Join(root, DirName)
 	if err := Check(got); err != nil {
 		return "", fmt.Errorf("cifar: downloaded archive: %w", err)
+	}
+	if err := atomicfile.SetModes(got); err != nil {
+		return "", fmt.Errorf("cifar: install: %w", err)
 	}
 	dir = filepath.Join(cacheDir, DirName)
 	old := ""

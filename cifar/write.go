@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/tfcifar/tfcifar/internal/atomicfile"
 )
 
 // Encode returns the images and labels of s in the CIFAR-10 binary record
@@ -78,7 +80,7 @@ func Save(dir string, d *Dataset) (err error) {
 			return fmt.Errorf("cifar: save: %w", err)
 		}
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	if err := atomicfile.SetModes(tmp); err != nil {
 		return fmt.Errorf("cifar: save: %w", err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {

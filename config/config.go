@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"slices"
 
 	"go.yaml.in/yaml/v3"
@@ -67,8 +66,6 @@ func Default() *Config {
 	return c
 }
 
-var stageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-
 // Validate checks the whole config; errors name the stage and, inside a
 // model, the layer index and name.
 func (c *Config) Validate() error {
@@ -81,6 +78,9 @@ func (c *Config) Validate() error {
 	if len(c.Stages) == 0 {
 		return fmt.Errorf("stages: want at least one stage")
 	}
+	if err := c.validatePaths(); err != nil {
+		return err
+	}
 	for i, s := range c.Stages {
 		if err := c.validateStage(i); err != nil {
 			return fmt.Errorf("stages[%d] (%s): %w", i, s.Name, err)
@@ -91,17 +91,6 @@ func (c *Config) Validate() error {
 
 func (c *Config) validateStage(i int) error {
 	s := c.Stages[i]
-	if !stageName.MatchString(s.Name) {
-		return fmt.Errorf("name: want letters, digits, '_', '-' or '.', got %q", s.Name)
-	}
-	for j, o := range c.Stages[:i] {
-		if o.Name == s.Name {
-			return fmt.Errorf("name: %q is already the name of stages[%d]", s.Name, j)
-		}
-		if o.Export.Dir == s.Export.Dir && o.Export.Version == s.Export.Version {
-			return fmt.Errorf("export.dir: %q is already the export of stages[%d]", s.Export.Dir, j)
-		}
-	}
 	if err := checkClasses(s.Classes); err != nil {
 		return err
 	}
@@ -237,6 +226,7 @@ func (c *Config) Resolve(i int, load Loader) (Network, error) {
 
 // ExportDir is where stage i's SavedModel goes: run.out/export.dir, plus
 // /<version> when export.version > 0. An absolute export.dir is used as is.
+// It is the one place the version directory is added.
 func (c *Config) ExportDir(i int) string {
 	e := c.Stages[i].Export
 	dir := e.Dir

@@ -97,9 +97,12 @@ func (r Run) Validate() error {
 }
 
 // Export says where a stage's SavedModel goes: Dir relative to run.out
-// (default: the stage name), in Dir/<Version>/ when Version > 0 (the layout
-// TF Serving expects). ReuseExisting skips training when a compatible export
-// is already there and uses it instead.
+// (default: <stage name>/model), in Dir/<Version>/ when Version > 0 (the
+// layout TF Serving expects). The export replaces only an earlier tfcifar
+// export there; Dir may not overlap the run dir's own files, another
+// stage's directory or another export (see Config.Validate). ReuseExisting
+// skips training when a compatible export is already there and uses it
+// instead.
 type Export struct {
 	Dir           string `mapstructure:"dir" yaml:"dir"`
 	Version       int    `mapstructure:"version" yaml:"version"`

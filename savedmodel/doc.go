@@ -26,6 +26,10 @@
 // "images" (float32 [-1,32,32,3], raw pixels as in training) to
 // "probabilities" (float32 [-1,classes]) and "class_ids" (int64 [-1]).
 //
+// Export replaces only an earlier tfcifar export or an empty directory
+// (CheckTarget), by an atomic exchange where the filesystem allows;
+// RemoveLeftovers cleans what an export killed midway left next to it.
+//
 // Load loads an export for prediction; ReadVariables reads its network and
 // variable values back, to reuse layers in another network; ReadMeta reads
 // only the assets.

@@ -83,7 +83,6 @@ func TestExportErrors(t *testing.T) {
 		want   []string
 	}{
 		{"no directory", nil, "", values, Options{}, []string{"no directory"}},
-		{"negative version", nil, "m", values, Options{Version: -1}, []string{"version -1"}},
 		{"missing value", nil, "m", without(values, "dense/kernel"), Options{}, []string{`variable "dense/kernel" has no value`}},
 		{"extra value", nil, "m", with(values, "dense_9/bias", mustTensor(t, []float32{1})), Options{}, []string{`value "dense_9/bias" matches no variable`}},
 		{"shape mismatch", nil, "m", with(values, "dense/bias", mustTensor(t, []float32{1, 2})), Options{}, []string{`"dense/bias": value of shape [2], want [3]`}},
@@ -155,7 +154,7 @@ func TestExportReplaces(t *testing.T) {
 	values := initialValues(t, net, 1)
 	parent := t.TempDir()
 	for _, classes := range [][]string{{"a", "b", "c"}, {"x", "y", "z"}} {
-		dir, err := Export(filepath.Join(parent, "m"), net, values, Options{Classes: classes, Version: 2})
+		dir, err := Export(filepath.Join(parent, "m", "2"), net, values, Options{Classes: classes})
 		if err != nil {
 			t.Fatal(err)
 		}

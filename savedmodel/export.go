@@ -16,17 +16,16 @@ import (
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/atomicfile"
 )
 
 // Options tune Export.
 //
 // Classes names the model's outputs in order (stored as assets/classes.txt);
-// empty means "0", "1", ... . Version > 0 writes the export into
-// dir/<Version>/, the layout TF Serving scans; 0 writes into dir itself.
-// Seed seeds the graph's random ops (dropout is inactive at inference).
+// empty means "0", "1", ... . Seed seeds the graph's random ops (dropout is
+// inactive at inference).
 type Options struct {
 	Classes []string
-	Version int
 	Seed    int64
 }
 
@@ -39,18 +38,25 @@ var step = func(string) error { return nil }
 
 // Export writes net with the variable values (keyed by graph.Variable.Name,
 // float32 tensors of the variables' shapes; the caller keeps ownership) as
-// a SavedModel and returns its directory: dir, or dir/<Version>.
+// a SavedModel in dir and returns dir, cleaned. For TF Serving's layout,
+// pass <base>/<version> as dir.
 //
 // It builds a fresh inference graph with graph.Build, assigns the values,
 // writes saved_model.pb, variables/variables.{index,data-00000-of-00001}
 // (by running the save op) and assets/{classes.txt,network.yaml} into a
-// temporary directory next to the target and renames it into place. An
-// existing export at the target is replaced only once the new one is
-// complete; after a failure nothing new is left on disk.
+// temporary directory next to the target, gives it modes 0755 (dirs) and
+// 0644 (files) and swaps it into place. Only an earlier tfcifar export or
+// an empty directory is replaced (CheckTarget), only once the new export is
+// complete, and in one step where the filesystem allows, so that dir holds
+// the old or the new export at every instant. After a failure nothing new
+// is left on disk.
 func Export(dir string, net config.Network, values map[string]*tf.Tensor, opt Options) (string, error) {
-	final, err := target(dir, opt.Version)
-	if err != nil {
-		return "", err
+	if dir == "" {
+		return "", errors.New("savedmodel: export: no directory given")
+	}
+	final := filepath.Clean(dir)
+	if err := checkTarget(final); err != nil {
+		return "", fmt.Errorf("savedmodel: export %s: %w", final, err)
 	}
 	g := tf.NewGraph()
 	s := op.NewScopeWithGraph(g)
@@ -72,38 +78,37 @@ func Export(dir string, net config.Network, values map[string]*tf.Tensor, opt Op
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return "", fmt.Errorf("savedmodel: export: %w", err)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(final), "."+filepath.Base(final)+".tmp-")
+	tmp, err := os.MkdirTemp(filepath.Dir(final), tempPrefix(final))
 	if err != nil {
 		return "", fmt.Errorf("savedmodel: export: %w", err)
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
+	// The lock keeps RemoveLeftovers of other runs off this directory.
+	unlock, err := atomicfile.LockDir(tmp)
+	if err != nil {
+		return "", fmt.Errorf("savedmodel: export: %w", err)
+	}
+	defer unlock()
 	err = write(tmp, g, s, sg, saver, values, map[string][]byte{
 		classesAsset: []byte(strings.Join(classes, "\n") + "\n"),
 		networkAsset: spec,
 	})
 	if err == nil {
+		err = atomicfile.SetModes(tmp)
+	}
+	if err == nil {
 		err = step("rename")
 	}
 	if err == nil {
-		err = replace(tmp, final)
+		err = checkTarget(final)
+	}
+	if err == nil {
+		err = atomicfile.ReplaceDir(tmp, final)
 	}
 	if err != nil {
 		return "", fmt.Errorf("savedmodel: export %s: %w", final, err)
 	}
 	return final, nil
-}
-
-// target returns the export directory for dir and version.
-func target(dir string, version int) (string, error) {
-	switch {
-	case dir == "":
-		return "", errors.New("savedmodel: export: no directory given")
-	case version < 0:
-		return "", fmt.Errorf("savedmodel: export %s: version %d, want >= 0", dir, version)
-	case version > 0:
-		return filepath.Join(dir, strconv.Itoa(version)), nil
-	}
-	return filepath.Clean(dir), nil
 }
 
 // serve builds net's inference graph in s: the model, the class_ids output,
@@ -271,26 +276,4 @@ func write(dir string, g *tf.Graph, s *op.Scope, sg *serveGraph, saver *Saver, v
 		}
 	}
 	return nil
-}
-
-// replace renames the complete export tmp to final. An existing final is
-// first moved aside and removed only after tmp took its place; if the
-// second rename fails it is moved back.
-func replace(tmp, final string) error {
-	if _, err := os.Lstat(final); errors.Is(err, os.ErrNotExist) {
-		return os.Rename(tmp, final)
-	} else if err != nil {
-		return err
-	}
-	old := tmp + ".old"
-	if err := os.Rename(final, old); err != nil {
-		return fmt.Errorf("move old export aside: %w", err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		if rerr := os.Rename(old, final); rerr != nil {
-			return fmt.Errorf("%w (old export kept at %s: %v)", err, old, rerr)
-		}
-		return err
-	}
-	return os.RemoveAll(old)
 }

@@ -17,17 +17,16 @@ func TestExportLoad(t *testing.T) {
 		desc    string
 		net     func() config.Network
 		classes []string
-		version int
 	}{
-		{"reference network", referenceNet, []string{"airplane", "automobile", "bird", "cat", "deer"}, 0},
-		{"small network, version 3, default class names", func() config.Network { return smallNet(4) }, nil, 3},
+		{"reference network", referenceNet, []string{"airplane", "automobile", "bird", "cat", "deer"}},
+		{"small network, default class names", func() config.Network { return smallNet(4) }, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			net := tc.net()
 			values := initialValues(t, net, 7)
 			want, wantIDs := predictInProcess(t, net, values, images, n)
-			dir, err := Export(filepath.Join(t.TempDir(), "model"), net, values, Options{Classes: tc.classes, Version: tc.version, Seed: 7})
+			dir, err := Export(filepath.Join(t.TempDir(), "model"), net, values, Options{Classes: tc.classes, Seed: 7})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -36,8 +36,8 @@ func TestPython(t *testing.T) {
 	values := initialValues(t, net, 11)
 	probs, ids := predictInProcess(t, net, values, images, n)
 	tmp := t.TempDir()
-	dir, err := Export(filepath.Join(tmp, "base"), net, values, Options{
-		Classes: []string{"airplane", "automobile", "bird", "cat", "deer"}, Version: 1, Seed: 11,
+	dir, err := Export(filepath.Join(tmp, "base", "1"), net, values, Options{
+		Classes: []string{"airplane", "automobile", "bird", "cat", "deer"}, Seed: 11,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
+
+	"github.com/tfcifar/tfcifar/internal/atomicfile"
 )
 
 // Checkpoint layout inside Options.Dir: checkpoint/ckpt.index,
@@ -19,6 +21,9 @@ const (
 	checkpointDir = "checkpoint"
 	checkpointKey = "ckpt"
 	stateFile     = "state.json"
+	tempPrefix    = ".checkpoint-" // temporary directories of a save
+	historyFile   = "history.json" // written by Fit at the end
+	chartFile     = "history.png"
 )
 
 // state is where training stands: Epoch epochs are complete and Batch
@@ -42,6 +47,21 @@ type state struct {
 // CheckpointDir returns the checkpoint directory of a stage directory.
 func CheckpointDir(dir string) string { return filepath.Join(dir, checkpointDir) }
 
+// RemoveLeftovers removes what a training killed in the stage directory dir
+// left: temporary checkpoint directories and temporary history and chart
+// files. The checkpoint itself (and the previous one, kept by a save cut
+// short between its renames) stays for resume.
+func RemoveLeftovers(dir string) error {
+	err := errors.Join(
+		atomicfile.RemoveTemp(dir, tempPrefix),
+		atomicfile.RemoveLeftovers(filepath.Join(dir, historyFile)),
+		atomicfile.RemoveLeftovers(filepath.Join(dir, chartFile)))
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return nil
+}
+
 // save writes a checkpoint of all variables and the loop state into a
 // temporary directory next to Dir/checkpoint, then renames it into place,
 // so that an interrupted save leaves the previous checkpoint intact.
@@ -50,21 +70,16 @@ func (t *Trainer) save() error {
 	if err := os.MkdirAll(t.opt.Dir, 0o755); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
-	// Saves cut short by a kill leave their temporary directories; one
-	// trainer saves at a time, so any that exist now are such leftovers.
-	if stale, err := filepath.Glob(filepath.Join(t.opt.Dir, ".checkpoint-*")); err == nil {
-		for _, d := range stale {
-			os.RemoveAll(d)
-		}
+	// One trainer saves at a time, so temporary directories that exist now
+	// are leftovers of saves cut short by a kill.
+	if err := atomicfile.RemoveTemp(t.opt.Dir, tempPrefix); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
 	}
-	tmp, err := os.MkdirTemp(t.opt.Dir, ".checkpoint-*")
+	tmp, err := os.MkdirTemp(t.opt.Dir, tempPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := os.Chmod(tmp, 0o755); err != nil { // as the rest of the run dir
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
 	ep, err := tf.NewTensor(int64(t.st.Epoch))
 	if err != nil {
 		return err
@@ -80,6 +95,9 @@ func (t *Trainer) save() error {
 		return fmt.Errorf("train: checkpoint state: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(tmp, stateFile), b, 0o644); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := atomicfile.SetModes(tmp); err != nil { // as the rest of the run dir
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	old := final + ".old"

@@ -11,6 +11,10 @@
 //	<stage>/history.json     per-epoch metrics
 //	<stage>/history.png      loss and accuracy curves
 //	<stage>/checkpoint/      the last checkpoint, for resume
+//	tfcifar.lock             held (flock) while a run is in the dir
 //
-// Every file is written to a temporary name and renamed into place.
+// Every file is written to a temporary name and renamed into place; the
+// next run removes what a killed run left under such names. A run dir that
+// is not empty must be one tfcifar wrote, and a finished run in it is
+// replaced only with Options.Overwrite.
 package workflow

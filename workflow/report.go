@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
 	"github.com/tfcifar/tfcifar/train"
 )
@@ -89,12 +90,12 @@ func (r *Report) write(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, "report.json"), append(b, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, config.ReportJSON), append(b, '\n')); err != nil {
 		return err
 	}
 	var t strings.Builder
 	r.Table(&t)
-	return atomicfile.WriteFile(filepath.Join(dir, "report.txt"), []byte(t.String()))
+	return atomicfile.WriteFile(filepath.Join(dir, config.ReportText), []byte(t.String()))
 }
 
 // thousands formats n with comma separators, as Keras' summary does.

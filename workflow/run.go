@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 
@@ -21,34 +20,46 @@ import (
 //
 // Out receives the summaries, the per-epoch lines and the final table (nil:
 // nothing is printed). Resume continues every stage from its last
-// checkpoint. ResumeHint is printed when a run is interrupted, e.g. the
-// command line that resumes it.
+// checkpoint. Overwrite lets the run replace a finished run in its run dir
+// (without it or Resume, Run refuses with ErrFinished). ResumeHint is
+// printed when a run is interrupted, e.g. the command line that resumes it.
 type Options struct {
 	Out        io.Writer
 	Resume     bool
+	Overwrite  bool
 	ResumeHint string
 }
 
 // Run runs every stage of cfg in order and returns the report. cfg must be
 // validated (config.Load does that). When ctx is done, the running stage
 // stops between steps and leaves a checkpoint; the error says how to resume.
+//
+// The run dir is locked while the run is in it; another run into it fails
+// at once. It must be new, empty or a tfcifar run dir, and one holding a
+// finished run is refused unless opt.Overwrite or opt.Resume is set. What
+// killed runs left there under temporary names is removed first.
 func Run(ctx context.Context, cfg *config.Config, opt Options) (*Report, error) {
 	if opt.Out == nil {
 		opt.Out = io.Discard
 	}
-	// The data comes first, so that a run without data leaves no run dir.
-	ds, dir, err := loadData(ctx, cfg.Data, opt.Out)
+	rd, err := lockRunDir(cfg.Run.Out)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Run.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("run dir: %w", err)
+	defer rd.release() // also removes a run dir this run made, if left empty
+	if err := rd.prepare(cfg, opt); err != nil {
+		return nil, err
+	}
+	ds, dir, err := loadData(ctx, cfg.Data, opt.Out)
+	if err != nil {
+		return nil, err
 	}
 	resolved, err := cfg.YAML()
 	if err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteFile(filepath.Join(cfg.Run.Out, "config.yaml"), resolved); err != nil {
+	resolved = append([]byte(configHeader), resolved...)
+	if err := atomicfile.WriteFile(filepath.Join(cfg.Run.Out, config.ConfigFile), resolved); err != nil {
 		return nil, err
 	}
 	rep := &Report{

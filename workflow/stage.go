@@ -78,7 +78,7 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 		return StageReport{}, err
 	}
 	final, err := savedmodel.Export(st.cfg.ExportDir(st.i), net, fit.values, savedmodel.Options{
-		Classes: classes, Version: c.Export.Version, Seed: st.cfg.Run.Seed,
+		Classes: classes, Seed: st.cfg.Run.Seed,
 	})
 	if err != nil {
 		return StageReport{}, err

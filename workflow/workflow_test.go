@@ -108,7 +108,7 @@ func TestReuseExisting(t *testing.T) {
 	}
 	again := smallConfig(t, data, "run.out="+first.Run.Out, "stages.base.export.reuse_existing=true")
 	var out bytes.Buffer
-	rep, err := Run(context.Background(), again, Options{Out: &out})
+	rep, err := Run(context.Background(), again, Options{Out: &out, Overwrite: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestReuseExisting(t *testing.T) {
 
 	// A changed network is not reused.
 	changed := smallConfig(t, data, "run.out="+first.Run.Out, "stages.base.export.reuse_existing=true", "stages.base.model.layers.6.units=64")
-	rep, err = Run(context.Background(), changed, Options{Out: &out})
+	rep, err = Run(context.Background(), changed, Options{Out: &out, Overwrite: true})
 	if err != nil {
 		t.Fatal(err)
 	}

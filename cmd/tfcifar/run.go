@@ -31,7 +31,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		{"", "[-config FILE] [-set key=value]... [-data DIR] [-out DIR] [-resume] [-progress MODE]",
+		{"", "[-config FILE] [-set key=value]... [-data DIR] [-out DIR] [-resume] [-overwrite] [-progress MODE]",
 			"Runs every stage of the config: train, export, report.", workflowSetup},
 		{"eval", "-model DIR [-split val|train|test] [-config FILE] [-set key=value]... [-data DIR]",
 			"Prints the accuracy of a tfcifar export on a split of CIFAR-10.", evalSetup},
@@ -223,6 +223,7 @@ func workflowSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) 
 	cf.register(fs)
 	outDir := fs.String("out", "", "run `dir` for models, histories, charts and the report; sets run.out")
 	resume := fs.Bool("resume", false, "continue every stage from its last checkpoint in the run dir")
+	overwrite := fs.Bool("overwrite", false, "replace the finished run in the run dir (refused without it)")
 	progress := fs.String("progress", "", "progress output: auto, bar, lines or off; sets run.progress")
 	version := fs.Bool("version", false, "print the versions of tfcifar and TensorFlow (as tfcifar version)")
 	return func(ctx context.Context, args []string, out io.Writer) error {
@@ -249,7 +250,10 @@ func workflowSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) 
 		}
 		fmt.Fprintf(out, "tfcifar on TensorFlow %s, run dir %s\n", libtf.Version(), cfg.Run.Out)
 		hint := "run the same command with -resume"
-		_, err = workflow.Run(ctx, cfg, workflow.Options{Out: out, Resume: *resume, ResumeHint: hint})
+		_, err = workflow.Run(ctx, cfg, workflow.Options{Out: out, Resume: *resume, Overwrite: *overwrite, ResumeHint: hint})
+		if errors.Is(err, workflow.ErrFinished) {
+			return usage(err)
+		}
 		return err
 	}
 }
