@@ -11,8 +11,16 @@ OUT ?=
 ARGS ?=
 BIN := bin/tfcifar
 
-# TensorFlow's informational start-up lines (oneDNN, CPU features) are noise here.
+# TensorFlow's informational start-up lines (oneDNN, CPU features) are noise in
+# the Python tools' output too (tfcifar hides them itself).
 export TF_CPP_MIN_LOG_LEVEL ?= 1
+
+# make test DATA=DIR: the tests read CIFAR-10 from DIR (as TFCIFAR_DATA, made
+# absolute since each package's tests run in its own directory). Without it they
+# look in the user cache and download there, as tfcifar does.
+ifneq ($(DATA),)
+test: export TFCIFAR_DATA := $(abspath $(DATA))
+endif
 
 # Installs libtensorflow when missing and sets the cgo flags a user-prefix
 # install needs (none for the system install made as root).
@@ -23,8 +31,11 @@ LIBTF := eval "$$(scripts/install-libtensorflow.sh --env)"
 run: build
 	$(BIN) -config $(CONFIG) $(if $(DATA),-data $(DATA)) $(if $(OUT),-out $(OUT)) $(ARGS)
 
+# The real-data test of cifar runs first so that CIFAR-10 is found, or downloaded
+# once, before the packages' tests run in parallel.
 test: python
-	$(LIBTF) && $(GO) vet ./... && $(GO) test -count=1 -v -run 'TestVersion|TestGradients' ./internal/libtf/ && $(GO) test -count=1 -timeout 30m ./...
+	$(LIBTF) && $(GO) vet ./... && $(GO) test -count=1 -v -run 'TestVersion|TestGradients' ./internal/libtf/ && \
+		$(GO) test -count=1 -run '^TestRealData$$' ./cifar/ && $(GO) test -count=1 -timeout 30m ./...
 	"$$(scripts/setup-python.sh | tail -n1)" scripts/keras_reference_test.py
 
 build:

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path"
@@ -28,6 +29,18 @@ var DownloadURL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 // DownloadMD5 is the hex MD5 sum the archive at DownloadURL must have.
 var DownloadMD5 = "c32a1d4ab5d03f1284b67883e8d87530"
 
+// Timeouts of Download; variables so that tests can shorten them.
+var (
+	// connectTimeout bounds connecting (DNS, TCP, TLS) and the wait for the
+	// response headers.
+	connectTimeout = 30 * time.Second
+	// idleTimeout bounds the wait for the next bytes of the archive.
+	idleTimeout = 60 * time.Second
+)
+
+// errStalled is the cause of a download cancelled by idleTimeout.
+var errStalled = errors.New("stalled")
+
 // Limits that bound what Download accepts.
 const (
 	maxArchive = 256 << 20 // bytes of the compressed archive (official: 170,052,171)
@@ -43,8 +56,10 @@ const (
 // the dataset directory, cacheDir/cifar-10-batches-bin, replacing an old
 // one. Everything is written to a temporary directory inside cacheDir
 // first and renamed into place only once complete and checked, so an
-// interrupted download never leaves a partial dataset. A progress bar is
-// written to progress unless it is nil.
+// interrupted download never leaves a partial dataset. A line saying what
+// is downloaded and a progress bar are written to progress unless it is
+// nil. Connecting and receiving the response headers may take up to 30
+// seconds, and a download that receives nothing for 60 seconds fails.
 //
 // Extraction accepts only regular files named cifar-10-batches-bin/<file>
 // for the seven dataset files (plus readme.html, which is skipped), each
@@ -66,6 +81,9 @@ func Download(ctx context.Context, cacheDir string, progress io.Writer) (dir str
 	defer os.RemoveAll(tmp)
 
 	archive := filepath.Join(tmp, "cifar-10-binary.tar.gz")
+	if progress != nil {
+		fmt.Fprintf(progress, "Downloading CIFAR-10 from %s into %s\n", DownloadURL, cacheDir)
+	}
 	if err := fetch(ctx, DownloadURL, archive, progress); err != nil {
 		return "", err
 	}
@@ -100,14 +118,26 @@ func Download(ctx context.Context, cacheDir string, progress io.Writer) (dir str
 	return dir, nil
 }
 
-// fetch downloads url to the file dst, checking its size limit and MD5.
+// fetch downloads url to the file dst, checking its size limit and MD5,
+// within connectTimeout and idleTimeout.
 func fetch(ctx context.Context, url, dst string, progress io.Writer) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("cifar: download: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.DialContext = (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	transport.TLSHandshakeTimeout = connectTimeout
+	transport.ResponseHeaderTimeout = connectTimeout
+	defer transport.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: transport}).Do(req)
 	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+			return fmt.Errorf("cifar: download %s: no response within %v (%w)", url, connectTimeout, err)
+		}
 		return fmt.Errorf("cifar: download: %w", err)
 	}
 	defer resp.Body.Close()
@@ -117,6 +147,16 @@ func fetch(ctx context.Context, url, dst string, progress io.Writer) error {
 	if resp.ContentLength > maxArchive {
 		return fmt.Errorf("cifar: download %s: %d bytes, limit %d", url, resp.ContentLength, maxArchive)
 	}
+	// The watchdog cancels the request when no bytes arrive for idleTimeout.
+	watchdog := time.AfterFunc(idleTimeout, func() { cancel(errStalled) })
+	defer watchdog.Stop()
+	body := readFunc(func(p []byte) (int, error) {
+		n, err := resp.Body.Read(p)
+		if n > 0 {
+			watchdog.Reset(idleTimeout)
+		}
+		return n, err
+	})
 	f, err := os.Create(dst)
 	if err != nil {
 		return fmt.Errorf("cifar: download: %w", err)
@@ -137,7 +177,11 @@ func fetch(ctx context.Context, url, dst string, progress io.Writer) error {
 		defer bar.Finish()
 		w = io.MultiWriter(w, bar)
 	}
-	n, err := io.Copy(w, io.LimitReader(resp.Body, maxArchive+1))
+	n, err := io.Copy(w, io.LimitReader(body, maxArchive+1))
+	watchdog.Stop()
+	if errors.Is(context.Cause(ctx), errStalled) {
+		return fmt.Errorf("cifar: download %s: stalled: no data for %v after %d bytes", url, idleTimeout, n)
+	}
 	if err != nil {
 		return fmt.Errorf("cifar: download %s: %w", url, err)
 	}
@@ -152,6 +196,11 @@ func fetch(ctx context.Context, url, dst string, progress io.Writer) error {
 	}
 	return nil
 }
+
+// readFunc is an io.Reader made of a function.
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }
 
 // entryLimit returns the size limit of an accepted archive file name (its
 // base name inside DirName) or false if the name is not accepted.

@@ -7,12 +7,14 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // entry is one file of a test archive.
@@ -232,4 +234,72 @@ func TestDownloadErrors(t *testing.T) {
 			t.Errorf("got %v, want a cancellation error", err)
 		}
 	})
+}
+
+// shortTimeouts sets the download timeouts to d for the rest of the test.
+func shortTimeouts(t *testing.T, d time.Duration) {
+	oldConnect, oldIdle := connectTimeout, idleTimeout
+	connectTimeout, idleTimeout = d, d
+	t.Cleanup(func() { connectTimeout, idleTimeout = oldConnect, oldIdle })
+}
+
+func TestDownloadStalls(t *testing.T) {
+	archive := tarGz(t, datasetEntries(t, fakeDataset(5, 1)))
+	tests := []struct {
+		desc    string
+		handler func(w http.ResponseWriter, r *http.Request, release <-chan struct{})
+		want    []string
+	}{
+		{"no response", func(w http.ResponseWriter, r *http.Request, release <-chan struct{}) {
+			<-release
+		}, []string{"no response within 200ms"}},
+		{"stalls after some bytes", func(w http.ResponseWriter, r *http.Request, release <-chan struct{}) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(archive)))
+			w.Write(archive[:1000])
+			w.(http.Flusher).Flush()
+			<-release
+		}, []string{"stalled: no data for 200ms after 1000 bytes"}},
+		{"trickles, then stalls", func(w http.ResponseWriter, r *http.Request, release <-chan struct{}) {
+			for i := range 8 { // 8 x 100ms: longer than the idle timeout in all
+				w.Write(archive[i : i+1])
+				w.(http.Flusher).Flush()
+				time.Sleep(100 * time.Millisecond)
+			}
+			<-release
+		}, []string{"stalled: no data for 200ms after 8 bytes"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			shortTimeouts(t, 200*time.Millisecond)
+			release := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				tc.handler(w, r, release)
+			}))
+			t.Cleanup(srv.Close)
+			t.Cleanup(func() { close(release) }) // runs before srv.Close
+			setDownload(t, srv.URL+"/cifar-10-binary.tar.gz", md5hex(archive))
+			cache := t.TempDir()
+			var progress bytes.Buffer
+			start := time.Now()
+			_, err := Locate(context.Background(), "", cache, true, &progress)
+			if elapsed := time.Since(start); elapsed > 5*time.Second {
+				t.Errorf("took %v to fail", elapsed)
+			}
+			if err == nil {
+				t.Fatal("got no error")
+			}
+			// The message says what happened and what to do instead.
+			for _, w := range append(tc.want, srv.URL, "by hand", "MD5 "+md5hex(archive), "-data DIR", "DATA=DIR") {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if !strings.Contains(progress.String(), "Downloading CIFAR-10 from "+srv.URL) {
+				t.Errorf("progress %q does not say what is downloaded", progress.String())
+			}
+			if l := leftovers(t, cache); len(l) != 0 {
+				t.Errorf("cache holds leftovers %v", l)
+			}
+		})
+	}
 }

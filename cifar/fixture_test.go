@@ -1,6 +1,7 @@
 package cifar
 
 import (
+	"context"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -83,34 +84,19 @@ func sameSet(got, want *Set) string {
 	return ""
 }
 
-// realDir returns the directory of the real CIFAR-10 files: $TFCIFAR_DATA,
-// or ../shared/data/cifar-10-batches-bin next to the module root. Without
-// the data the test fails, unless -short is given, where it is skipped.
+// realDir returns the directory of the real CIFAR-10 files, found as
+// tfcifar finds them (Locate): $TFCIFAR_DATA, the user cache, or a
+// download into it (not under -short). Without the data the test fails,
+// unless -short is given, where it is skipped. (internal/cifartest.RealDir
+// does the same for other packages; it cannot be imported here.)
 func realDir(tb testing.TB) string {
 	tb.Helper()
-	dir := os.Getenv("TFCIFAR_DATA")
-	if dir == "" {
-		root, err := filepath.Abs(".")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(root)
-			if parent == root {
-				tb.Fatal("cannot find go.mod above the package directory")
-			}
-			root = parent
-		}
-		dir = filepath.Join(root, "..", "shared", "data", DirName)
-	}
-	if err := Check(dir); err != nil {
+	dir, err := Locate(context.Background(), os.Getenv("TFCIFAR_DATA"), "", !testing.Short(), nil)
+	if err != nil {
 		if testing.Short() {
 			tb.Skipf("real CIFAR-10 data not available (%v); skipped under -short", err)
 		}
-		tb.Fatalf("real CIFAR-10 data not available: %v\nset TFCIFAR_DATA to the cifar-10-batches-bin directory, or run with -short to skip", err)
+		tb.Fatalf("real CIFAR-10 data not available: %v\n(tests find it through TFCIFAR_DATA, make test DATA=DIR, or the user cache)", err)
 	}
 	return dir
 }

@@ -16,7 +16,7 @@ var ErrNotFound = errors.New("CIFAR-10 not found")
 
 // localHint tells the user how to point tfcifar at a local copy.
 const localHint = "point tfcifar at a local copy of " + DirName +
-	" with the flag -data DIR, the environment variable TFCIFAR_DATA_DIR=DIR or data.dir in the config"
+	" with the flag -data DIR (make run DATA=DIR), the environment variable TFCIFAR_DATA_DIR=DIR or data.dir in the config"
 
 // DefaultCacheDir returns the default cache directory, os.UserCacheDir()/tfcifar.
 func DefaultCacheDir() (string, error) {
@@ -60,7 +60,11 @@ func Locate(ctx context.Context, dataDir, cacheDir string, download bool, progre
 	}
 	dir, err = Download(ctx, cacheDir, progress)
 	if err != nil {
-		return "", fmt.Errorf("%w; to work offline, %s", err, localHint)
+		if ctx.Err() != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("%w; instead, download %s by hand (MD5 %s), extract it with tar xzf and %s",
+			err, DownloadURL, DownloadMD5, localHint)
 	}
 	return dir, nil
 }

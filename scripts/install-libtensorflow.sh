@@ -3,8 +3,10 @@
 #
 # The C library comes from the official tensorflow-cpu 2.21.0 wheel, which ships
 # libtensorflow_cc.so.2 (the whole C API), libtensorflow_framework.so.2 and the C
-# headers. The wheel is fetched with pip (no dependencies) and its sha256 is
-# checked before anything is extracted.
+# headers. The wheel is fetched with pip (no dependencies), its sha256 is checked,
+# and it is kept in <cache>/tfcifar/wheels (cache: $XDG_CACHE_HOME or ~/.cache),
+# where scripts/setup-python.sh installs TensorFlow from it: the ~250 MB wheel is
+# downloaded once for both. A cached wheel is checked again before each use.
 #
 # Where it goes:
 #   - TFCIFAR_LIBTENSORFLOW=DIR   use or install the prefix DIR (DIR/lib, DIR/include);
@@ -20,6 +22,8 @@
 #                                             `export ...` lines a build needs (none
 #                                             for a system install)
 #   scripts/install-libtensorflow.sh --check  only check; exit 1 if missing or wrong
+#   scripts/install-libtensorflow.sh --wheel  only fetch the wheel into the cache if
+#                                             needed and print its path
 set -euo pipefail
 
 readonly version=2.21.0
@@ -31,7 +35,8 @@ case "${1:-}" in
 	"") ;;
 	--env) mode=env ;;
 	--check) mode=check ;;
-	*) echo "usage: $0 [--env|--check]" >&2; exit 2 ;;
+	--wheel) mode=wheel ;;
+	*) echo "usage: $0 [--env|--check|--wheel]" >&2; exit 2 ;;
 esac
 
 say() { echo "install-libtensorflow: $*" >&2; }
@@ -64,6 +69,44 @@ installed_version() {
 	cat "$tmp/version" 2>/dev/null || true
 	rm -rf "$tmp"
 }
+
+# cached_wheel prints the path of the verified wheel in the cache, fetching it
+# first when it is missing or does not match the pinned sha256.
+wheel_dir=${XDG_CACHE_HOME:-$HOME/.cache}/tfcifar/wheels
+cached_wheel() {
+	local path=$wheel_dir/$wheel tmp
+	if [ -f "$path" ] && echo "$wheel_sha256  $path" | sha256sum --check --status; then
+		echo "$path"
+		return 0
+	fi
+	command -v python3 >/dev/null || fail "python3 with pip is needed to fetch the tensorflow-cpu wheel"
+	mkdir -p "$wheel_dir" || fail "cannot create $wheel_dir"
+	tmp=$(mktemp -d "$wheel_dir/.fetch-XXXXXX")
+	say "fetching tensorflow-cpu==$version (wheel only, no dependencies) into $wheel_dir"
+	if ! python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+		--only-binary=:all: --platform manylinux_2_27_x86_64 --python-version 311 \
+		--implementation cp --abi cp311 -d "$tmp" "tensorflow-cpu==$version" >&2; then
+		rm -rf "$tmp"
+		fail "could not fetch the tensorflow-cpu==$version wheel with pip; check that the Python package index is reachable (pip config, proxy), or install libtensorflow $version yourself and set TFCIFAR_LIBTENSORFLOW to its prefix"
+	fi
+	if [ ! -f "$tmp/$wheel" ]; then
+		say "pip did not produce $wheel (got: $(ls "$tmp"))"
+		rm -rf "$tmp"
+		exit 1
+	fi
+	if ! echo "$wheel_sha256  $tmp/$wheel" | sha256sum --check --status; then
+		rm -rf "$tmp"
+		fail "sha256 of $wheel does not match the pinned $wheel_sha256; refusing to use it"
+	fi
+	mv -f "$tmp/$wheel" "$path"
+	rm -rf "$tmp"
+	echo "$path"
+}
+
+if [ "$mode" = wheel ]; then
+	cached_wheel
+	exit 0
+fi
 
 system_prefix=/usr/local
 if [ -n "${TFCIFAR_LIBTENSORFLOW:-}" ]; then
@@ -100,24 +143,16 @@ fi
 
 [ "$(uname -s)/$(uname -m)" = Linux/x86_64 ] ||
 	fail "the tensorflow-cpu wheel ships libtensorflow for Linux x86_64 only; this is $(uname -s)/$(uname -m)"
-command -v python3 >/dev/null || fail "python3 with pip is needed to fetch the tensorflow-cpu wheel"
+command -v python3 >/dev/null || fail "python3 is needed to extract the tensorflow-cpu wheel"
 command -v cc >/dev/null || fail "a C compiler (cc) is needed to check the installed library"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 start=$(date +%s)
-say "fetching tensorflow-cpu==$version (wheel only, no dependencies)"
-if ! python3 -m pip download --quiet --disable-pip-version-check --no-deps \
-	--only-binary=:all: --platform manylinux_2_27_x86_64 --python-version 311 \
-	--implementation cp --abi cp311 -d "$work" "tensorflow-cpu==$version" >&2; then
-	fail "could not fetch the tensorflow-cpu==$version wheel with pip; check that the Python package index is reachable (pip config, proxy), or install libtensorflow $version yourself and set TFCIFAR_LIBTENSORFLOW to its prefix"
-fi
-[ -f "$work/$wheel" ] || fail "pip did not produce $wheel (got: $(ls "$work"))"
-echo "$wheel_sha256  $work/$wheel" | sha256sum --check --status ||
-	fail "sha256 of $wheel does not match the pinned $wheel_sha256; refusing to install it"
+whl=$(cached_wheel)
 
 say "extracting the C library and headers"
-python3 - "$work/$wheel" "$work/stage" <<'PY'
+python3 - "$whl" "$work/stage" <<'PY'
 import os, sys, zipfile
 
 wheel, stage = sys.argv[1], sys.argv[2]

@@ -2,6 +2,12 @@
 # Creates (or reuses) the Python virtualenv used by the Keras reference and the
 # SavedModel interop tests, from the pinned scripts/requirements.txt.
 #
+# TensorFlow itself is installed from the sha256-checked tensorflow-cpu wheel that
+# scripts/install-libtensorflow.sh keeps in <cache>/tfcifar/wheels (fetching it
+# there if needed), so the C library and the virtualenv share one download. That
+# wheel is for Python 3.11 on Linux x86_64; another interpreter gets its own
+# wheel from the package index.
+#
 #   TFCIFAR_VENV   where the virtualenv lives (default: <cache>/tfcifar/venv-tf2.21.0)
 #   PYTHON         the interpreter to build it from (default: python3)
 #
@@ -29,7 +35,17 @@ echo "setup-python: creating $venv from $req" >&2
 # The stamp is written last, so a half-built virtualenv is never reused.
 rm -rf "$venv"
 "$python" -m venv "$venv"
-if ! "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" >&2; then
+# The cached wheel, when this interpreter can install it.
+wheel=()
+if [ "$("$venv/bin/python" -c 'import sys, platform; print(sys.implementation.name, sys.version_info[:2] == (3, 11), platform.system(), platform.machine())')" = "cpython True Linux x86_64" ]; then
+	whl=$("$here/install-libtensorflow.sh" --wheel) || {
+		rm -rf "$venv"
+		echo "setup-python: could not get the tensorflow-cpu wheel" >&2
+		exit 1
+	}
+	wheel=("$whl")
+fi
+if ! "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" "${wheel[@]}" >&2; then
 	rm -rf "$venv"
 	echo "setup-python: pip could not install $req (is the package index reachable?)" >&2
 	exit 1

@@ -3,19 +3,26 @@
 //
 // Usage:
 //
-//	tfcifar [-config FILE] [-set key=value]... [-data DIR] [-out DIR] [-resume] [-progress auto|bar|lines|off]
+//	tfcifar [-config FILE] [-set key=value]... [-data DIR] [-out DIR] [-resume] [-overwrite] [-progress auto|bar|lines|off]
 //	tfcifar eval -model DIR [-split val|train|test] [-config FILE] [-set key=value]... [-data DIR]
 //	tfcifar predict -model DIR [-top 3] [-scale 1] image.png...
 //	tfcifar preview [-config FILE] [-set key=value]... [-data DIR] [-n 4] [-cols 2] [-o preview.png]
 //	tfcifar version
+//	tfcifar help [COMMAND]
 //
-// Exit codes: 0 success, 1 run failure, 2 bad flags or config, 130
-// interrupted after saving a checkpoint (the message says how to resume).
-// A second interrupt stops tfcifar at once.
+// Flags may follow positional arguments; flags before a command's name are
+// the command's. Every command takes -tf-log, which shows TensorFlow's own
+// log lines (hidden otherwise; TFCIFAR_TF_LOG=1 does the same).
+//
+// Exit codes: 0 success (also -h and help), 1 run failure, 2 bad flags or
+// config, 130 interrupted after saving a checkpoint (the message says how
+// to resume). A second interrupt stops tfcifar at once.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -27,7 +34,7 @@ func main() {
 	context.AfterFunc(ctx, stop) // after the first signal, the next one gets the default behaviour
 	err := run(ctx, os.Args[1:], os.Stdout)
 	stop()
-	if err != nil {
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "tfcifar:", err)
 	}
 	os.Exit(exitCode(err))

@@ -1,6 +1,7 @@
 package cifartest
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -41,16 +42,31 @@ func Write(tb testing.TB, nTrain, nTest int) string {
 	return dir
 }
 
-// RealDir returns the directory of the real CIFAR-10 binary files:
-// $TFCIFAR_DATA, or ../shared/data/cifar-10-batches-bin beside the module
-// root. It does not check that the files are there; callers decide whether
-// missing data fails or, under -short, skips.
+// RealDir returns the directory of the real CIFAR-10 binary files, found
+// as tfcifar finds them (cifar.Locate): $TFCIFAR_DATA, else the user cache
+// (cifar.DefaultCacheDir), else a download into that cache, checked against
+// its MD5 sum. Without the data the test fails with a message saying why
+// and what to set. Under -short nothing is downloaded, and when the data is
+// not there RealDir returns the directory it looked in: callers skip or use
+// synthetic data when that directory fails cifar.Check.
 func RealDir(tb testing.TB) string {
 	tb.Helper()
-	if d := os.Getenv("TFCIFAR_DATA"); d != "" {
-		return d
+	env := os.Getenv("TFCIFAR_DATA")
+	dir, err := cifar.Locate(context.Background(), env, "", !testing.Short(), nil)
+	if err == nil {
+		return dir
 	}
-	return filepath.Join(filepath.Dir(ModuleRoot(tb)), "shared", "data", cifar.DirName)
+	if !testing.Short() {
+		tb.Fatalf("real CIFAR-10 data not available: %v\n(tests find it through TFCIFAR_DATA, make test DATA=DIR, or the user cache)", err)
+	}
+	if env != "" {
+		return env
+	}
+	cache, err := cifar.DefaultCacheDir()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return filepath.Join(cache, cifar.DirName)
 }
 
 // ModuleRoot walks up from the working directory (a package directory

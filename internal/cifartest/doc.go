@@ -3,9 +3,10 @@
 // the CIFAR-10 binary format with cifar.Save, and the location of the real
 // CIFAR-10 files.
 //
-// The real files are found through the environment variable TFCIFAR_DATA,
-// or else at ../shared/data/cifar-10-batches-bin beside the module root
-// (the directory of go.mod). They are never part of the repository.
+// The real files are found as tfcifar finds them: through the environment
+// variable TFCIFAR_DATA (make test DATA=DIR sets it), else in the user cache
+// (~/.cache/tfcifar/cifar-10-batches-bin), else downloaded there, checked
+// against the official MD5 sum. They are never part of the repository.
 //
 // Package cifar's own tests cannot import cifartest (it imports cifar);
 // they keep their fixtures in cifar/fixture_test.go.
