@@ -103,7 +103,7 @@ func TestFinishedRunKept(t *testing.T) {
 	if after, _ := os.ReadFile(report); !bytes.Equal(before, after) {
 		t.Error("the refused run changed report.json")
 	}
-	if _, err := Run(context.Background(), again, Options{Resume: true}); err != nil {
+	if _, err := Run(context.Background(), cfg, Options{Resume: true}); err != nil {
 		t.Errorf("resume of a finished run: %v", err)
 	}
 	rep, err := Run(context.Background(), again, Options{Overwrite: true})
