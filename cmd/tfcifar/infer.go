@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
+	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/workflow"
 )
 
@@ -19,6 +21,7 @@ func evalCmd(ctx context.Context, args []string, out io.Writer) error {
 	cf.register(fs)
 	model := fs.String("model", "", "SavedModel `dir` written by tfcifar (required)")
 	split := fs.String("split", "val", "set to evaluate: train, val (as data.split divides the classes) or test")
+	trust := fs.Bool("trust-model", false, "load the model without checking its graph's ops (only for models from a trusted source)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -29,7 +32,7 @@ func evalCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ev, err := workflow.Evaluate(ctx, *model, cfg.Data, *split)
+	ev, err := workflow.Evaluate(ctx, *model, cfg.Data, *split, savedmodel.LoadOptions{Trust: *trust})
 	if err != nil {
 		return err
 	}
@@ -41,11 +44,12 @@ func evalCmd(ctx context.Context, args []string, out io.Writer) error {
 }
 
 // predictCmd prints the top classes of image files.
-func predictCmd(_ context.Context, args []string, out io.Writer) error {
+func predictCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("tfcifar predict", flag.ContinueOnError)
 	model := fs.String("model", "", "SavedModel `dir` written by tfcifar (required)")
 	top := fs.Int("top", 3, "how many classes to show per image")
-	scale := fs.Float64("scale", 1, "pixel multiplier, as data.scale in training")
+	scale := fs.Float64("scale", 0, "pixel multiplier for an export that does not record its data.scale (default 1); others apply their own")
+	trust := fs.Bool("trust-model", false, "load the model without checking its graph's ops (only for models from a trusted source)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -56,8 +60,12 @@ func predictCmd(_ context.Context, args []string, out io.Writer) error {
 		return usage(errors.New("predict: name at least one PNG or JPEG image"))
 	case *top < 1:
 		return usage(fmt.Errorf("predict: -top %d: want at least 1", *top))
+	case *scale < 0 || math.IsInf(*scale, 0) || math.IsNaN(*scale):
+		return usage(fmt.Errorf("predict: -scale %g: want a positive factor", *scale))
 	}
-	preds, err := workflow.Predict(*model, fs.Args(), float32(*scale), *top)
+	preds, err := workflow.Predict(ctx, *model, fs.Args(), workflow.PredictOptions{
+		Top: *top, Scale: *scale, Load: savedmodel.LoadOptions{Trust: *trust},
+	})
 	if err != nil {
 		return err
 	}
