@@ -46,33 +46,40 @@ func ReadMeta(dir string) (Meta, error) {
 	if err := isExport(dir); err != nil {
 		return Meta{}, err
 	}
-	b, err := readAsset(dir, networkAsset, true)
-	if err != nil {
-		return Meta{}, err
+	var files [3][]byte
+	for i, name := range assetNames {
+		var err error
+		if files[i], err = readAsset(dir, name, name != scaleAsset); err != nil {
+			return Meta{}, err
+		}
 	}
-	net, err := config.ParseNetwork(b)
+	m, err := parseMeta(files[1], files[0], files[2])
 	if err != nil {
-		return Meta{}, fmt.Errorf("savedmodel: %s: assets/%s: %w", dir, networkAsset, err)
+		return Meta{}, fmt.Errorf("savedmodel: %s: %w", dir, err)
 	}
-	if b, err = readAsset(dir, classesAsset, true); err != nil {
-		return Meta{}, err
-	}
-	classes, err := parseClasses(b)
+	return m, nil
+}
+
+// parseMeta parses the assets network.yaml, classes.txt and scale.txt (nil:
+// not recorded); errors name the asset.
+func parseMeta(network, classes, scale []byte) (Meta, error) {
+	net, err := config.ParseNetwork(network)
 	if err != nil {
-		return Meta{}, fmt.Errorf("savedmodel: %s: assets/%s: %w", dir, classesAsset, err)
+		return Meta{}, fmt.Errorf("assets/%s: %w", networkAsset, err)
+	}
+	names, err := parseClasses(classes)
+	if err != nil {
+		return Meta{}, fmt.Errorf("assets/%s: %w", classesAsset, err)
 	}
 	if k, err := outputs(net); err != nil {
-		return Meta{}, fmt.Errorf("savedmodel: %s: assets/%s: %w", dir, networkAsset, err)
-	} else if len(classes) != k {
-		return Meta{}, fmt.Errorf("savedmodel: %s: assets/%s has %d class names, the network has %d outputs", dir, classesAsset, len(classes), k)
+		return Meta{}, fmt.Errorf("assets/%s: %w", networkAsset, err)
+	} else if len(names) != k {
+		return Meta{}, fmt.Errorf("assets/%s has %d class names, the network has %d outputs", classesAsset, len(names), k)
 	}
-	m := Meta{Classes: classes, Network: net}
-	if b, err = readAsset(dir, scaleAsset, false); err != nil {
-		return Meta{}, err
-	}
-	if b != nil {
-		if m.Scale, err = parseScale(b); err != nil {
-			return Meta{}, fmt.Errorf("savedmodel: %s: assets/%s: %w", dir, scaleAsset, err)
+	m := Meta{Classes: names, Network: net}
+	if scale != nil {
+		if m.Scale, err = parseScale(scale); err != nil {
+			return Meta{}, fmt.Errorf("assets/%s: %w", scaleAsset, err)
 		}
 	}
 	return m, nil

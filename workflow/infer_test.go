@@ -145,3 +145,16 @@ func TestReadImageErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzReadImage feeds image bytes to predict's decoder: it must return
+// an error or w x h RGB pixels, never panic or allocate past the limits.
+// Seeds are in testdata/fuzz/FuzzReadImage.
+func FuzzReadImage(f *testing.F) {
+	f.Add(hugePNG(f, 100000, 100000))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		px, err := decodeImage(b, 32, 32, 1)
+		if err == nil && len(px) != 32*32*3 {
+			t.Fatalf("%d values, want %d", len(px), 32*32*3)
+		}
+	})
+}
