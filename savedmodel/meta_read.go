@@ -46,14 +46,14 @@ func ReadMeta(dir string) (Meta, error) {
 	if err := isExport(dir); err != nil {
 		return Meta{}, err
 	}
-	var files [3][]byte
-	for i, name := range assetNames {
+	var files [3][]byte // network.yaml, classes.txt, scale.txt
+	for i, name := range []string{networkAsset, classesAsset, scaleAsset} {
 		var err error
 		if files[i], err = readAsset(dir, name, name != scaleAsset); err != nil {
 			return Meta{}, err
 		}
 	}
-	m, err := parseMeta(files[1], files[0], files[2])
+	m, err := parseMeta(files[0], files[1], files[2])
 	if err != nil {
 		return Meta{}, fmt.Errorf("savedmodel: %s: %w", dir, err)
 	}
