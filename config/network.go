@@ -20,7 +20,9 @@ type Network struct {
 // and which layers: UpTo (every layer up to and including that one) or
 // Layers (a list of names, in source order). Frozen (default true) keeps
 // the reused weights fixed; otherwise they are fine-tuned, with
-// LearningRate if it is positive (0: the stage's optimizer rate).
+// LearningRate if it is positive (0: the stage's optimizer rate). Trust
+// loads a SavedModel source without checking its graph's ops (see
+// savedmodel.LoadOptions).
 type Reuse struct {
 	Stage        string   `mapstructure:"stage" yaml:"stage,omitempty"`
 	SavedModel   string   `mapstructure:"savedmodel" yaml:"savedmodel,omitempty"`
@@ -28,6 +30,7 @@ type Reuse struct {
 	Layers       []string `mapstructure:"layers" yaml:"layers,flow,omitempty"`
 	Frozen       bool     `mapstructure:"frozen" yaml:"frozen"`
 	LearningRate float64  `mapstructure:"learning_rate" yaml:"learning_rate,omitempty"`
+	Trust        bool     `mapstructure:"trust" yaml:"trust,omitempty"`
 }
 
 // DefaultReuse is the default From section: reuse from the stage named

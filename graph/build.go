@@ -13,9 +13,13 @@ import (
 
 // Options tune Build. Seed seeds every initial value (each variable's
 // op-level seed derives from Seed and the variable name) and the dropout
-// masks: the same seed gives the same initial weights.
+// masks: the same seed gives the same initial weights. Scale, when not 0
+// or 1, multiplies the images before the first layer, so that the model
+// takes raw 0-255 pixels (a SavedModel's serving graph carries the
+// training scale this way); training feeds pixels already scaled.
 type Options struct {
-	Seed int64
+	Seed  int64
+	Scale float32
 }
 
 // builder holds the state of one Build.
@@ -58,6 +62,10 @@ func (b *builder) build(net config.Network, shapes [][]int) {
 	b.m.Images = b.images
 	b.m.Training = op.PlaceholderWithDefault(ts, op.Const(ts.SubScope("default"), false), tf.ScalarShape())
 	x := b.images
+	if sc := b.opt.Scale; sc != 0 && sc != 1 {
+		ss := b.s.SubScope("scale")
+		x = op.Mul(ss, x, op.Const(ss.SubScope("factor"), sc))
+	}
 	var logits tf.Output
 	for i, l := range net.Layers {
 		var pre tf.Output

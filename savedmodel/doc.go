@@ -15,6 +15,7 @@
 //	variables/variables.data-00000-of-00001
 //	assets/classes.txt                     class names, one a line, in output order
 //	assets/network.yaml                    the network spec (config.Network.YAML)
+//	assets/scale.txt                       the training pixel scale (data.scale)
 //
 // saved_model.pb holds one MetaGraphDef tagged "serve": the inference graph
 // built by graph.Build plus a class_ids ArgMax and the saver ops; a SaverDef
@@ -23,7 +24,8 @@
 // (TensorFlow Python lifts resource variables from them); the asset files;
 // the op definitions the graph uses (stripped_op_list); and the
 // "serving_default" signature (method tensorflow/serving/predict) from
-// "images" (float32 [-1,32,32,3], raw pixels as in training) to
+// "images" (float32 [-1,32,32,3], raw 0-255 pixels, which the graph
+// multiplies by the training scale) to
 // "probabilities" (float32 [-1,classes]) and "class_ids" (int64 [-1]).
 //
 // Export replaces only an earlier tfcifar export or an empty directory
@@ -32,5 +34,9 @@
 //
 // Load loads an export for prediction; ReadVariables reads its network and
 // variable values back, to reuse layers in another network; ReadMeta reads
-// only the assets.
+// only the assets. Every file is read with a size limit, and before anything
+// runs, Load and ReadVariables check the graph of saved_model.pb against an
+// allow-list of the ops inference needs (allowlist.go) and bounded sizes,
+// since TensorFlow's loader runs a model's restore and init ops:
+// LoadOptions.Trust skips that check for models from a trusted source.
 package savedmodel

@@ -2,6 +2,7 @@ package savedmodel
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -158,7 +159,7 @@ func TestExportReplaces(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := Load(dir)
+		m, err := Load(context.Background(), dir, LoadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +220,7 @@ func TestLoadErrors(t *testing.T) {
 		}, []string{"not a tfcifar export", "network.yaml"}},
 		{"flat input", func(t *testing.T) string {
 			return broken(t, func(d string) error {
-				flat := "input: [64]\nlayers: [{type: dense, units: 5}]\n"
+				flat := "input: [64]\nlayers: [{type: dense, units: 3}]\n"
 				return os.WriteFile(filepath.Join(d, "assets", networkAsset), []byte(flat), 0o644)
 			})
 		}, []string{"network.yaml", "input [64] is not an image"}},
@@ -244,7 +245,7 @@ func TestLoadErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			dir := tc.dir(t)
-			m, err := Load(dir)
+			m, err := Load(context.Background(), dir, LoadOptions{})
 			if err == nil {
 				m.Close()
 			}
@@ -256,7 +257,7 @@ func TestLoadErrors(t *testing.T) {
 
 func TestPredictErrors(t *testing.T) {
 	dir, _ := export(t)
-	m, err := Load(dir)
+	m, err := Load(context.Background(), dir, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,10 +268,11 @@ func TestPredictErrors(t *testing.T) {
 
 func TestReadVariables(t *testing.T) {
 	dir, values := export(t)
-	net, got, classes, err := ReadVariables(dir)
+	meta, got, err := ReadVariables(dir, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	net, classes := meta.Network, meta.Classes
 	if len(net.Layers) != len(smallNet(3).Layers) || !slices.Equal(classes, []string{"0", "1", "2"}) {
 		t.Errorf("network of %d layers, classes %v; want %d layers, [0 1 2]", len(net.Layers), classes, len(smallNet(3).Layers))
 	}
@@ -326,9 +328,21 @@ func TestReadVariablesErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			dir := tc.dir(t)
-			_, _, _, err := ReadVariables(dir)
+			_, _, err := ReadVariables(dir, LoadOptions{})
 			wantErr(t, err, append(tc.want, dir)...)
 			t.Log(err)
 		})
+	}
+}
+
+// TestReadMetaWithoutScale reads an export older than the scale record.
+func TestReadMetaWithoutScale(t *testing.T) {
+	dir := broken(t, func(d string) error { return os.Remove(filepath.Join(d, "assets", scaleAsset)) })
+	m, err := ReadMeta(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Scale != 0 {
+		t.Errorf("Scale = %v without assets/scale.txt, want 0", m.Scale)
 	}
 }

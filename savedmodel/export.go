@@ -26,9 +26,14 @@ import (
 // Classes names the model's outputs in order (stored as assets/classes.txt);
 // empty means "0", "1", ... . Seed seeds the graph's random ops (dropout is
 // inactive at inference).
+// Scale is the pixel scale the network was trained with (data.scale; 0
+// means 1): the serving graph multiplies its raw 0-255 images input by it
+// before the first layer, so any client feeds raw pixels, and
+// assets/scale.txt records it.
 type Options struct {
 	Classes []string
 	Seed    int64
+	Scale   float64
 }
 
 // build builds the inference graph; a variable so tests can fail it.
@@ -62,7 +67,11 @@ func Export(dir string, net config.Network, values map[string]*tf.Tensor, opt Op
 	}
 	g := tf.NewGraph()
 	s := op.NewScopeWithGraph(g)
-	sg, saver, err := serve(s, net, opt.Seed)
+	scale := opt.Scale
+	if scale == 0 {
+		scale = 1
+	}
+	sg, saver, err := serve(s, net, graph.Options{Seed: opt.Seed, Scale: float32(scale)})
 	if err != nil {
 		return "", fmt.Errorf("savedmodel: export %s: %w", final, err)
 	}
@@ -94,6 +103,7 @@ func Export(dir string, net config.Network, values map[string]*tf.Tensor, opt Op
 	err = write(tmp, g, s, sg, saver, values, map[string][]byte{
 		classesAsset: []byte(strings.Join(classes, "\n") + "\n"),
 		networkAsset: spec,
+		scaleAsset:   []byte(formatScale(scale)),
 	})
 	if err == nil {
 		err = atomicfile.SetModes(tmp)
@@ -113,11 +123,11 @@ func Export(dir string, net config.Network, values map[string]*tf.Tensor, opt Op
 	return final, nil
 }
 
-// serve builds net's inference graph in s: the model, the class_ids output,
-// the asset filename constants and the saver. The graph is complete when it
-// returns.
-func serve(s *op.Scope, net config.Network, seed int64) (*serveGraph, *Saver, error) {
-	m, err := build(s, net, graph.Options{Seed: seed})
+// serve builds net's inference graph in s: the model (its images scaled
+// by opt.Scale), the class_ids output, the asset filename constants and the
+// saver. The graph is complete when it returns.
+func serve(s *op.Scope, net config.Network, opt graph.Options) (*serveGraph, *Saver, error) {
+	m, err := build(s, net, opt)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -133,7 +143,7 @@ func serve(s *op.Scope, net config.Network, seed int64) (*serveGraph, *Saver, er
 	})
 	assets := s.SubScope("assets")
 	sg := &serveGraph{model: m, assets: map[string]tf.Output{}}
-	for _, name := range []string{classesAsset, networkAsset} {
+	for _, name := range assetNames {
 		sg.assets[name] = op.Const(assets.SubScope(strings.TrimSuffix(name, filepath.Ext(name))), name)
 	}
 	saver, err := NewSaver(s, Entries(m.Variables))

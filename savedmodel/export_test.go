@@ -1,6 +1,7 @@
 package savedmodel
 
 import (
+	"context"
 	"math"
 	"path/filepath"
 	"slices"
@@ -30,7 +31,7 @@ func TestExportLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := Load(dir)
+			m, err := Load(context.Background(), dir, LoadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,4 +83,38 @@ func unsaturated(probs []float32, k int) int {
 		}
 	}
 	return c
+}
+
+// TestExportScale checks that an export trained on scaled pixels takes raw
+// ones: its serving graph applies the recorded scale.
+func TestExportScale(t *testing.T) {
+	const n = 20
+	raw, source := testImages(t, n)
+	const scale = 1.0 / 255
+	scaled := make([]float32, len(raw))
+	for i, p := range raw {
+		scaled[i] = p * float32(scale)
+	}
+	net := smallNet(3)
+	values := initialValues(t, net, 5)
+	want, _ := predictInProcess(t, net, values, scaled, n)
+	dir, err := Export(filepath.Join(t.TempDir(), "m"), net, values, Options{Scale: scale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(context.Background(), dir, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Scale != scale {
+		t.Errorf("Meta.Scale = %v, want %v", m.Scale, scale)
+	}
+	got, _, err := m.Predict(raw, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("raw pixels through the export differ from scaled pixels in process (%s): max |diff| %g", source, maxDiff(got, want))
+	}
 }

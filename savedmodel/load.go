@@ -1,6 +1,7 @@
 package savedmodel
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,8 +12,21 @@ import (
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"google.golang.org/protobuf/proto"
 
+	typespb "github.com/galeone/tensorflow/tensorflow/go/core/framework/types_go_proto"
 	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
+
+	"github.com/tfcifar/tfcifar/internal/capped"
 )
+
+// LoadOptions tune Load and ReadVariables.
+//
+// Trust skips the check of the graph's ops and sizes (checkGraph): TensorFlow
+// then runs whatever the model's restore and init ops hold while loading,
+// file I/O included. Leave it false for models from elsewhere. Size limits
+// on the files and the signature checks apply either way.
+type LoadOptions struct {
+	Trust bool
+}
 
 // Model is a loaded export, ready to predict. Close releases its session.
 type Model struct {
@@ -26,35 +40,42 @@ type Model struct {
 
 // Load loads the tfcifar export in dir with TensorFlow's SavedModel loader
 // (tag serve), which restores the variables through the SaverDef.
-func Load(dir string) (*Model, error) {
-	meta, err := ReadMeta(dir)
+//
+// Before the loader runs anything, Load reads the assets (ReadMeta) and
+// saved_model.pb (at most MaxGraphBytes), checks the serving signature
+// (float32 images of the network's input shape, float32 probabilities
+// [-1 classes] with one class name per output, int64 class ids [-1]) and,
+// unless opt.Trust, the graph's ops and sizes against the allow-list. When
+// ctx is done before the loader returns, Load returns ctx's error at once
+// and the model is closed once the loader finishes.
+func Load(ctx context.Context, dir string, opt LoadOptions) (*Model, error) {
+	meta, mg, err := readChecked(dir, opt)
 	if err != nil {
 		return nil, err
 	}
-	if in := meta.Network.Input; len(in) != 3 {
-		return nil, fmt.Errorf("savedmodel: %s: assets/%s: input %v is not an image [height, width, channels]", dir, networkAsset, in)
-	}
-	if err := checkProto(dir); err != nil {
-		return nil, err
-	}
-	bundle, err := tf.LoadSavedModel(dir, []string{Tag}, nil)
+	sig, err := checkSignature(mg, meta)
 	if err != nil {
-		return nil, fmt.Errorf("savedmodel: load %s: %w", dir, err)
+		return nil, fmt.Errorf("savedmodel: %s: %w", dir, err)
+	}
+	bundle, err := loadBundle(ctx, dir)
+	if err != nil {
+		return nil, err
 	}
 	m := &Model{Meta: meta, bundle: bundle}
-	sig, ok := bundle.Signatures[SignatureKey]
-	if !ok {
-		m.Close()
-		return nil, fmt.Errorf("savedmodel: load %s: no %s signature", dir, SignatureKey)
-	}
 	for _, t := range []struct {
-		out  *tf.Output
-		info map[string]tf.TensorInfo
-		key  string
-	}{{&m.images, sig.Inputs, InputImages}, {&m.probs, sig.Outputs, OutputProbs}, {&m.ids, sig.Outputs, OutputClassIDs}} {
-		if *t.out, err = lookup(bundle.Graph, t.info, t.key); err != nil {
+		out   *tf.Output
+		name  string
+		key   string
+		dtype tf.DataType
+		rank  int
+	}{
+		{&m.images, sig.images, InputImages, tf.Float, 4},
+		{&m.probs, sig.probs, OutputProbs, tf.Float, 2},
+		{&m.ids, sig.ids, OutputClassIDs, tf.Int64, 1},
+	} {
+		if *t.out, err = lookup(bundle.Graph, t.name, t.dtype, t.rank); err != nil {
 			m.Close()
-			return nil, fmt.Errorf("savedmodel: load %s: signature %s: %w", dir, SignatureKey, err)
+			return nil, fmt.Errorf("savedmodel: load %s: signature %s: tensor %q: %w", dir, SignatureKey, t.key, err)
 		}
 	}
 	in := meta.Network.Input
@@ -62,50 +83,153 @@ func Load(dir string) (*Model, error) {
 	return m, nil
 }
 
-// checkProto reads dir/saved_model.pb and checks that it holds a
-// MetaGraphDef tagged serve, so that a corrupt file gets a clear error.
-func checkProto(dir string) error {
-	name := filepath.Join(dir, "saved_model.pb")
-	b, err := os.ReadFile(name)
+// readChecked reads the assets and the serve graph of the export in dir
+// and, unless opt.Trust, checks the graph; what Load and ReadVariables do
+// before anything runs.
+func readChecked(dir string, opt LoadOptions) (Meta, *pb.MetaGraphDef, error) {
+	meta, err := ReadMeta(dir)
+	if err != nil {
+		return Meta{}, nil, err
+	}
+	if in := meta.Network.Input; len(in) != 3 {
+		return Meta{}, nil, fmt.Errorf("savedmodel: %s: assets/%s: input %v is not an image [height, width, channels]", dir, networkAsset, in)
+	}
+	mg, err := readGraph(dir)
+	if err != nil {
+		return Meta{}, nil, err
+	}
+	if err := checkVariables(dir); err != nil {
+		return Meta{}, nil, err
+	}
+	if opt.Trust {
+		return meta, mg, nil
+	}
+	err = checkGraph(mg)
+	if err == nil {
+		err = checkShapes(mg)
+	}
+	if err != nil {
+		return Meta{}, nil, fmt.Errorf("savedmodel: %s refused (trust it only if you trust its source): %w", filepath.Join(dir, "saved_model.pb"), err)
+	}
+	return meta, mg, nil
+}
+
+// checkVariables checks that the variables' data files, if any, hold at
+// most MaxVariableBytes together and are regular files.
+func checkVariables(dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "variables", "variables.*"))
 	if err != nil {
 		return fmt.Errorf("savedmodel: %w", err)
 	}
-	var sm pb.SavedModel
-	if err := proto.Unmarshal(b, &sm); err != nil {
-		return fmt.Errorf("savedmodel: %s is corrupt: %v", name, err)
-	}
-	for _, mg := range sm.MetaGraphs {
-		if slices.Contains(mg.GetMetaInfoDef().GetTags(), Tag) {
-			return nil
+	var total int64
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			return fmt.Errorf("savedmodel: %w", err)
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("savedmodel: %s is not a regular file", f)
+		}
+		if total += fi.Size(); total > MaxVariableBytes {
+			return fmt.Errorf("savedmodel: the variables in %s are larger than the %s limit", filepath.Join(dir, "variables"), capped.Size(MaxVariableBytes))
 		}
 	}
-	return fmt.Errorf("savedmodel: %s has no graph tagged %q", name, Tag)
+	return nil
 }
 
-// lookup finds the tensor a signature names under key.
-func lookup(g *tf.Graph, infos map[string]tf.TensorInfo, key string) (tf.Output, error) {
-	info, ok := infos[key]
-	if !ok {
-		return tf.Output{}, fmt.Errorf("no tensor %q", key)
+// checkShapes imports the graph (nothing runs) and refuses any op output
+// whose static shape, as TensorFlow infers it from the constants, is larger
+// than MaxTensorBytes, unknown dimensions counting as 1.
+func checkShapes(mg *pb.MetaGraphDef) error {
+	b, err := proto.Marshal(mg.GetGraphDef())
+	if err != nil {
+		return err
 	}
-	name, idx, found := strings.Cut(info.Name, ":")
+	g := tf.NewGraph()
+	if err := g.Import(b, ""); err != nil {
+		return fmt.Errorf("invalid graph: %w", err)
+	}
+	for _, o := range g.Operations() {
+		for i := range o.NumOutputs() {
+			out := o.Output(i)
+			s := out.Shape()
+			if s.NumDimensions() <= 0 {
+				continue
+			}
+			n := int64(8)
+			for _, d := range must(s.ToSlice()) {
+				if d > 0 && n > MaxTensorBytes/d {
+					return fmt.Errorf("node %q: op %s: output %d has shape %v, larger than the %s limit", o.Name(), o.Type(), i, s, capped.Size(MaxTensorBytes))
+				} else if d > 0 {
+					n *= d
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func must(s []int64, _ error) []int64 { return s }
+
+// loadBundle runs TensorFlow's loader in its own goroutine so that ctx can
+// interrupt a slow load; an interrupted load's session is closed when the
+// loader returns.
+func loadBundle(ctx context.Context, dir string) (*tf.SavedModel, error) {
+	type loaded struct {
+		m   *tf.SavedModel
+		err error
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		m, err := tf.LoadSavedModel(dir, []string{Tag}, nil)
+		done <- loaded{m, err}
+	}()
+	select {
+	case l := <-done:
+		if l.err != nil {
+			return nil, fmt.Errorf("savedmodel: load %s: %w", dir, l.err)
+		}
+		return l.m, nil
+	case <-ctx.Done():
+		go func() {
+			if l := <-done; l.m != nil {
+				l.m.Session.Close()
+			}
+		}()
+		return nil, fmt.Errorf("savedmodel: load %s: interrupted: %w", dir, context.Cause(ctx))
+	}
+}
+
+// lookup finds the tensor name ("op:index") in g and checks its type and
+// rank.
+func lookup(g *tf.Graph, name string, dtype tf.DataType, rank int) (tf.Output, error) {
+	op, idx, found := strings.Cut(name, ":")
 	i := 0
 	if found {
 		var err error
-		if i, err = strconv.Atoi(idx); err != nil {
-			return tf.Output{}, fmt.Errorf("tensor %q: bad name %q", key, info.Name)
+		if i, err = strconv.Atoi(idx); err != nil || i < 0 {
+			return tf.Output{}, fmt.Errorf("bad name %q", name)
 		}
 	}
-	o := g.Operation(name)
+	o := g.Operation(op)
 	if o == nil || i >= o.NumOutputs() {
-		return tf.Output{}, fmt.Errorf("tensor %q: %s is not in the graph", key, info.Name)
+		return tf.Output{}, fmt.Errorf("%s is not in the graph", name)
 	}
-	return o.Output(i), nil
+	out := o.Output(i)
+	if out.DataType() != dtype {
+		return tf.Output{}, fmt.Errorf("%s has type %s, want %s", name, tfType(out.DataType()), tfType(dtype))
+	}
+	if r := out.Shape().NumDimensions(); r != rank {
+		return tf.Output{}, fmt.Errorf("%s has shape %v, want %d dimensions", name, out.Shape(), rank)
+	}
+	return out, nil
 }
 
 // Predict classifies n images given as float32 pixels in NHWC order
-// ([n, H, W, C], raw values as in training). It returns the probabilities
-// ([n, classes], row-major) and the most probable class of each image.
+// ([n, H, W, C]): raw 0-255 values for an export that records its scale
+// (Meta.Scale > 0), pixels as in training for an older one. It returns the
+// probabilities ([n, classes], row-major) and the most probable class of
+// each image.
 func (m *Model) Predict(images []float32, n int) ([]float32, []int64, error) {
 	per := m.dims[0] * m.dims[1] * m.dims[2]
 	if n <= 0 || int64(len(images)) != int64(n)*per {
@@ -122,13 +246,29 @@ func (m *Model) Predict(images []float32, n int) ([]float32, []int64, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("savedmodel: predict: %w", err)
 	}
-	rows := out[0].Value().([][]float32)
-	probs := make([]float32, 0, n*len(m.Classes))
+	k := len(m.Classes)
+	rows, ok := out[0].Value().([][]float32)
+	if !ok || len(rows) != n {
+		return nil, nil, fmt.Errorf("savedmodel: predict: %s is %v %v, want float [%d %d]", OutputProbs, tfType(out[0].DataType()), out[0].Shape(), n, k)
+	}
+	probs := make([]float32, 0, n*k)
 	for _, r := range rows {
+		if len(r) != k {
+			return nil, nil, fmt.Errorf("savedmodel: predict: %s has %d columns, want one per class (%d)", OutputProbs, len(r), k)
+		}
 		probs = append(probs, r...)
 	}
-	return probs, out[1].Value().([]int64), nil
+	ids, ok := out[1].Value().([]int64)
+	if !ok || len(ids) != n {
+		return nil, nil, fmt.Errorf("savedmodel: predict: %s is %v %v, want int64 [%d]", OutputClassIDs, tfType(out[1].DataType()), out[1].Shape(), n)
+	}
+	if i := slices.IndexFunc(ids, func(id int64) bool { return id < 0 || id >= int64(k) }); i >= 0 {
+		return nil, nil, fmt.Errorf("savedmodel: predict: image %d has class id %d, outside the %d classes", i, ids[i], k)
+	}
+	return probs, ids, nil
 }
+
+func tfType(dt tf.DataType) string { return dtypeName(typespb.DataType(dt)) }
 
 // Close releases the model's session.
 func (m *Model) Close() error {

@@ -25,8 +25,13 @@ const (
 	OutputClassIDs  = "class_ids"
 	classesAsset    = "classes.txt"
 	networkAsset    = "network.yaml"
+	scaleAsset      = "scale.txt"
 	variablesPrefix = "variables/variables"
 )
+
+// assetNames are the asset files of an export, in the order its
+// MetaGraphDef lists them.
+var assetNames = []string{classesAsset, networkAsset, scaleAsset}
 
 // serveGraph is what the MetaGraphDef describes: the serialized inference
 // graph, its saver and the tensors of the signature.
@@ -89,7 +94,7 @@ func (sg *serveGraph) savedModel() (*pb.SavedModel, error) {
 		},
 	}
 	var assets []string
-	for _, name := range []string{classesAsset, networkAsset} {
+	for _, name := range assetNames {
 		t, ok := sg.assets[name]
 		if !ok {
 			continue

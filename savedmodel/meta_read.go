@@ -3,46 +3,160 @@ package savedmodel
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/capped"
+)
+
+// Limits on what Load, ReadVariables and ReadMeta read from an export.
+// Files larger than their limit are refused before they are read.
+const (
+	MaxGraphBytes    = 64 << 20  // saved_model.pb
+	MaxAssetBytes    = 1 << 20   // each of assets/classes.txt, network.yaml, scale.txt
+	MaxVariableBytes = 4 << 30   // variables/variables.data-* together
+	MaxTensorBytes   = 256 << 20 // any tensor the graph declares with a known size
+	MaxClasses       = 100000    // names in assets/classes.txt
 )
 
 // Meta is what a tfcifar export says about itself in its assets: the class
-// names in output order (assets/classes.txt) and the network it was built
-// from (assets/network.yaml).
+// names in output order (assets/classes.txt), the network it was built
+// from (assets/network.yaml) and the pixel scale it was trained with
+// (assets/scale.txt). Scale 0 means the export does not record it (an
+// export older than the record): its images input then takes pixels
+// already scaled as in training. Otherwise the serving graph applies Scale
+// itself and the images input takes raw 0-255 pixels.
 type Meta struct {
 	Classes []string
 	Network config.Network
+	Scale   float64
 }
 
 // ReadMeta reads the assets of the export in dir without loading the graph.
 // It fails with an error naming dir when dir is missing or is not a tfcifar
-// export.
+// export, when an asset is larger than MaxAssetBytes or malformed, and when
+// classes.txt does not name every output of the network exactly once.
 func ReadMeta(dir string) (Meta, error) {
 	if err := isExport(dir); err != nil {
 		return Meta{}, err
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "assets", networkAsset))
-	if errors.Is(err, os.ErrNotExist) {
-		return Meta{}, fmt.Errorf("savedmodel: %s is not a tfcifar export: no assets/%s", dir, networkAsset)
-	} else if err != nil {
-		return Meta{}, fmt.Errorf("savedmodel: %w", err)
+	var files [3][]byte // network.yaml, classes.txt, scale.txt
+	for i, name := range []string{networkAsset, classesAsset, scaleAsset} {
+		var err error
+		if files[i], err = readAsset(dir, name, name != scaleAsset); err != nil {
+			return Meta{}, err
+		}
 	}
-	net, err := config.ParseNetwork(b)
+	m, err := parseMeta(files[0], files[1], files[2])
 	if err != nil {
-		return Meta{}, fmt.Errorf("savedmodel: %s: assets/%s: %w", dir, networkAsset, err)
+		return Meta{}, fmt.Errorf("savedmodel: %s: %w", dir, err)
 	}
-	b, err = os.ReadFile(filepath.Join(dir, "assets", classesAsset))
-	if errors.Is(err, os.ErrNotExist) {
-		return Meta{}, fmt.Errorf("savedmodel: %s is not a tfcifar export: no assets/%s", dir, classesAsset)
-	} else if err != nil {
-		return Meta{}, fmt.Errorf("savedmodel: %w", err)
+	return m, nil
+}
+
+// parseMeta parses the assets network.yaml, classes.txt and scale.txt (nil:
+// not recorded); errors name the asset.
+func parseMeta(network, classes, scale []byte) (Meta, error) {
+	net, err := config.ParseNetwork(network)
+	if err != nil {
+		return Meta{}, fmt.Errorf("assets/%s: %w", networkAsset, err)
 	}
-	classes := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	return Meta{Classes: classes, Network: net}, nil
+	names, err := parseClasses(classes)
+	if err != nil {
+		return Meta{}, fmt.Errorf("assets/%s: %w", classesAsset, err)
+	}
+	if k, err := outputs(net); err != nil {
+		return Meta{}, fmt.Errorf("assets/%s: %w", networkAsset, err)
+	} else if len(names) != k {
+		return Meta{}, fmt.Errorf("assets/%s has %d class names, the network has %d outputs", classesAsset, len(names), k)
+	}
+	m := Meta{Classes: names, Network: net}
+	if scale != nil {
+		if m.Scale, err = parseScale(scale); err != nil {
+			return Meta{}, fmt.Errorf("assets/%s: %w", scaleAsset, err)
+		}
+	}
+	return m, nil
+}
+
+// readAsset reads dir/assets/name, at most MaxAssetBytes. A missing file is
+// an error when required, and nil otherwise.
+func readAsset(dir, name string, required bool) ([]byte, error) {
+	b, err := capped.ReadFile(filepath.Join(dir, "assets", name), MaxAssetBytes)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && required:
+		return nil, fmt.Errorf("savedmodel: %s is not a tfcifar export: no assets/%s", dir, name)
+	case errors.Is(err, os.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("savedmodel: %w", err)
+	}
+	return b, nil
+}
+
+// parseClasses reads class names, one a line, each line ended by a line
+// feed (the last one may lack it). Empty names (an extra blank line
+// included), carriage returns, invalid UTF-8 and repeated names are errors.
+func parseClasses(b []byte) ([]string, error) {
+	if !utf8.Valid(b) {
+		return nil, errors.New("not UTF-8 text")
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil, errors.New("no class names")
+	}
+	if n := strings.Count(s, "\n") + 1; n > MaxClasses {
+		return nil, fmt.Errorf("%d lines, want at most %d class names", n, MaxClasses)
+	}
+	names := strings.Split(s, "\n")
+	for i, n := range names {
+		switch {
+		case n == "":
+			return nil, fmt.Errorf("line %d is empty; want one class name a line", i+1)
+		case strings.ContainsRune(n, '\r'):
+			return nil, fmt.Errorf("line %d has a carriage return", i+1)
+		case slices.Contains(names[:i], n):
+			return nil, fmt.Errorf("line %d repeats class %q", i+1, n)
+		}
+	}
+	return names, nil
+}
+
+// parseScale reads the pixel scale an export records: one positive finite
+// number.
+func parseScale(b []byte) (float64, error) {
+	s := strings.TrimSpace(string(b))
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, fmt.Errorf("%q is not a positive pixel scale", s)
+	}
+	return f, nil
+}
+
+// formatScale is how an export records its pixel scale.
+func formatScale(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) + "\n" }
+
+// outputs returns the number of classes net outputs: the size of its last
+// layer's 1-D output.
+func outputs(net config.Network) (int, error) {
+	shapes, err := net.Shapes()
+	if err != nil {
+		return 0, err
+	}
+	if len(shapes) == 0 {
+		return 0, errors.New("the network has no layers")
+	}
+	last := shapes[len(shapes)-1]
+	if len(last) != 1 {
+		return 0, fmt.Errorf("the network's output %v is not one score per class", last)
+	}
+	return last[0], nil
 }
 
 // isExport checks that dir exists and holds a saved_model.pb.

@@ -12,26 +12,27 @@ import (
 	"github.com/tfcifar/tfcifar/graph"
 )
 
-// ReadVariables reads the network, the variable values (keyed by
-// graph.Variable.Name, float32 tensors owned by the caller) and the class
-// names of the export in dir. It rebuilds the graph from the stored
-// network.yaml and restores its variables from the checkpoint, so a
-// variable missing from the checkpoint or stored with another shape is an
-// error naming it and dir.
-func ReadVariables(dir string) (config.Network, map[string]*tf.Tensor, []string, error) {
-	meta, err := ReadMeta(dir)
+// ReadVariables reads the assets (Meta) and the variable values (keyed by
+// graph.Variable.Name, float32 tensors owned by the caller) of the export in
+// dir. Its saved_model.pb goes through the same checks as Load's (opt.Trust
+// skips the graph's), though only the stored network.yaml is built: its
+// variables are restored from the checkpoint, so a variable missing from
+// the checkpoint or stored with another shape is an error naming it and
+// dir.
+func ReadVariables(dir string, opt LoadOptions) (Meta, map[string]*tf.Tensor, error) {
+	meta, _, err := readChecked(dir, opt)
 	if err != nil {
-		return config.Network{}, nil, nil, err
+		return Meta{}, nil, err
 	}
 	prefix := filepath.Join(dir, variablesPrefix)
 	if _, err := os.Stat(prefix + ".index"); err != nil {
-		return config.Network{}, nil, nil, fmt.Errorf("savedmodel: %s has no variables: %w", dir, err)
+		return Meta{}, nil, fmt.Errorf("savedmodel: %s has no variables: %w", dir, err)
 	}
 	values, err := restore(meta.Network, prefix)
 	if err != nil {
-		return config.Network{}, nil, nil, fmt.Errorf("savedmodel: read variables of %s: %w", dir, err)
+		return Meta{}, nil, fmt.Errorf("savedmodel: read variables of %s: %w", dir, err)
 	}
-	return meta.Network, values, meta.Classes, nil
+	return meta, values, nil
 }
 
 // restore builds net, restores its variables from the checkpoint at prefix

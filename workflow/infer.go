@@ -1,12 +1,12 @@
 package workflow
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"image"
 	_ "image/jpeg" // decoders for Predict
 	_ "image/png"
-	"os"
 	"slices"
 	"sort"
 
@@ -14,6 +14,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/capped"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
 
@@ -34,12 +35,15 @@ type Evaluation struct {
 
 // Evaluate measures the accuracy of the tfcifar export in modelDir on one
 // set of CIFAR-10 images of the export's classes: "train" or "val" (as the
-// data section splits them) or "test" (the official test images).
-func Evaluate(ctx context.Context, modelDir string, data config.Data, split string) (*Evaluation, error) {
+// data section splits them) or "test" (the official test images). An
+// export that records its pixel scale gets raw pixels and applies it
+// itself; an older one gets pixels times data.scale. load says whether
+// the model is trusted (savedmodel.Load).
+func Evaluate(ctx context.Context, modelDir string, data config.Data, split string, load savedmodel.LoadOptions) (*Evaluation, error) {
 	if !slices.Contains(Splits, split) {
 		return nil, fmt.Errorf("split %q: want one of %v", split, Splits)
 	}
-	m, err := savedmodel.Load(modelDir)
+	m, err := savedmodel.Load(ctx, modelDir, load)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +77,11 @@ func Evaluate(ctx context.Context, modelDir string, data config.Data, split stri
 	ev := &Evaluation{Model: modelDir, Split: split, Images: set.Len(), Classes: m.Classes}
 	right := make([]int, len(m.Classes))
 	count := make([]int, len(m.Classes))
-	b := cifar.NewBatcher(set, 500, float32(data.Scale), 0)
+	scale := float32(1)
+	if m.Scale == 0 {
+		scale = float32(data.Scale)
+	}
+	b := cifar.NewBatcher(set, 500, scale, 0)
 	i := 0
 	for batch := range b.Epoch(0, false) {
 		if err := ctx.Err(); err != nil {
@@ -129,12 +137,30 @@ type Prediction struct {
 	Top  []Guess
 }
 
+// Limits on the images Predict reads, checked before decoding them.
+const (
+	MaxImageBytes  = 32 << 20 // file size
+	MaxImagePixels = 1 << 24  // width x height: 16 megapixels, e.g. 4096 x 4096
+)
+
+// PredictOptions tune Predict. Top is how many classes to return per
+// image. Scale multiplies the 0-255 pixel values for an export that does
+// not record its training scale (0 means 1); for one that does, the export
+// applies its own scale and a Scale that disagrees with it is an error.
+// Load says whether the model is trusted (savedmodel.Load).
+type PredictOptions struct {
+	Top   int
+	Scale float64
+	Load  savedmodel.LoadOptions
+}
+
 // Predict classifies PNG or JPEG files with the tfcifar export in modelDir.
-// Images of another size are resized to the model's input (bilinear); scale
-// multiplies the 0-255 pixel values (1 as in training by default). It
-// returns the top classes of each file, most probable first.
-func Predict(modelDir string, files []string, scale float32, top int) ([]Prediction, error) {
-	m, err := savedmodel.Load(modelDir)
+// Images of another size are resized to the model's input (bilinear);
+// files larger than MaxImageBytes or MaxImagePixels are refused before
+// being decoded. It returns the top classes of each file, most probable
+// first.
+func Predict(ctx context.Context, modelDir string, files []string, opt PredictOptions) ([]Prediction, error) {
+	m, err := savedmodel.Load(ctx, modelDir, opt.Load)
 	if err != nil {
 		return nil, err
 	}
@@ -143,8 +169,18 @@ func Predict(modelDir string, files []string, scale float32, top int) ([]Predict
 	if len(in) != 3 || in[2] != 3 {
 		return nil, fmt.Errorf("%s: model input %v is not an RGB image", modelDir, in)
 	}
+	scale := float32(1)
+	switch {
+	case m.Scale != 0 && opt.Scale != 0 && !sameScale(opt.Scale, m.Scale):
+		return nil, fmt.Errorf("%s applies its training pixel scale %g itself (assets/scale.txt); -scale %g disagrees, leave it out", modelDir, m.Scale, opt.Scale)
+	case m.Scale == 0 && opt.Scale != 0:
+		scale = float32(opt.Scale)
+	}
 	pixels := make([]float32, 0, len(files)*in[0]*in[1]*3)
 	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		px, err := readImage(f, in[1], in[0], scale)
 		if err != nil {
 			return nil, err
@@ -165,24 +201,40 @@ func Predict(modelDir string, files []string, scale float32, top int) ([]Predict
 		}
 		sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
 		out[i].File = f
-		for _, j := range idx[:min(top, k)] {
+		for _, j := range idx[:min(opt.Top, k)] {
 			out[i].Top = append(out[i].Top, Guess{Class: m.Classes[j], Probability: float64(row[j])})
 		}
 	}
 	return out, nil
 }
 
-// readImage decodes a PNG or JPEG file into w x h RGB float32 pixels (NHWC
-// order, values 0-255 times scale), resizing it when needed.
+// readImage reads a PNG or JPEG file (at most MaxImageBytes) into w x h
+// RGB float32 pixels (NHWC order, values 0-255 times scale).
 func readImage(path string, w, h int, scale float32) ([]float32, error) {
-	f, err := os.Open(path)
+	b, err := capped.ReadFile(path, MaxImageBytes)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
+	px, err := decodeImage(b, w, h, scale)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a PNG or JPEG image: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return px, nil
+}
+
+// decodeImage decodes a PNG or JPEG image of at most MaxImagePixels,
+// checked from its header first, and resizes it to w x h when needed.
+func decodeImage(b []byte, w, h int, scale float32) ([]float32, error) {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("not a PNG or JPEG image: %w", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+		return nil, fmt.Errorf("image of %d x %d pixels; want at most %d pixels (e.g. 4096 x 4096)", cfg.Width, cfg.Height, MaxImagePixels)
+	}
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("not a PNG or JPEG image: %w", err)
 	}
 	rgba := image.NewRGBA(image.Rect(0, 0, w, h))
 	if b := img.Bounds(); b.Dx() == w && b.Dy() == h {

@@ -53,11 +53,11 @@ func checkReused(t *testing.T, cfg *config.Config, i int, src, dst string) {
 	for _, l := range net.Layers {
 		frozen[l.Name] = l.Reused && l.Frozen
 	}
-	_, a, _, err := savedmodel.ReadVariables(src)
+	_, a, err := savedmodel.ReadVariables(src, savedmodel.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, b, _, err := savedmodel.ReadVariables(dst)
+	_, b, err := savedmodel.ReadVariables(dst, savedmodel.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

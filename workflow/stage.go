@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -79,7 +80,7 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 		return StageReport{}, err
 	}
 	final, err := savedmodel.Export(st.cfg.ExportDir(st.i), net, fit.values, savedmodel.Options{
-		Classes: classes, Seed: st.cfg.Run.Seed,
+		Classes: classes, Seed: st.cfg.Run.Seed, Scale: st.cfg.Data.Scale,
 	})
 	if err != nil {
 		return StageReport{}, err
@@ -302,13 +303,22 @@ func (st *stage) reusedValues(net config.Network, full *graph.Model) (map[string
 			return nil, fmt.Errorf("model.from.stage: stage %q has not been trained in this run", from.Stage)
 		}
 	} else {
-		var err error
-		if _, src, _, err = savedmodel.ReadVariables(from.SavedModel); err != nil {
+		meta, values, err := savedmodel.ReadVariables(from.SavedModel, savedmodel.LoadOptions{Trust: from.Trust})
+		if err != nil {
 			return nil, fmt.Errorf("model.from.savedmodel: %w", err)
 		}
+		if meta.Scale != 0 && !sameScale(meta.Scale, st.cfg.Data.Scale) {
+			return nil, fmt.Errorf("model.from.savedmodel: %s was trained with data.scale %g, this run's data.scale is %g; reused layers need the pixels they were trained on",
+				from.SavedModel, meta.Scale, st.cfg.Data.Scale)
+		}
+		src = values
 	}
 	return pick(net, full, src)
 }
+
+// sameScale reports whether two pixel scales agree to 1e-9 (relative), so
+// that "1/255" and its decimal expansion match.
+func sameScale(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(math.Abs(a), math.Abs(b)) }
 
 // pick returns the variables of net's reused layers (full is net built)
 // from src, checking that every one is there with the shape the layer needs.
@@ -347,7 +357,8 @@ func (st *stage) reuse(net config.Network, full *graph.Model, classes []string) 
 	c := st.conf()
 	dir := st.cfg.ExportDir(st.i)
 	out := st.opt.Out
-	stored, values, storedClasses, err := savedmodel.ReadVariables(dir)
+	meta, values, err := savedmodel.ReadVariables(dir, savedmodel.LoadOptions{})
+	stored, storedClasses := meta.Network, meta.Classes
 	if err != nil {
 		fmt.Fprintf(out, "No reusable export (%v); training.\n", err)
 		return sr, nil, false, nil
@@ -357,8 +368,8 @@ func (st *stage) reuse(net config.Network, full *graph.Model, classes []string) 
 	if err := errors.Join(errA, errB); err != nil {
 		return sr, nil, false, err
 	}
-	if string(a) != string(b) || !slices.Equal(classes, storedClasses) {
-		fmt.Fprintf(out, "The export in %s has another network or classes; training.\n", dir)
+	if string(a) != string(b) || !slices.Equal(classes, storedClasses) || !sameScale(meta.Scale, st.cfg.Data.Scale) {
+		fmt.Fprintf(out, "The export in %s has another network, classes or pixel scale; training.\n", dir)
 		return sr, nil, false, nil
 	}
 	sr = StageReport{Name: c.Name, Export: dir, Reused: true, Params: paramsOf(full)}

@@ -75,14 +75,15 @@ func TestRunReference(t *testing.T) {
 
 	// The frozen layers of the transfer export hold the base export's
 	// weights bit for bit; the new head does not.
-	_, base, _, err := savedmodel.ReadVariables(rep.Stages[0].Export)
+	_, base, err := savedmodel.ReadVariables(rep.Stages[0].Export, savedmodel.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, transfer, classes, err := savedmodel.ReadVariables(rep.Stages[1].Export)
+	meta, transfer, err := savedmodel.ReadVariables(rep.Stages[1].Export, savedmodel.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	classes := meta.Classes
 	for _, name := range []string{"conv2d/kernel", "conv2d/bias", "conv2d_1/kernel", "conv2d_1/bias", "conv2d_2/kernel", "conv2d_2/bias"} {
 		if !sameTensor(base[name], transfer[name]) {
 			t.Errorf("frozen %s differs between the base and transfer exports", name)
@@ -225,11 +226,11 @@ func TestFineTune(t *testing.T) {
 	if tr.Params.NonTrainable != 0 || tr.Params.Trainable != 418837 || tr.CachedLayers != 0 {
 		t.Errorf("fine-tuned transfer: params %+v, cached %d; want all 418,837 trainable, none cached", tr.Params, tr.CachedLayers)
 	}
-	_, base, _, err := savedmodel.ReadVariables(rep.Stages[0].Export)
+	_, base, err := savedmodel.ReadVariables(rep.Stages[0].Export, savedmodel.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, transfer, _, err := savedmodel.ReadVariables(tr.Export)
+	_, transfer, err := savedmodel.ReadVariables(tr.Export, savedmodel.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

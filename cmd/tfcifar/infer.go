@@ -12,6 +12,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
+	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/workflow"
 )
 
@@ -27,6 +28,7 @@ func evalSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) erro
 	cf.register(fs)
 	model := fs.String("model", "", "SavedModel `dir` written by tfcifar (required)")
 	split := fs.String("split", "val", "set to evaluate: train, val (as data.split divides the classes) or test")
+	trust := trustFlag(fs)
 	return func(ctx context.Context, args []string, out io.Writer) error {
 		switch {
 		case len(args) > 0:
@@ -44,7 +46,7 @@ func evalSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) erro
 		if err != nil {
 			return err
 		}
-		ev, err := workflow.Evaluate(ctx, *model, cfg.Data, *split)
+		ev, err := workflow.Evaluate(ctx, *model, cfg.Data, *split, savedmodel.LoadOptions{Trust: *trust})
 		if err != nil {
 			return err
 		}
@@ -60,8 +62,9 @@ func evalSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) erro
 func predictSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
 	model := fs.String("model", "", "SavedModel `dir` written by tfcifar (required)")
 	top := fs.Int("top", 3, "how many classes to show per image")
-	scale := fs.Float64("scale", 1, "pixel multiplier, as data.scale in training")
-	return func(_ context.Context, files []string, out io.Writer) error {
+	scale := fs.Float64("scale", 0, "pixel multiplier for an export that does not record its data.scale (default 1); others apply their own")
+	trust := trustFlag(fs)
+	return func(ctx context.Context, files []string, out io.Writer) error {
 		switch {
 		case *model == "":
 			return usage(errors.New("predict: -model DIR is required"))
@@ -69,10 +72,12 @@ func predictSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) e
 			return usage(errors.New("predict: name at least one PNG or JPEG image"))
 		case *top < 1:
 			return usage(fmt.Errorf("predict: -top %d: want at least 1", *top))
-		case math.IsNaN(*scale) || math.IsInf(*scale, 0):
-			return usage(fmt.Errorf("predict: -scale %v: want a finite number", *scale))
+		case *scale < 0 || math.IsNaN(*scale) || math.IsInf(*scale, 0):
+			return usage(fmt.Errorf("predict: -scale %v: want a finite positive factor", *scale))
 		}
-		preds, err := workflow.Predict(*model, files, float32(*scale), *top)
+		preds, err := workflow.Predict(ctx, *model, files, workflow.PredictOptions{
+			Top: *top, Scale: *scale, Load: savedmodel.LoadOptions{Trust: *trust},
+		})
 		if err != nil {
 			return err
 		}
@@ -84,6 +89,12 @@ func predictSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) e
 		}
 		return nil
 	}
+}
+
+// trustFlag registers -trust-model, which loads a model without checking
+// its graph's ops.
+func trustFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("trust-model", false, "load the model without checking its graph's ops (only for models from a trusted source)")
 }
 
 // previewSetup: preview writes a PNG grid of the first training images.

@@ -4,8 +4,8 @@
 // Usage:
 //
 //	tfcifar [-config FILE] [-set key=value]... [-data DIR] [-out DIR] [-resume] [-overwrite] [-progress auto|bar|lines|off]
-//	tfcifar eval -model DIR [-split val|train|test] [-config FILE] [-set key=value]... [-data DIR]
-//	tfcifar predict -model DIR [-top 3] [-scale 1] image.png...
+//	tfcifar eval -model DIR [-split val|train|test] [-trust-model] [-config FILE] [-set key=value]... [-data DIR]
+//	tfcifar predict -model DIR [-top 3] [-scale S] [-trust-model] image.png...
 //	tfcifar preview [-config FILE] [-set key=value]... [-data DIR] [-n 4] [-cols 2] [-o preview.png]
 //	tfcifar version
 //	tfcifar help [COMMAND]

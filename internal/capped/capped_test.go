@@ -1,0 +1,46 @@
+package capped
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small")
+	if err := os.WriteFile(small, []byte("12345"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := ReadFile(small, 5)
+	if err != nil || string(b) != "12345" {
+		t.Errorf("ReadFile at the limit = %q, %v; want the content", b, err)
+	}
+}
+
+func TestReadFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, 2048), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		desc, name string
+		limit      int64
+		want       string
+	}{
+		{"larger than the limit", big, 1024, "big is larger than the 1 KiB limit"},
+		{"device", "/dev/zero", 1 << 20, "/dev/zero is not a regular file"},
+		{"directory", dir, 1 << 20, "is not a regular file"},
+		{"missing", filepath.Join(dir, "none"), 10, "no such file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			_, err := ReadFile(tc.name, tc.limit)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,41 @@
+package savedmodel
+
+// allowed lists the op types a SavedModel's graph may hold (in its graph
+// and in every function of its library) for Load and ReadVariables to
+// accept it without LoadOptions.Trust: the ops of tfcifar's own exports,
+// every layer type, activation and initializer included. Anything else,
+// notably file and network I/O (WriteFile, ReadFile, MatchingFiles),
+// PyFunc, queues and readers, Print and PrintV2, loops and conditionals
+// (While, If), function calls and random ops with state, is refused.
+// Another producer's exports (Keras') need their ops added here, group by
+// group, each checked for what it can do when loading runs it.
+var allowed = setOf(
+	// Constants, inputs and plumbing.
+	"Const", "Placeholder", "PlaceholderWithDefault", "Identity", "NoOp",
+	"EnsureShape", "Shape", "Reshape", "Slice", "Pack", "ConcatV2", "Cast",
+	"Bitcast", "Select", "Fill",
+	// Arithmetic and reductions.
+	"Add", "Sub", "Mul", "FloorDiv", "GreaterEqual", "Prod", "Mean",
+	"ArgMax", "MatMul", "BiasAdd",
+	// Layers and activations.
+	"Conv2D", "MaxPool", "AvgPool", "FusedBatchNormV3", "Relu", "Sigmoid",
+	"Tanh", "Softmax",
+	// Stateless random numbers: initializers and dropout masks, whose
+	// sizes come from constant shapes or from the batch.
+	"StatelessRandomUniform", "StatelessTruncatedNormal",
+	"StatelessRandomUniformFullInt",
+	// Resource variables.
+	"VarHandleOp", "ReadVariableOp", "AssignVariableOp",
+	"AssignAddVariableOp", "AssignSubVariableOp",
+	// The saver: checkGraph also requires that loading and predicting never
+	// run SaveV2 and that RestoreV2 reads only the file the loader feeds.
+	"SaveV2", "RestoreV2",
+)
+
+func setOf(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
