@@ -152,6 +152,8 @@ func TestParseNetworkErrors(t *testing.T) {
 		{"bad layer field", "input: [4, 4, 1]\nlayers: [{type: flatten, units: 2}]\n", "layers[0] (flatten): units"},
 		{"unresolved", "input: [4, 4, 1]\nfrom: {stage: a, up_to: b}\nlayers: [{type: flatten}]\n", "not resolved"},
 		{"not yaml", "input: [", "network spec"},
+		{"over the size cap", "input: [4, 4, 1]\nlayers: [{type: flatten}]\n#" + strings.Repeat("x", MaxFileSize), "network spec: 1048620 bytes, over the 1 MiB cap"},
+		{"too many layers", "input: [4, 4, 1]\nlayers: [" + strings.Repeat("{type: flatten}, ", MaxLayers) + "{type: flatten}]\n", "a list of 1001 items, over the cap of 1000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

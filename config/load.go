@@ -31,7 +31,7 @@ func Load(path string, sets []string) (*Config, error) {
 	name, b := "transfer.yaml (embedded)", configs.Transfer
 	if path != "" {
 		var err error
-		if b, err = os.ReadFile(path); err != nil {
+		if b, err = ReadFile(path); err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 		name = path
@@ -69,6 +69,9 @@ func parse(b []byte, sets []string) (*Config, error) {
 	if err := decode(m, &c); err != nil {
 		return nil, err
 	}
+	if err := checkStageCount(len(c.Stages)); err != nil {
+		return nil, err
+	}
 	c.complete()
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -97,8 +100,12 @@ func ParseNetwork(b []byte) (Network, error) {
 	return n.frozen(), nil
 }
 
-// read parses YAML into a map through a fresh viper.
+// read parses YAML into a map through a fresh viper, after checking its
+// size limits.
 func read(b []byte) (map[string]any, error) {
+	if err := checkYAML(b); err != nil {
+		return nil, err
+	}
 	v := viper.New()
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
@@ -282,6 +289,9 @@ func applySet(m map[string]any, s string) error {
 // selects a list item by index or, in a list of mappings, by its name.
 func set(m map[string]any, key, v string) error {
 	var val any
+	if err := checkYAML([]byte(v)); err != nil {
+		return fmt.Errorf("value: %w", err)
+	}
 	if err := yaml.Unmarshal([]byte(v), &val); err != nil {
 		return fmt.Errorf("value: %w", err)
 	}

@@ -81,6 +81,9 @@ func (n Network) checkLayers(first int) error {
 	if len(n.Layers) == 0 {
 		return fmt.Errorf("layers: want at least one layer")
 	}
+	if len(n.Layers) > MaxLayers {
+		return fmt.Errorf("layers: %d layers, over the cap of %d", len(n.Layers), MaxLayers)
+	}
 	seen := map[string]int{}
 	for i, l := range n.Layers {
 		if err := l.Validate(); err != nil {
@@ -139,12 +142,13 @@ func (n Network) Named(taken ...string) Network {
 	for _, l := range n.Layers {
 		used[l.Name] = true
 	}
+	next := map[string]int{} // per prefix, the first suffix that may be free
 	out := n
 	out.Layers = make([]Layer, len(n.Layers))
 	for i, l := range n.Layers {
 		l = l.withDefaults()
 		if l.Name == "" {
-			l.Name = freeName(kinds[l.Type].prefix, used)
+			l.Name = freeName(kinds[l.Type].prefix, used, next)
 			used[l.Name] = true
 		}
 		out.Layers[i] = l
@@ -152,15 +156,23 @@ func (n Network) Named(taken ...string) Network {
 	return out
 }
 
-func freeName(prefix string, used map[string]bool) string {
+// freeName returns the first of prefix, prefix_1, prefix_2, ... not in
+// used, starting the search at next[prefix] (names are only ever added to
+// used, so the earlier ones stay taken).
+func freeName(prefix string, used map[string]bool, next map[string]int) string {
 	if prefix == "" {
 		prefix = "layer"
 	}
-	name := prefix
-	for i := 1; used[name]; i++ {
-		name = fmt.Sprintf("%s_%d", prefix, i)
+	for i := next[prefix]; ; i++ {
+		name := prefix
+		if i > 0 {
+			name = fmt.Sprintf("%s_%d", prefix, i)
+		}
+		if !used[name] {
+			next[prefix] = i + 1
+			return name
+		}
 	}
-	return name
 }
 
 // Reuse returns the flat network of a transfer network n whose source
