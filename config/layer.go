@@ -206,19 +206,19 @@ func (l Layer) Validate() error {
 			return fmt.Errorf("units: want a positive number of units, got %d", l.Units)
 		}
 	case "dropout":
-		if l.Rate <= 0 || l.Rate >= 1 {
-			return fmt.Errorf("rate: want a fraction in (0, 1), got %g", l.Rate)
+		if err := checkFloat("rate", "fraction", l.Rate, unitOpen); err != nil {
+			return err
 		}
 	case "activation":
 		if l.Activation == "" {
 			return fmt.Errorf("activation: required, one of %s", strings.Join(Activations, ", "))
 		}
 	case "batchnorm":
-		if l.Momentum <= 0 || l.Momentum >= 1 {
-			return fmt.Errorf("momentum: want a value in (0, 1), got %g", l.Momentum)
+		if err := checkFloat("momentum", "value", l.Momentum, unitOpen); err != nil {
+			return err
 		}
-		if l.Epsilon <= 0 {
-			return fmt.Errorf("epsilon: want a positive value, got %g", l.Epsilon)
+		if err := checkFloat("epsilon", "value", l.Epsilon, positive); err != nil {
+			return err
 		}
 	}
 	if err := oneOf("padding", l.Padding, Paddings); err != nil {

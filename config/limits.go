@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -97,4 +98,35 @@ func sizeText(b float64) string {
 		i++
 	}
 	return strings.TrimSuffix(strconv.FormatFloat(b, 'f', 1, 64), ".0") + " " + units[i]
+}
+
+// Ranges of float settings, checked by checkFloat.
+var (
+	positive = span{"a finite positive %s", func(f float32) bool { return f > 0 }}
+	unitOpen = span{"a %s in (0, 1)", func(f float32) bool { return f > 0 && f < 1 }}
+	unitLow  = span{"a %s in [0, 1)", func(f float32) bool { return f >= 0 && f < 1 }}
+	unitHigh = span{"a %s in (0, 1]", func(f float32) bool { return f > 0 && f <= 1 }}
+	nonNeg   = span{"a finite %s >= 0", func(f float32) bool { return f >= 0 }}
+)
+
+// span is a range of float32 values: want describes it, with %s for the
+// kind of value ("rate", "fraction").
+type span struct {
+	want string
+	in   func(float32) bool
+}
+
+// checkFloat checks a float setting: training runs in float32, so v must
+// be finite and within s once rounded to float32 (0.99999999 is 1, 1e-50
+// is 0, 1e39 is +Inf).
+func checkFloat(field, what string, v float64, s span) error {
+	f := float32(v)
+	if !math.IsNaN(v) && !math.IsInf(float64(f), 0) && s.in(f) {
+		return nil
+	}
+	got := fmt.Sprintf("got %g", v)
+	if !math.IsNaN(v) && !math.IsInf(v, 0) && float64(f) != v {
+		got += fmt.Sprintf(", which is %g as a float32", f)
+	}
+	return fmt.Errorf("%s: want %s, %s", field, fmt.Sprintf(s.want, what), got)
 }

@@ -36,6 +36,9 @@ func DefaultReuse() Reuse { return Reuse{Stage: "base", UpTo: "dropout", Frozen:
 
 // Validate checks the source and the layer selection of r.
 func (r Reuse) Validate() error {
+	if err := checkFloat("from.learning_rate", "rate", r.LearningRate, nonNeg); err != nil {
+		return err
+	}
 	switch {
 	case r.Stage == "" && r.SavedModel == "":
 		return fmt.Errorf("from: want a source, stage: <name> or savedmodel: <dir>")
@@ -45,8 +48,6 @@ func (r Reuse) Validate() error {
 		return fmt.Errorf("from: want the reused layers, up_to: <layer> or layers: [names]")
 	case r.UpTo != "" && len(r.Layers) > 0:
 		return fmt.Errorf("from: want up_to or layers, not both")
-	case r.LearningRate < 0:
-		return fmt.Errorf("from.learning_rate: want a rate >= 0, got %g", r.LearningRate)
 	case r.LearningRate > 0 && r.Frozen:
 		return fmt.Errorf("from.learning_rate: set for frozen layers; set frozen: false to fine-tune them")
 	}

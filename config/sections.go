@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -37,13 +38,13 @@ func (d Data) Validate() error {
 	if err := oneOf("data.split", d.Split, Splits); err != nil || d.Split == "" {
 		return fmt.Errorf("data.split: want one of %s, got %q", strings.Join(Splits, ", "), d.Split)
 	}
-	if d.ValidationFraction < 0 || d.ValidationFraction >= 1 {
-		return fmt.Errorf("data.validation_fraction: want a fraction in [0, 1), got %g", d.ValidationFraction)
+	if err := checkFloat("data.validation_fraction", "fraction", d.ValidationFraction, unitLow); err != nil {
+		return err
 	}
-	if d.Scale <= 0 {
-		return fmt.Errorf("data.scale: want a positive factor, got %g", d.Scale)
-	}
-	return nil
+	// Pixels of 255 must stay finite once scaled.
+	return checkFloat("data.scale", "factor of at most 1.3e36", d.Scale, span{positive.want, func(f float32) bool {
+		return f > 0 && f <= math.MaxFloat32/255
+	}})
 }
 
 // Run holds the settings of the whole run.
