@@ -228,6 +228,9 @@ func (r *resolver) resolve(i int) (Network, error) {
 		return n, r.errs[i]
 	}
 	n, err := r.compute(i)
+	if err == nil {
+		err = r.c.checkMemory(i, n)
+	}
 	r.nets[i], r.errs[i] = n, err
 	return n, err
 }
@@ -276,6 +279,30 @@ func (r *resolver) compute(i int) (Network, error) {
 		return Network{}, fmt.Errorf("model.%w", err)
 	}
 	return net, nil
+}
+
+// imagesPerClass is the number of CIFAR-10 images of one class, training
+// and test: the most a stage caches features for, per class.
+const imagesPerClass = 6000
+
+// checkMemory refuses stage i when training its flat network net would
+// take more than MaxTrainBytes: Network.Footprint with the stage's batch
+// size and optimizer, plus the features cached for its frozen layers.
+func (c *Config) checkMemory(i int, net Network) error {
+	s := c.Stages[i]
+	t := s.Train
+	f, err := net.Footprint(t.BatchSize, t.Optimizer.Slots())
+	if err != nil {
+		return fmt.Errorf("model.%w", err)
+	}
+	if k := net.Cacheable(); t.CacheFrozen && k > 0 {
+		f.Cache = 4 * imagesPerClass * float64(len(s.Classes)) * volume(f.Shapes[k-1])
+		f.Total += f.Cache
+	}
+	if err := net.checkFootprint(f, MaxTrainBytes, fmt.Sprintf("training with batch_size %d", t.BatchSize)); err != nil {
+		return fmt.Errorf("model.%w", err)
+	}
+	return nil
 }
 
 // ExportDir is where stage i's SavedModel goes: run.out/export.dir, plus

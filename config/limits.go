@@ -30,8 +30,8 @@ const (
 	// MaxThreads caps run.intra_op_threads and run.inter_op_threads.
 	MaxThreads = 256
 	// MaxTrainBytes caps the estimated memory of training a stage's network
-	// (see Network.Footprint): 8 GiB.
-	MaxTrainBytes = 8 << 30
+	// (see Network.Footprint) and of running a network on one example: 16 GiB.
+	MaxTrainBytes = 16 << 30
 )
 
 // ReadFile reads a config or network spec file of at most MaxFileSize

@@ -147,13 +147,22 @@ func sizeHook(from, to reflect.Type, v any) (any, error) {
 	return v, nil
 }
 
-// intHook rejects fractional numbers for integer fields.
+// intHook rejects fractional numbers, and numbers an int64 cannot hold,
+// for integer fields.
 func intHook(from, to reflect.Type, v any) (any, error) {
 	if k := to.Kind(); k < reflect.Int || k > reflect.Int64 {
 		return v, nil
 	}
-	if f, ok := v.(float64); ok && f != math.Trunc(f) {
+	if u, ok := v.(uint64); ok && u > math.MaxInt64 {
+		return nil, fmt.Errorf("want an integer, got %d, out of range", u)
+	}
+	f, ok := v.(float64)
+	switch {
+	case !ok:
+	case f != math.Trunc(f):
 		return nil, fmt.Errorf("want an integer, got %g", f)
+	case f < math.MinInt64 || f >= math.MaxInt64:
+		return nil, fmt.Errorf("want an integer, got %g, out of range", f)
 	}
 	return v, nil
 }

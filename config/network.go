@@ -69,8 +69,11 @@ func (n Network) Validate() error {
 	if err := n.checkLayers(0); err != nil {
 		return err
 	}
-	_, err := n.Shapes()
-	return err
+	f, err := n.Footprint(1, -1)
+	if err != nil {
+		return err
+	}
+	return n.checkFootprint(f, MaxTrainBytes, "running it on one example")
 }
 
 // checkLayers validates input, settings and names; index numbers the layers

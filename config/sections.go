@@ -83,10 +83,10 @@ func (r Run) Validate() error {
 	switch {
 	case r.Out == "":
 		return fmt.Errorf("run.out: want a directory, got an empty string")
-	case r.IntraOpThreads < 0:
-		return fmt.Errorf("run.intra_op_threads: want a count >= 0 (0: TensorFlow chooses), got %d", r.IntraOpThreads)
-	case r.InterOpThreads < 0:
-		return fmt.Errorf("run.inter_op_threads: want a count >= 0 (0: TensorFlow chooses), got %d", r.InterOpThreads)
+	case r.IntraOpThreads < 0 || r.IntraOpThreads > MaxThreads:
+		return fmt.Errorf("run.intra_op_threads: want a count in [0, %d] (0: TensorFlow chooses), got %d", MaxThreads, r.IntraOpThreads)
+	case r.InterOpThreads < 0 || r.InterOpThreads > MaxThreads:
+		return fmt.Errorf("run.inter_op_threads: want a count in [0, %d] (0: TensorFlow chooses), got %d", MaxThreads, r.InterOpThreads)
 	case r.Device != "cpu" && r.Device != "gpu" && !strings.HasPrefix(r.Device, "/"):
 		return fmt.Errorf("run.device: want cpu, gpu or a device string like /device:GPU:0, got %q", r.Device)
 	case !slices.Contains(Progresses, r.Progress):

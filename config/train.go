@@ -37,8 +37,8 @@ func (t Train) Validate() error {
 	if t.Epochs <= 0 {
 		return fmt.Errorf("train.epochs: want a positive number of epochs, got %d", t.Epochs)
 	}
-	if t.BatchSize <= 0 {
-		return fmt.Errorf("train.batch_size: want a positive batch size, got %d", t.BatchSize)
+	if t.BatchSize <= 0 || t.BatchSize > MaxBatchSize {
+		return fmt.Errorf("train.batch_size: want a positive batch size of at most %d, got %d", MaxBatchSize, t.BatchSize)
 	}
 	if err := t.Optimizer.Validate(); err != nil {
 		return err
