@@ -285,3 +285,18 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+func TestParseDevice(t *testing.T) {
+	for _, c := range []struct {
+		device, kind string
+		index        int
+	}{
+		{"", "cpu", -1}, {"cpu", "cpu", -1}, {"GPU", "gpu", -1}, {"/device:GPU:1", "gpu", 1},
+		{"/gpu:0", "gpu", 0}, {"/device:CPU:0", "cpu", 0}, {"/cpu", "cpu", -1},
+	} {
+		kind, index, err := ParseDevice(c.device)
+		if err != nil || kind != c.kind || index != c.index {
+			t.Errorf("ParseDevice(%q) = %q, %d, %v; want %q, %d", c.device, kind, index, err, c.kind, c.index)
+		}
+	}
+}

@@ -36,6 +36,12 @@ func TestLoadErrors(t *testing.T) {
 		{"integer out of int64", "", []string{"run.inter_op_threads=1e300"}, []string{"run.inter_op_threads", "want an integer, got 1e+300, out of range"}},
 		{"integer out of uint64", "", []string{"run.seed=18446744073709551615"}, []string{"run.seed", "out of range"}},
 		{"device", "", []string{"run.device=tpu"}, []string{"run.device", "cpu, gpu"}},
+		{"distributed device", "", []string{"run.device=/job:worker/replica:0/task:3/device:CPU:0"}, []string{`run.device: "/job:worker/replica:0/task:3/device:CPU:0" names a job; distributed devices are not supported`}},
+		{"task device", "", []string{"run.device=/task:1/device:GPU:0"}, []string{"run.device", "names a task"}},
+		{"replica device", "", []string{"run.device=/replica:0/cpu:0"}, []string{"run.device", "names a replica"}},
+		{"local job device", "", []string{"run.device=/job:localhost/replica:0/task:0/device:CPU:0"}, []string{"names a job", "distributed devices are not supported"}},
+		{"device path", "", []string{"run.device=/x/device:GPU:0"}, []string{"run.device: want cpu, gpu or a device string"}},
+		{"device index with sign", "", []string{"run.device=/device:GPU:+1"}, []string{"run.device: want cpu, gpu"}},
 		{"progress", "", []string{"run.progress=loud"}, []string{"run.progress", "auto, bar, lines, off"}},
 		{"precision", "", []string{"run.precision=float16"}, []string{"run.precision", "float32, mixed_bfloat16", "float16"}},
 		// stages

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -87,14 +88,53 @@ func (r Run) Validate() error {
 		return fmt.Errorf("run.intra_op_threads: want a count in [0, %d] (0: TensorFlow chooses), got %d", MaxThreads, r.IntraOpThreads)
 	case r.InterOpThreads < 0 || r.InterOpThreads > MaxThreads:
 		return fmt.Errorf("run.inter_op_threads: want a count in [0, %d] (0: TensorFlow chooses), got %d", MaxThreads, r.InterOpThreads)
-	case r.Device != "cpu" && r.Device != "gpu" && !strings.HasPrefix(r.Device, "/"):
-		return fmt.Errorf("run.device: want cpu, gpu or a device string like /device:GPU:0, got %q", r.Device)
 	case !slices.Contains(Progresses, r.Progress):
 		return fmt.Errorf("run.progress: want one of %s, got %q", strings.Join(Progresses, ", "), r.Progress)
 	case !slices.Contains(Precisions, r.Precision):
 		return fmt.Errorf("run.precision: want one of %s, got %q", strings.Join(Precisions, ", "), r.Precision)
 	}
-	return nil
+	_, _, err := ParseDevice(r.Device)
+	return err
+}
+
+// ParseDevice reads a run.device: cpu, gpu, "" (cpu) or a local device
+// string such as "/device:GPU:1", "/gpu:0" or "/device:CPU:0", and returns
+// the lower-case type and the index (-1 when not given). A device of a
+// job, replica or task ("/job:worker/replica:0/task:3/device:CPU:0") is
+// refused: tfcifar trains in one process, on its own devices.
+func ParseDevice(d string) (kind string, index int, err error) {
+	switch strings.ToLower(d) {
+	case "", "cpu":
+		return "cpu", -1, nil
+	case "gpu":
+		return "gpu", -1, nil
+	}
+	bad := fmt.Errorf("run.device: want cpu, gpu or a device string like /device:GPU:0, got %q", d)
+	if !strings.HasPrefix(d, "/") {
+		return "", 0, bad
+	}
+	parts := strings.Split(strings.ToLower(d[1:]), "/")
+	for _, p := range parts {
+		if k, _, _ := strings.Cut(p, ":"); k == "job" || k == "replica" || k == "task" {
+			return "", 0, fmt.Errorf("run.device: %q names a %s; distributed devices are not supported (tfcifar trains in one process), want cpu, gpu or /device:GPU:N", d, k)
+		}
+	}
+	if len(parts) != 1 {
+		return "", 0, bad
+	}
+	last := strings.TrimPrefix(parts[0], "device:")
+	kind, num, ok := strings.Cut(last, ":")
+	if kind != "cpu" && kind != "gpu" {
+		return "", 0, bad
+	}
+	if !ok {
+		return kind, -1, nil
+	}
+	index, err = strconv.Atoi(num)
+	if err != nil || index < 0 || strconv.Itoa(index) != num {
+		return "", 0, bad
+	}
+	return kind, index, nil
 }
 
 // Export says where a stage's SavedModel goes: Dir relative to run.out
