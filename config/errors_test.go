@@ -105,6 +105,11 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown padding", "", []string{l + "0.padding=full"}, []string{"layers[0] (conv2d)", `padding: unknown value "full"`, "valid, same"}},
 		{"unknown initializer", "", []string{l + "0.kernel_initializer=orthogonal"}, []string{"kernel_initializer", "glorot_uniform"}},
 		{"batchnorm momentum", "", []string{l + "4={type: batchnorm, momentum: 1.5}"}, []string{"layers[4] (batch_normalization)", "momentum: want a value in (0, 1)"}},
+		{"name with a slash", "", []string{l + "1.name=blk/conv1"}, []string{"stages[0] (base)", "model.layers[1] (blk/conv1)", `name: want letters, digits, '_', '-' or '.'`, `got "blk/conv1"`}},
+		{"name with a space", "", []string{l + "0.name=my conv"}, []string{"model.layers[0] (my conv)", "name: want letters"}},
+		{"name starting with underscore", "", []string{l + "0.name=_c"}, []string{"model.layers[0] (_c)", "name: want letters"}},
+		{"name of an op of tfcifar", "", []string{l + "0.name=images"}, []string{"model.layers[0] (images)", `name: "images" is reserved`}},
+		{"reserved name in a transfer head", "", []string{"stages.1.model.layers.0.name=probabilities"}, []string{"stages[1] (transfer)", "layers[6] (probabilities)", "reserved"}},
 		{"duplicate names", "", []string{l + "0.name=c", l + "1.name=c"}, []string{"layers[1] (c)", `name: "c" is already the name of layers[0]`}},
 		{"shrinks to zero", "", []string{l + "3.kernel=13"}, []string{"stages[0] (base)", "layers[3] (conv2d_2)", "shrinks input [12 12 16] to 0x0"}},
 		{"pool bigger than input", "", []string{l + "2.pool=25"}, []string{"layers[2] (max_pooling2d)", "pool: [25 25]", "shrinks"}},
@@ -189,6 +194,7 @@ func TestParseNetworkErrors(t *testing.T) {
 		{"unresolved", "input: [4, 4, 1]\nfrom: {stage: a, up_to: b}\nlayers: [{type: flatten}]\n", "not resolved"},
 		{"not yaml", "input: [", "network spec"},
 		{"over the size cap", "input: [4, 4, 1]\nlayers: [{type: flatten}]\n#" + strings.Repeat("x", MaxFileSize), "network spec: 1048620 bytes, over the 1 MiB cap"},
+		{"name with a slash", "input: [4, 4, 1]\nlayers: [{type: flatten, name: a/b}]\n", "layers[0] (a/b): name: want letters"},
 		{"too many layers", "input: [4, 4, 1]\nlayers: [" + strings.Repeat("{type: flatten}, ", MaxLayers) + "{type: flatten}]\n", "a list of 1001 items, over the cap of 1000"},
 	}
 	for _, tt := range tests {

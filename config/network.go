@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -96,10 +97,32 @@ func (n Network) checkLayers(first int) error {
 		if l.Name == "" {
 			continue
 		}
+		if err := checkLayerName(l.Name); err != nil {
+			return layerErr(first+i, l, err)
+		}
 		if j, dup := seen[l.Name]; dup {
 			return layerErr(first+i, l, fmt.Errorf("name: %q is already the name of layers[%d]", l.Name, j))
 		}
 		seen[l.Name] = first + i
+	}
+	return nil
+}
+
+// layerName is what a layer name may look like: a TensorFlow op name
+// without the scope separator '/', as variables are named <layer>/kernel.
+var layerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// ReservedNames are the names the graph, trainer and export give their own
+// ops at the top of a graph; a layer called so would be renamed by
+// TensorFlow (images_1) and its variables would not be found.
+var ReservedNames = []string{"images", "training", "probabilities", "class_ids", "train", "init", "save", "assets", "export_values"}
+
+func checkLayerName(name string) error {
+	if !layerName.MatchString(name) {
+		return fmt.Errorf("name: want letters, digits, '_', '-' or '.' (starting with a letter or digit), got %q", name)
+	}
+	if slices.Contains(ReservedNames, name) {
+		return fmt.Errorf("name: %q is reserved for tfcifar's own ops (%s)", name, strings.Join(ReservedNames, ", "))
 	}
 	return nil
 }
