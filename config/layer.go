@@ -175,11 +175,11 @@ func (l Layer) withDefaults() Layer {
 func (l Layer) Validate() error {
 	k, ok := kinds[l.Type]
 	if !ok {
-		return fmt.Errorf("type: unknown layer type %q, want one of %s", l.Type, strings.Join(Types(), ", "))
+		return fmt.Errorf("type: unknown layer type %q%s, want one of %s", l.Type, didYouMean(l.Type, Types()), strings.Join(Types(), ", "))
 	}
 	for _, f := range l.setFields() {
 		if !allowed(l.Type, f) {
-			return fmt.Errorf("%s: not a setting of %s layers (they take %s)", f, l.Type, settings(k))
+			return notSetting(f, l.Type, k)
 		}
 	}
 	l = l.withDefaults()
@@ -233,6 +233,19 @@ func (l Layer) Validate() error {
 	return oneOf("bias_initializer", l.BiasInitializer, Initializers)
 }
 
+// notSetting reports field f, set on a layer of type typ that does not take it.
+func notSetting(f, typ string, k kind) error {
+	return fmt.Errorf("%s: not a setting of %s layers%s (they take %s)", f, typ, didYouMean(f, slices.Concat(k.fields, commonFields)), settings(k))
+}
+
+// didYouMean returns " (did you mean X?)" for the name X closest to s, or "".
+func didYouMean(s string, names []string) string {
+	if c := closest(s, names, func(n string) string { return n }); c != "" {
+		return fmt.Sprintf(" (did you mean %s?)", c)
+	}
+	return ""
+}
+
 func settings(k kind) string {
 	if len(k.fields) == 0 {
 		return "no settings"
@@ -245,7 +258,7 @@ func oneOf(field, v string, names []string) error {
 	if v == "" || slices.Contains(names, v) {
 		return nil
 	}
-	return fmt.Errorf("%s: unknown value %q, want one of %s", field, v, strings.Join(names, ", "))
+	return fmt.Errorf("%s: unknown value %q%s, want one of %s", field, v, didYouMean(v, names), strings.Join(names, ", "))
 }
 
 func checkSize(field string, s Size, required bool) error {

@@ -62,6 +62,9 @@ func parse(b []byte, sets []string) (*Config, error) {
 	if err := withDefaults(m); err != nil { // again, under maps that sets replaced
 		return nil, err
 	}
+	if err := checkKeys(m, configType, ""); err != nil {
+		return nil, err
+	}
 	if err := checkStageKeys(m); err != nil {
 		return nil, err
 	}
@@ -257,26 +260,28 @@ func join(prefix, k string) string {
 	return prefix + "." + k
 }
 
-// applyEnv sets every key of m that has a TFCIFAR_<KEY> variable in env.
+// applyEnv applies every TFCIFAR_<KEY> variable of env but those in
+// OtherEnv, in key order (a whole list before its items); one that names no
+// config key is an error. A variable may set a whole section or list
+// (TFCIFAR_STAGES_0_MODEL_LAYERS='[{type: flatten}, ...]').
 func applyEnv(m map[string]any, env []string) error {
-	vars := map[string]string{}
+	type override struct{ key, name, value string }
+	var sets []override
 	for _, e := range env {
-		if k, v, ok := strings.Cut(e, "="); ok && strings.HasPrefix(k, EnvPrefix) {
-			vars[k] = v
+		name, v, ok := strings.Cut(e, "=")
+		if !ok || !strings.HasPrefix(name, EnvPrefix) || slices.Contains(OtherEnv, name) {
+			continue
 		}
+		key, ok := envKey(m, name)
+		if !ok {
+			return unknownEnv(name)
+		}
+		sets = append(sets, override{key, name, v})
 	}
-	if len(vars) == 0 {
-		return nil
-	}
-	var keys []string
-	leaves("", m, &keys)
-	slices.Sort(keys)
-	for _, k := range keys {
-		name := EnvPrefix + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(k))
-		if v, ok := vars[name]; ok {
-			if err := set(m, k, v); err != nil {
-				return fmt.Errorf("env %s: %w", name, err)
-			}
+	slices.SortFunc(sets, func(a, b override) int { return strings.Compare(a.key, b.key) })
+	for _, o := range sets {
+		if err := set(m, o.key, o.value); err != nil {
+			return fmt.Errorf("env %s: %w", o.name, err)
 		}
 	}
 	return nil
@@ -288,7 +293,11 @@ func applySet(m map[string]any, s string) error {
 	if !ok || strings.TrimSpace(k) == "" {
 		return fmt.Errorf("set %q: want key=value, e.g. run.out=runs/x", s)
 	}
-	if err := set(m, strings.ToLower(strings.TrimSpace(k)), v); err != nil {
+	key := strings.ToLower(strings.TrimSpace(k))
+	if err := checkKey(key); err != nil {
+		return fmt.Errorf("set %q: %w", s, err)
+	}
+	if err := set(m, key, v); err != nil {
 		return fmt.Errorf("set %q: %w", s, err)
 	}
 	return nil
@@ -382,7 +391,7 @@ func checkNetworkKeys(model map[string]any, prefix string) error {
 		for _, f := range keys {
 			if !allowed(typ, f) {
 				return fmt.Errorf("%s%w", prefix, layerErr(i, Layer{Type: typ, Name: name},
-					fmt.Errorf("%s: not a setting of %s layers (they take %s)", f, typ, settings(k))))
+					notSetting(f, typ, k)))
 			}
 		}
 	}
