@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -36,9 +37,10 @@ const (
 
 // ReadFile reads a config or network spec file of at most MaxFileSize
 // bytes; a larger file (or an endless one such as /dev/zero) is refused
-// after reading MaxFileSize+1 bytes.
+// after reading MaxFileSize+1 bytes. A named pipe is opened without waiting
+// for a writer (with none, it reads as empty).
 func ReadFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
