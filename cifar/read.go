@@ -109,9 +109,24 @@ func countFile(dir, name string) (int, error) {
 // could be endless or block).
 func regular(path string, fi os.FileInfo) error {
 	if !fi.Mode().IsRegular() {
-		return &FormatError{File: path, Record: -1, Reason: fmt.Sprintf("not a regular file (%s)", fi.Mode().Type())}
+		return &FormatError{File: path, Record: -1, Reason: "not a regular file but " + kindOf(fi.Mode())}
 	}
 	return nil
+}
+
+// kindOf names the type of a file that is not a regular file.
+func kindOf(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }
 
 // decode converts the records in data into images (NHWC) and labels;

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -176,13 +177,17 @@ func TestLoadErrors(t *testing.T) {
 			return os.Truncate(filepath.Join(dir, TestFile), (FileRecords+1)*RecordSize)
 		}, TestFile, -1, "over the 30730000 bytes", true},
 		{"device as class names", func(dir string) error { return replaceWith(filepath.Join(dir, MetaFile), "/dev/zero") },
-			MetaFile, -1, "not a regular file", true},
+			MetaFile, -1, "not a regular file but a device", true},
+		{"named pipe as training file", func(dir string) error {
+			path := filepath.Join(dir, "data_batch_3.bin")
+			return errors.Join(os.Remove(path), syscall.Mkfifo(path, 0o600))
+		}, "data_batch_3.bin", -1, "not a regular file but a named pipe", true},
 		{"device as training file", func(dir string) error { return replaceWith(filepath.Join(dir, "data_batch_1.bin"), "/dev/zero") },
 			"data_batch_1.bin", -1, "not a regular file", true},
 		{"directory as test file", func(dir string) error {
 			path := filepath.Join(dir, TestFile)
 			return errors.Join(os.Remove(path), os.Mkdir(path, 0o755))
-		}, TestFile, -1, "not a regular file (d", true},
+		}, TestFile, -1, "not a regular file but a directory", true},
 		{"sparse 1 GB class names", func(dir string) error { return os.Truncate(filepath.Join(dir, MetaFile), 1<<30) },
 			MetaFile, -1, "larger than 65536 bytes", true},
 	}

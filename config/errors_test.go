@@ -29,7 +29,7 @@ func TestLoadErrors(t *testing.T) {
 		{"misspelt set key", "", []string{"run.sed=1"}, []string{`set "run.sed=1": run: invalid keys: sed (did you mean seed?)`}},
 		{"misspelt section in set", "", []string{"stages.0.trian.epochs=1"}, []string{"stages.0: invalid keys: trian (did you mean train?)"}},
 		{"set below a value", "", []string{"run.out.x=1"}, []string{"run.out.x: run.out is a value, not a section"}},
-		{"misspelt layer setting", "", []string{l + "0.filter=8"}, []string{"model.layers[0] (conv2d)", "filter: not a setting of conv2d layers (did you mean filters?)"}},
+		{"misspelt layer setting", "", []string{l + "0.filter=8"}, []string{"model.layers[0] (conv2d)", "filter: not a setting of conv2d layers (they take filters, kernel", "; did you mean filters?"}},
 		{"misspelt layer type", "", []string{l + "0.type=conv2"}, []string{"layers[0]", `unknown layer type "conv2" (did you mean conv2d?)`}},
 		{"misspelt activation", "", []string{l + "7.activation=rellu"}, []string{`activation: unknown value "rellu" (did you mean relu?)`}},
 		{"bad set syntax", "", []string{"run.out"}, []string{`set "run.out"`, "want key=value"}},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -235,7 +236,11 @@ func (l Layer) Validate() error {
 
 // notSetting reports field f, set on a layer of type typ that does not take it.
 func notSetting(f, typ string, k kind) error {
-	return fmt.Errorf("%s: not a setting of %s layers%s (they take %s)", f, typ, didYouMean(f, slices.Concat(k.fields, commonFields)), settings(k))
+	msg := fmt.Sprintf("%s: not a setting of %s layers (they take %s)", f, typ, settings(k))
+	if s := didYouMean(f, slices.Concat(k.fields, commonFields)); s != "" {
+		msg += "; " + strings.TrimSuffix(strings.TrimPrefix(s, " ("), ")")
+	}
+	return errors.New(msg)
 }
 
 // didYouMean returns " (did you mean X?)" for the name X closest to s, or "".
