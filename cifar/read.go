@@ -21,6 +21,12 @@ const (
 	trainBase = "data_batch_%d.bin"
 	// TrainFiles is the number of training files, data_batch_1.bin to data_batch_5.bin.
 	TrainFiles = 5
+	// FileRecords is the number of records of each official .bin file;
+	// Load accepts .bin files of 1 to FileRecords records (exactly
+	// records × RecordSize bytes, at most 30,730,000 bytes).
+	FileRecords = 10000
+	// MaxMetaSize caps the size of batches.meta.txt (the official one has 61 bytes).
+	MaxMetaSize = 64 << 10
 )
 
 // trainFiles returns data_batch_1.bin … data_batch_5.bin.
@@ -80,6 +86,49 @@ func countRecords(name string, size int64) (int, error) {
 	return int(size / RecordSize), nil
 }
 
+// countFile returns the number of records of the .bin file at path, which
+// must be a regular file of 1 to FileRecords whole records.
+func countFile(dir, name string) (int, error) {
+	path := filepath.Join(dir, name)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, missing(dir, name, err)
+	}
+	if err := regular(path, fi); err != nil {
+		return 0, err
+	}
+	if fi.Size() > FileRecords*RecordSize {
+		return 0, &FormatError{File: path, Record: -1, Reason: fmt.Sprintf(
+			"size %d is over the %d bytes of a CIFAR-10 batch (%d records of %d bytes)",
+			fi.Size(), FileRecords*RecordSize, FileRecords, RecordSize)}
+	}
+	return countRecords(path, fi.Size())
+}
+
+// regular refuses anything but a regular file (a device, pipe or directory
+// could be endless or block).
+func regular(path string, fi os.FileInfo) error {
+	if !fi.Mode().IsRegular() {
+		return &FormatError{File: path, Record: -1, Reason: "not a regular file but " + kindOf(fi.Mode())}
+	}
+	return nil
+}
+
+// kindOf names the type of a file that is not a regular file.
+func kindOf(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
+}
+
 // decode converts the records in data into images (NHWC) and labels;
 // len(data) must be len(labels)*RecordSize and len(images) len(labels)*ImageSize.
 func decode(images []byte, labels []uint8, name string, data []byte) error {
@@ -125,16 +174,13 @@ func ParseClasses(name string, data []byte) ([]string, error) {
 }
 
 // Check verifies cheaply that dir holds a CIFAR-10 binary dataset: every
-// file is present, every .bin file is a non-empty multiple of RecordSize
-// bytes and batches.meta.txt holds 10 class names. Labels are checked by
+// file is present and a regular file, every .bin file holds 1 to
+// FileRecords whole records (a multiple of RecordSize bytes) and
+// batches.meta.txt (at most MaxMetaSize bytes) holds 10 class names. Labels are checked by
 // Load.
 func Check(dir string) error {
 	for _, name := range append(trainFiles(), TestFile) {
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err != nil {
-			return missing(dir, name, err)
-		}
-		if _, err := countRecords(filepath.Join(dir, name), fi.Size()); err != nil {
+		if _, err := countFile(dir, name); err != nil {
 			return err
 		}
 	}
@@ -149,19 +195,36 @@ func missing(dir, name string, err error) error {
 	return fmt.Errorf("cifar: %w", err)
 }
 
+// readClasses reads batches.meta.txt, a regular file of at most MaxMetaSize bytes.
 func readClasses(dir string) ([]string, error) {
 	path := filepath.Join(dir, MetaFile)
-	data, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, missing(dir, MetaFile, err)
+	}
+	if err := regular(path, fi); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, missing(dir, MetaFile, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxMetaSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("cifar: %w", err)
+	}
+	if len(data) > MaxMetaSize {
+		return nil, &FormatError{File: path, Record: -1, Reason: fmt.Sprintf("larger than %d bytes, want 10 class names, one per line", MaxMetaSize)}
 	}
 	return ParseClasses(path, data)
 }
 
 // Load reads the CIFAR-10 binary dataset in dir (data_batch_1.bin …
 // data_batch_5.bin, test_batch.bin, batches.meta.txt) into memory.
-// Training images keep the order of the files. The files are read whole
-// and decoded in parallel. Errors name the file and, where it applies, the
+// Training images keep the order of the files. Sizes are checked as by
+// Check before anything is read; the files are then read whole and decoded
+// in parallel. Errors name the file and, where it applies, the
 // record ([*FormatError]).
 func Load(dir string) (*Dataset, error) {
 	classes, err := readClasses(dir)
@@ -195,12 +258,8 @@ func prepare(dir string, names []string, classes []string) (*Set, []fileJob, err
 	counts := make([]int, len(names))
 	total := 0
 	for i, name := range names {
-		path := filepath.Join(dir, name)
-		fi, err := os.Stat(path)
-		if err != nil {
-			return nil, nil, missing(dir, name, err)
-		}
-		if counts[i], err = countRecords(path, fi.Size()); err != nil {
+		var err error
+		if counts[i], err = countFile(dir, name); err != nil {
 			return nil, nil, err
 		}
 		total += counts[i]

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -168,6 +169,27 @@ func TestLoadErrors(t *testing.T) {
 		{"nine class names", func(dir string) error {
 			return os.WriteFile(filepath.Join(dir, MetaFile), []byte(strings.Join(names10[:9], "\n")), 0o644)
 		}, MetaFile, -1, "has 9 class names", true},
+		// Sizes are checked before reading: a sparse file of 9 GB, a device
+		// or a huge metadata file must not be read into memory.
+		{"sparse 9 GB training file", func(dir string) error { return os.Truncate(filepath.Join(dir, "data_batch_4.bin"), 9e9) },
+			"data_batch_4.bin", -1, "size 9000000000 is over the 30730000 bytes of a CIFAR-10 batch (10000 records of 3073 bytes)", true},
+		{"one record more than a batch", func(dir string) error {
+			return os.Truncate(filepath.Join(dir, TestFile), (FileRecords+1)*RecordSize)
+		}, TestFile, -1, "over the 30730000 bytes", true},
+		{"device as class names", func(dir string) error { return replaceWith(filepath.Join(dir, MetaFile), "/dev/zero") },
+			MetaFile, -1, "not a regular file but a device", true},
+		{"named pipe as training file", func(dir string) error {
+			path := filepath.Join(dir, "data_batch_3.bin")
+			return errors.Join(os.Remove(path), syscall.Mkfifo(path, 0o600))
+		}, "data_batch_3.bin", -1, "not a regular file but a named pipe", true},
+		{"device as training file", func(dir string) error { return replaceWith(filepath.Join(dir, "data_batch_1.bin"), "/dev/zero") },
+			"data_batch_1.bin", -1, "not a regular file", true},
+		{"directory as test file", func(dir string) error {
+			path := filepath.Join(dir, TestFile)
+			return errors.Join(os.Remove(path), os.Mkdir(path, 0o755))
+		}, TestFile, -1, "not a regular file but a directory", true},
+		{"sparse 1 GB class names", func(dir string) error { return os.Truncate(filepath.Join(dir, MetaFile), 1<<30) },
+			MetaFile, -1, "larger than 65536 bytes", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -186,6 +208,14 @@ func TestLoadErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replaceWith replaces path by a symbolic link to target.
+func replaceWith(path, target string) error {
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	return os.Symlink(target, path)
 }
 
 // truncate changes the size of a file by delta bytes.
@@ -217,6 +247,8 @@ func TestSaveErrors(t *testing.T) {
 		{"no test set", &Dataset{Train: fakeSet(1, cycle(5, 0, 1)...)}, "needs both"},
 		{"too few training images", fakeDataset(4, 2), "Train has 4 images, want at least 5"},
 		{"empty test set", fakeDataset(5, 0), "Test is empty"},
+		{"more test images than a file holds", &Dataset{Train: fakeSet(1, cycle(5, 0, 1)...), Test: &Set{Images: make([]byte, (FileRecords+1)*ImageSize), Labels: make([]uint8, FileRecords+1), Classes: names10}},
+			"want at most 50000 and 10000"},
 		{"short image bytes", &Dataset{Train: &Set{Images: make([]byte, 10), Labels: make([]uint8, 5), Classes: names10}, Test: fakeSet(1, 0)},
 			"5 images need 15360 bytes, have 10"},
 		{"wrong class names", &Dataset{Train: &Set{Images: make([]byte, 5*ImageSize), Labels: make([]uint8, 5), Classes: names10[:3]}, Test: fakeSet(1, 0)},

@@ -32,8 +32,8 @@ func Encode(s *Set) []byte {
 // Save writes d as a CIFAR-10 binary dataset directory that Load reads
 // back: the training images spread in order over data_batch_1.bin …
 // data_batch_5.bin, the test images in test_batch.bin and the class names
-// of d.Train in batches.meta.txt. d.Train needs at least 5 images and
-// d.Test at least one; dir must not exist. The files are written to a
+// of d.Train in batches.meta.txt. d.Train needs 5 to 50,000 images and
+// d.Test 1 to 10,000 (at most FileRecords per file); dir must not exist. The files are written to a
 // temporary directory next to dir, which is then renamed to dir.
 func Save(dir string, d *Dataset) (err error) {
 	switch {
@@ -43,6 +43,9 @@ func Save(dir string, d *Dataset) (err error) {
 		return fmt.Errorf("cifar: save: Train has %d images, want at least %d (one per file)", d.Train.Len(), TrainFiles)
 	case d.Test.Len() == 0:
 		return errors.New("cifar: save: Test is empty")
+	case d.Train.Len() > TrainFiles*FileRecords || d.Test.Len() > FileRecords:
+		return fmt.Errorf("cifar: save: %d training and %d test images, want at most %d and %d (%d per file)",
+			d.Train.Len(), d.Test.Len(), TrainFiles*FileRecords, FileRecords, FileRecords)
 	case len(d.Train.Classes) != NumClasses:
 		return fmt.Errorf("cifar: save: Train has %d class names, want %d", len(d.Train.Classes), NumClasses)
 	}

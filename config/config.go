@@ -75,21 +75,22 @@ func (c *Config) Validate() error {
 	if err := c.Run.Validate(); err != nil {
 		return err
 	}
-	if len(c.Stages) == 0 {
-		return fmt.Errorf("stages: want at least one stage")
+	if err := checkStageCount(len(c.Stages)); err != nil {
+		return err
 	}
 	if err := c.validatePaths(); err != nil {
 		return err
 	}
+	r := c.resolver(nil)
 	for i, s := range c.Stages {
-		if err := c.validateStage(i); err != nil {
+		if err := c.validateStage(i, r); err != nil {
 			return fmt.Errorf("stages[%d] (%s): %w", i, s.Name, err)
 		}
 	}
 	return nil
 }
 
-func (c *Config) validateStage(i int) error {
+func (c *Config) validateStage(i int, r *resolver) error {
 	s := c.Stages[i]
 	if err := checkClasses(s.Classes); err != nil {
 		return err
@@ -121,7 +122,7 @@ func (c *Config) validateStage(i int) error {
 			return nil
 		}
 	}
-	net, err := c.Resolve(i, nil)
+	net, err := r.resolve(i)
 	if err != nil {
 		return err
 	}
@@ -155,6 +156,16 @@ func checkOutput(net Network, classes []int) error {
 	return nil
 }
 
+func checkStageCount(n int) error {
+	switch {
+	case n == 0:
+		return fmt.Errorf("stages: want at least one stage")
+	case n > MaxStages:
+		return fmt.Errorf("stages: %d stages, over the cap of %d", n, MaxStages)
+	}
+	return nil
+}
+
 func checkClasses(cs []int) error {
 	if len(cs) < 2 {
 		return fmt.Errorf("classes: want at least two CIFAR-10 class ids (0-9), got %v", cs)
@@ -180,6 +191,41 @@ func (c *Config) stage(name string) int {
 // then its own layers; otherwise its layers with defaults filled in. A
 // savedmodel source is read with load (nil: an error for such stages).
 func (c *Config) Resolve(i int, load Loader) (Network, error) {
+	return c.resolver(load).resolve(i)
+}
+
+// resolver resolves the stages of one config, each once: a chain of
+// transfer stages resolves its first stage once, not once per later stage.
+type resolver struct {
+	c    *Config
+	load Loader
+	nets map[int]Network
+	errs map[int]error
+}
+
+func (c *Config) resolver(load Loader) *resolver {
+	return &resolver{c: c, load: load, nets: map[int]Network{}, errs: map[int]error{}}
+}
+
+// forget drops what is known of stage i (its layers were changed).
+func (r *resolver) forget(i int) { delete(r.nets, i); delete(r.errs, i) }
+
+// resolve returns Resolve(i) from the first computation; callers must not
+// change the layers of the result.
+func (r *resolver) resolve(i int) (Network, error) {
+	if n, ok := r.nets[i]; ok {
+		return n, r.errs[i]
+	}
+	n, err := r.compute(i)
+	if err == nil {
+		err = r.c.checkMemory(i, n)
+	}
+	r.nets[i], r.errs[i] = n, err
+	return n, err
+}
+
+func (r *resolver) compute(i int) (Network, error) {
+	c, load := r.c, r.load
 	if i < 0 || i >= len(c.Stages) {
 		return Network{}, fmt.Errorf("stage %d: config has %d stages", i, len(c.Stages))
 	}
@@ -198,7 +244,7 @@ func (c *Config) Resolve(i int, load Loader) (Network, error) {
 		if j < 0 || j >= i {
 			return Network{}, fmt.Errorf("model.from.stage: no earlier stage %q", f.Stage)
 		}
-		s, err := c.Resolve(j, load)
+		s, err := r.resolve(j)
 		if err != nil {
 			return Network{}, fmt.Errorf("source stage %q: %w", f.Stage, err)
 		}
@@ -224,6 +270,30 @@ func (c *Config) Resolve(i int, load Loader) (Network, error) {
 	return net, nil
 }
 
+// imagesPerClass is the number of CIFAR-10 images of one class, training
+// and test: the most a stage caches features for, per class.
+const imagesPerClass = 6000
+
+// checkMemory refuses stage i when training its flat network net would
+// take more than MaxTrainBytes: Network.Footprint with the stage's batch
+// size and optimizer, plus the features cached for its frozen layers.
+func (c *Config) checkMemory(i int, net Network) error {
+	s := c.Stages[i]
+	t := s.Train
+	f, err := net.Footprint(t.BatchSize, t.Optimizer.Slots())
+	if err != nil {
+		return fmt.Errorf("model.%w", err)
+	}
+	if k := net.Cacheable(); t.CacheFrozen && k > 0 {
+		f.Cache = 4 * imagesPerClass * float64(len(s.Classes)) * volume(f.Shapes[k-1])
+		f.Total += f.Cache
+	}
+	if err := net.checkFootprint(f, MaxTrainBytes, fmt.Sprintf("training with batch_size %d", t.BatchSize)); err != nil {
+		return fmt.Errorf("model.%w", err)
+	}
+	return nil
+}
+
 // ExportDir is where stage i's SavedModel goes: run.out/export.dir, plus
 // /<version> when export.version > 0. An absolute export.dir is used as is.
 // It is the one place the version directory is added.
@@ -243,6 +313,7 @@ func (c *Config) ExportDir(i int) string {
 // to <stage name>/model (beside the stage's history and checkpoint), and layers get their default settings and names (the
 // new layers of a transfer network avoid the names of the reused ones).
 func (c *Config) complete() {
+	r := c.resolver(nil)
 	for i := range c.Stages {
 		s := &c.Stages[i]
 		if s.Export.Dir == "" {
@@ -253,7 +324,7 @@ func (c *Config) complete() {
 			if f.SavedModel != "" && f.Stage == "" {
 				continue // names are given once the source is read
 			}
-			full, err := c.Resolve(i, nil)
+			full, err := r.resolve(i)
 			if err != nil {
 				continue // Validate reports it
 			}
@@ -264,6 +335,7 @@ func (c *Config) complete() {
 			}
 		}
 		s.Model = s.Model.Named(taken...)
+		r.forget(i)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tfcifar/tfcifar/configs"
 	"github.com/tfcifar/tfcifar/internal/golden"
@@ -284,4 +285,96 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(m.Run())
+}
+
+func TestParseDevice(t *testing.T) {
+	for _, c := range []struct {
+		device, kind string
+		index        int
+	}{
+		{"", "cpu", -1}, {"cpu", "cpu", -1}, {"GPU", "gpu", -1}, {"/device:GPU:1", "gpu", 1},
+		{"/gpu:0", "gpu", 0}, {"/device:CPU:0", "cpu", 0}, {"/cpu", "cpu", -1},
+	} {
+		kind, index, err := ParseDevice(c.device)
+		if err != nil || kind != c.kind || index != c.index {
+			t.Errorf("ParseDevice(%q) = %q, %d, %v; want %q, %d", c.device, kind, index, err, c.kind, c.index)
+		}
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	tests := []struct {
+		desc  string
+		env   map[string]string
+		check func(*Config) bool
+	}{
+		{"whole list of layers", map[string]string{"TFCIFAR_STAGES_0_MODEL_LAYERS": "[{type: flatten}, {type: dense, units: 5}, {type: dropout, rate: 0.5}]",
+			"TFCIFAR_STAGES_1_MODEL_FROM_UP_TO": "dense"}, func(c *Config) bool {
+			return len(c.Stages[0].Model.Layers) == 3 && c.Stages[0].Model.Layers[1].Units == 5
+		}},
+		{"list then one of its items", map[string]string{"TFCIFAR_STAGES_0_CLASSES": "[1, 2, 3, 4, 5]", "TFCIFAR_STAGES_0_MODEL_LAYERS_8_UNITS": "5"},
+			func(c *Config) bool { return c.Stages[0].Classes[0] == 1 }},
+		{"whole section", map[string]string{"TFCIFAR_STAGES_0_TRAIN_OPTIMIZER": "{name: sgd, momentum: 0.5}"},
+			func(c *Config) bool {
+				return c.Stages[0].Train.Optimizer.Name == "sgd" && c.Stages[0].Train.Optimizer.LearningRate == 0.001
+			}},
+		{"stage by name", map[string]string{"TFCIFAR_STAGES_TRANSFER_TRAIN_EPOCHS": "3"}, func(c *Config) bool { return c.Stages[1].Train.Epochs == 3 }},
+		{"key with underscores", map[string]string{"TFCIFAR_STAGES_0_TRAIN_CACHE_FROZEN": "false", "TFCIFAR_RUN_INTRA_OP_THREADS": "2"},
+			func(c *Config) bool { return !c.Stages[0].Train.CacheFrozen && c.Run.IntraOpThreads == 2 }},
+		{"optional key not in the file", map[string]string{"TFCIFAR_STAGES_0_MODEL_LAYERS_0_PADDING": "same"},
+			func(c *Config) bool { return c.Stages[0].Model.Layers[0].Padding == "same" }},
+		{"variables that are not config keys", map[string]string{"TFCIFAR_DATA": "/elsewhere", "TFCIFAR_VENV": "/v", "TFCIFAR_LIBTENSORFLOW": "/l", "TFCIFAR_REFERENCE_EPOCHS": "5", "TFCIFAR_TF_LOG": "1"},
+			func(c *Config) bool { return c.Data.Dir == "" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			done := make(chan struct{})
+			var c *Config
+			var err error
+			go func() { c, err = Load("", nil); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Load did not return within 10s")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				b, _ := c.YAML()
+				t.Errorf("override not applied:\n%s", b)
+			}
+		})
+	}
+}
+
+func TestEnvErrors(t *testing.T) {
+	tests := []struct {
+		desc string
+		env  map[string]string
+		want string
+	}{
+		{"misspelt key", map[string]string{"TFCIFAR_RUN_OUTT": "x"}, "env TFCIFAR_RUN_OUTT: not a config key nor one of TFCIFAR_DATA, TFCIFAR_VENV"},
+		{"suggestion keeps the index", map[string]string{"TFCIFAR_STAGES_1_TRAIN_EPOCH": "2"}, "(did you mean TFCIFAR_STAGES_1_TRAIN_EPOCHS?)"},
+		{"suggestion in a layer", map[string]string{"TFCIFAR_STAGES_0_MODEL_LAYERS_3_FILTER": "2"}, "(did you mean TFCIFAR_STAGES_0_MODEL_LAYERS_3_FILTERS?)"},
+		{"misspelt other variable", map[string]string{"TFCIFAR_DAT": "/d"}, "(did you mean TFCIFAR_DATA?)"},
+		{"unknown stage name", map[string]string{"TFCIFAR_STAGES_NOPE_TRAIN_EPOCHS": "2"}, "env TFCIFAR_STAGES_NOPE_TRAIN_EPOCHS: not a config key"},
+		{"item past the end", map[string]string{"TFCIFAR_STAGES_5_TRAIN_EPOCHS": "2"}, "env TFCIFAR_STAGES_5_TRAIN_EPOCHS: stages.5: no item"},
+		{"bad value", map[string]string{"TFCIFAR_STAGES_0_MODEL_LAYERS": "[{type: flatten}"}, "env TFCIFAR_STAGES_0_MODEL_LAYERS: value"},
+		{"layer setting of another type", map[string]string{"TFCIFAR_STAGES_0_MODEL_LAYERS_2_UNITS": "3"}, "layers[2] (maxpool2d): units: not a setting of maxpool2d layers"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			_, err := Load("", nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Load = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
 }

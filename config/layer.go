@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -175,11 +176,11 @@ func (l Layer) withDefaults() Layer {
 func (l Layer) Validate() error {
 	k, ok := kinds[l.Type]
 	if !ok {
-		return fmt.Errorf("type: unknown layer type %q, want one of %s", l.Type, strings.Join(Types(), ", "))
+		return fmt.Errorf("type: unknown layer type %q%s, want one of %s", l.Type, didYouMean(l.Type, Types()), strings.Join(Types(), ", "))
 	}
 	for _, f := range l.setFields() {
 		if !allowed(l.Type, f) {
-			return fmt.Errorf("%s: not a setting of %s layers (they take %s)", f, l.Type, settings(k))
+			return notSetting(f, l.Type, k)
 		}
 	}
 	l = l.withDefaults()
@@ -206,19 +207,19 @@ func (l Layer) Validate() error {
 			return fmt.Errorf("units: want a positive number of units, got %d", l.Units)
 		}
 	case "dropout":
-		if l.Rate <= 0 || l.Rate >= 1 {
-			return fmt.Errorf("rate: want a fraction in (0, 1), got %g", l.Rate)
+		if err := checkFloat("rate", "fraction", l.Rate, unitOpen); err != nil {
+			return err
 		}
 	case "activation":
 		if l.Activation == "" {
 			return fmt.Errorf("activation: required, one of %s", strings.Join(Activations, ", "))
 		}
 	case "batchnorm":
-		if l.Momentum <= 0 || l.Momentum >= 1 {
-			return fmt.Errorf("momentum: want a value in (0, 1), got %g", l.Momentum)
+		if err := checkFloat("momentum", "value", l.Momentum, unitOpen); err != nil {
+			return err
 		}
-		if l.Epsilon <= 0 {
-			return fmt.Errorf("epsilon: want a positive value, got %g", l.Epsilon)
+		if err := checkFloat("epsilon", "value", l.Epsilon, positive); err != nil {
+			return err
 		}
 	}
 	if err := oneOf("padding", l.Padding, Paddings); err != nil {
@@ -233,6 +234,23 @@ func (l Layer) Validate() error {
 	return oneOf("bias_initializer", l.BiasInitializer, Initializers)
 }
 
+// notSetting reports field f, set on a layer of type typ that does not take it.
+func notSetting(f, typ string, k kind) error {
+	msg := fmt.Sprintf("%s: not a setting of %s layers (they take %s)", f, typ, settings(k))
+	if s := didYouMean(f, slices.Concat(k.fields, commonFields)); s != "" {
+		msg += "; " + strings.TrimSuffix(strings.TrimPrefix(s, " ("), ")")
+	}
+	return errors.New(msg)
+}
+
+// didYouMean returns " (did you mean X?)" for the name X closest to s, or "".
+func didYouMean(s string, names []string) string {
+	if c := closest(s, names, func(n string) string { return n }); c != "" {
+		return fmt.Sprintf(" (did you mean %s?)", c)
+	}
+	return ""
+}
+
 func settings(k kind) string {
 	if len(k.fields) == 0 {
 		return "no settings"
@@ -245,7 +263,7 @@ func oneOf(field, v string, names []string) error {
 	if v == "" || slices.Contains(names, v) {
 		return nil
 	}
-	return fmt.Errorf("%s: unknown value %q, want one of %s", field, v, strings.Join(names, ", "))
+	return fmt.Errorf("%s: unknown value %q%s, want one of %s", field, v, didYouMean(v, names), strings.Join(names, ", "))
 }
 
 func checkSize(field string, s Size, required bool) error {

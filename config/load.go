@@ -31,7 +31,7 @@ func Load(path string, sets []string) (*Config, error) {
 	name, b := "transfer.yaml (embedded)", configs.Transfer
 	if path != "" {
 		var err error
-		if b, err = os.ReadFile(path); err != nil {
+		if b, err = ReadFile(path); err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 		name = path
@@ -62,11 +62,17 @@ func parse(b []byte, sets []string) (*Config, error) {
 	if err := withDefaults(m); err != nil { // again, under maps that sets replaced
 		return nil, err
 	}
+	if err := checkKeys(m, configType, ""); err != nil {
+		return nil, err
+	}
 	if err := checkStageKeys(m); err != nil {
 		return nil, err
 	}
 	var c Config
 	if err := decode(m, &c); err != nil {
+		return nil, err
+	}
+	if err := checkStageCount(len(c.Stages)); err != nil {
 		return nil, err
 	}
 	c.complete()
@@ -97,8 +103,12 @@ func ParseNetwork(b []byte) (Network, error) {
 	return n.frozen(), nil
 }
 
-// read parses YAML into a map through a fresh viper.
+// read parses YAML into a map through a fresh viper, after checking its
+// size limits.
 func read(b []byte) (map[string]any, error) {
+	if err := checkYAML(b); err != nil {
+		return nil, err
+	}
 	v := viper.New()
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
@@ -140,13 +150,22 @@ func sizeHook(from, to reflect.Type, v any) (any, error) {
 	return v, nil
 }
 
-// intHook rejects fractional numbers for integer fields.
+// intHook rejects fractional numbers, and numbers an int64 cannot hold,
+// for integer fields.
 func intHook(from, to reflect.Type, v any) (any, error) {
 	if k := to.Kind(); k < reflect.Int || k > reflect.Int64 {
 		return v, nil
 	}
-	if f, ok := v.(float64); ok && f != math.Trunc(f) {
+	if u, ok := v.(uint64); ok && u > math.MaxInt64 {
+		return nil, fmt.Errorf("want an integer, got %d, out of range", u)
+	}
+	f, ok := v.(float64)
+	switch {
+	case !ok:
+	case f != math.Trunc(f):
 		return nil, fmt.Errorf("want an integer, got %g", f)
+	case f < math.MinInt64 || f >= math.MaxInt64:
+		return nil, fmt.Errorf("want an integer, got %g, out of range", f)
 	}
 	return v, nil
 }
@@ -243,26 +262,28 @@ func join(prefix, k string) string {
 	return prefix + "." + k
 }
 
-// applyEnv sets every key of m that has a TFCIFAR_<KEY> variable in env.
+// applyEnv applies every TFCIFAR_<KEY> variable of env but those in
+// OtherEnv, in key order (a whole list before its items); one that names no
+// config key is an error. A variable may set a whole section or list
+// (TFCIFAR_STAGES_0_MODEL_LAYERS='[{type: flatten}, ...]').
 func applyEnv(m map[string]any, env []string) error {
-	vars := map[string]string{}
+	type override struct{ key, name, value string }
+	var sets []override
 	for _, e := range env {
-		if k, v, ok := strings.Cut(e, "="); ok && strings.HasPrefix(k, EnvPrefix) {
-			vars[k] = v
+		name, v, ok := strings.Cut(e, "=")
+		if !ok || !strings.HasPrefix(name, EnvPrefix) || slices.Contains(OtherEnv, name) {
+			continue
 		}
+		key, ok := envKey(m, name)
+		if !ok {
+			return unknownEnv(name)
+		}
+		sets = append(sets, override{key, name, v})
 	}
-	if len(vars) == 0 {
-		return nil
-	}
-	var keys []string
-	leaves("", m, &keys)
-	slices.Sort(keys)
-	for _, k := range keys {
-		name := EnvPrefix + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(k))
-		if v, ok := vars[name]; ok {
-			if err := set(m, k, v); err != nil {
-				return fmt.Errorf("env %s: %w", name, err)
-			}
+	slices.SortFunc(sets, func(a, b override) int { return strings.Compare(a.key, b.key) })
+	for _, o := range sets {
+		if err := set(m, o.key, o.value); err != nil {
+			return fmt.Errorf("env %s: %w", o.name, err)
 		}
 	}
 	return nil
@@ -274,7 +295,11 @@ func applySet(m map[string]any, s string) error {
 	if !ok || strings.TrimSpace(k) == "" {
 		return fmt.Errorf("set %q: want key=value, e.g. run.out=runs/x", s)
 	}
-	if err := set(m, strings.ToLower(strings.TrimSpace(k)), v); err != nil {
+	key := strings.ToLower(strings.TrimSpace(k))
+	if err := checkKey(key); err != nil {
+		return fmt.Errorf("set %q: %w", s, err)
+	}
+	if err := set(m, key, v); err != nil {
 		return fmt.Errorf("set %q: %w", s, err)
 	}
 	return nil
@@ -284,6 +309,9 @@ func applySet(m map[string]any, s string) error {
 // selects a list item by index or, in a list of mappings, by its name.
 func set(m map[string]any, key, v string) error {
 	var val any
+	if err := checkYAML([]byte(v)); err != nil {
+		return fmt.Errorf("value: %w", err)
+	}
 	if err := yaml.Unmarshal([]byte(v), &val); err != nil {
 		return fmt.Errorf("value: %w", err)
 	}
@@ -365,7 +393,7 @@ func checkNetworkKeys(model map[string]any, prefix string) error {
 		for _, f := range keys {
 			if !allowed(typ, f) {
 				return fmt.Errorf("%s%w", prefix, layerErr(i, Layer{Type: typ, Name: name},
-					fmt.Errorf("%s: not a setting of %s layers (they take %s)", f, typ, settings(k))))
+					notSetting(f, typ, k)))
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -39,6 +40,9 @@ func DefaultReuse() Reuse { return Reuse{Stage: "base", UpTo: "dropout", Frozen:
 
 // Validate checks the source and the layer selection of r.
 func (r Reuse) Validate() error {
+	if err := checkFloat("from.learning_rate", "rate", r.LearningRate, nonNeg); err != nil {
+		return err
+	}
 	switch {
 	case r.Stage == "" && r.SavedModel == "":
 		return fmt.Errorf("from: want a source, stage: <name> or savedmodel: <dir>")
@@ -48,8 +52,6 @@ func (r Reuse) Validate() error {
 		return fmt.Errorf("from: want the reused layers, up_to: <layer> or layers: [names]")
 	case r.UpTo != "" && len(r.Layers) > 0:
 		return fmt.Errorf("from: want up_to or layers, not both")
-	case r.LearningRate < 0:
-		return fmt.Errorf("from.learning_rate: want a rate >= 0, got %g", r.LearningRate)
 	case r.LearningRate > 0 && r.Frozen:
 		return fmt.Errorf("from.learning_rate: set for frozen layers; set frozen: false to fine-tune them")
 	}
@@ -71,8 +73,11 @@ func (n Network) Validate() error {
 	if err := n.checkLayers(0); err != nil {
 		return err
 	}
-	_, err := n.Shapes()
-	return err
+	f, err := n.Footprint(1, -1)
+	if err != nil {
+		return err
+	}
+	return n.checkFootprint(f, MaxTrainBytes, "running it on one example")
 }
 
 // checkLayers validates input, settings and names; index numbers the layers
@@ -84,6 +89,9 @@ func (n Network) checkLayers(first int) error {
 	if len(n.Layers) == 0 {
 		return fmt.Errorf("layers: want at least one layer")
 	}
+	if len(n.Layers) > MaxLayers {
+		return fmt.Errorf("layers: %d layers, over the cap of %d", len(n.Layers), MaxLayers)
+	}
 	seen := map[string]int{}
 	for i, l := range n.Layers {
 		if err := l.Validate(); err != nil {
@@ -92,10 +100,32 @@ func (n Network) checkLayers(first int) error {
 		if l.Name == "" {
 			continue
 		}
+		if err := checkLayerName(l.Name); err != nil {
+			return layerErr(first+i, l, err)
+		}
 		if j, dup := seen[l.Name]; dup {
 			return layerErr(first+i, l, fmt.Errorf("name: %q is already the name of layers[%d]", l.Name, j))
 		}
 		seen[l.Name] = first + i
+	}
+	return nil
+}
+
+// layerName is what a layer name may look like: a TensorFlow op name
+// without the scope separator '/', as variables are named <layer>/kernel.
+var layerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// ReservedNames are the names the graph, trainer and export give their own
+// ops at the top of a graph; a layer called so would be renamed by
+// TensorFlow (images_1) and its variables would not be found.
+var ReservedNames = []string{"images", "training", "probabilities", "class_ids", "train", "init", "save", "assets", "export_values"}
+
+func checkLayerName(name string) error {
+	if !layerName.MatchString(name) {
+		return fmt.Errorf("name: want letters, digits, '_', '-' or '.' (starting with a letter or digit), got %q", name)
+	}
+	if slices.Contains(ReservedNames, name) {
+		return fmt.Errorf("name: %q is reserved for tfcifar's own ops (%s)", name, strings.Join(ReservedNames, ", "))
 	}
 	return nil
 }
@@ -142,12 +172,13 @@ func (n Network) Named(taken ...string) Network {
 	for _, l := range n.Layers {
 		used[l.Name] = true
 	}
+	next := map[string]int{} // per prefix, the first suffix that may be free
 	out := n
 	out.Layers = make([]Layer, len(n.Layers))
 	for i, l := range n.Layers {
 		l = l.withDefaults()
 		if l.Name == "" {
-			l.Name = freeName(kinds[l.Type].prefix, used)
+			l.Name = freeName(kinds[l.Type].prefix, used, next)
 			used[l.Name] = true
 		}
 		out.Layers[i] = l
@@ -155,15 +186,23 @@ func (n Network) Named(taken ...string) Network {
 	return out
 }
 
-func freeName(prefix string, used map[string]bool) string {
+// freeName returns the first of prefix, prefix_1, prefix_2, ... not in
+// used, starting the search at next[prefix] (names are only ever added to
+// used, so the earlier ones stay taken).
+func freeName(prefix string, used map[string]bool, next map[string]int) string {
 	if prefix == "" {
 		prefix = "layer"
 	}
-	name := prefix
-	for i := 1; used[name]; i++ {
-		name = fmt.Sprintf("%s_%d", prefix, i)
+	for i := next[prefix]; ; i++ {
+		name := prefix
+		if i > 0 {
+			name = fmt.Sprintf("%s_%d", prefix, i)
+		}
+		if !used[name] {
+			next[prefix] = i + 1
+			return name
+		}
 	}
-	return name
 }
 
 // Reuse returns the flat network of a transfer network n whose source

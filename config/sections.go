@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -37,13 +39,13 @@ func (d Data) Validate() error {
 	if err := oneOf("data.split", d.Split, Splits); err != nil || d.Split == "" {
 		return fmt.Errorf("data.split: want one of %s, got %q", strings.Join(Splits, ", "), d.Split)
 	}
-	if d.ValidationFraction < 0 || d.ValidationFraction >= 1 {
-		return fmt.Errorf("data.validation_fraction: want a fraction in [0, 1), got %g", d.ValidationFraction)
+	if err := checkFloat("data.validation_fraction", "fraction", d.ValidationFraction, unitLow); err != nil {
+		return err
 	}
-	if d.Scale <= 0 {
-		return fmt.Errorf("data.scale: want a positive factor, got %g", d.Scale)
-	}
-	return nil
+	// Pixels of 255 must stay finite once scaled.
+	return checkFloat("data.scale", "factor of at most 1.3e36", d.Scale, span{positive.want, func(f float32) bool {
+		return f > 0 && f <= math.MaxFloat32/255
+	}})
 }
 
 // Run holds the settings of the whole run.
@@ -82,18 +84,57 @@ func (r Run) Validate() error {
 	switch {
 	case r.Out == "":
 		return fmt.Errorf("run.out: want a directory, got an empty string")
-	case r.IntraOpThreads < 0:
-		return fmt.Errorf("run.intra_op_threads: want a count >= 0 (0: TensorFlow chooses), got %d", r.IntraOpThreads)
-	case r.InterOpThreads < 0:
-		return fmt.Errorf("run.inter_op_threads: want a count >= 0 (0: TensorFlow chooses), got %d", r.InterOpThreads)
-	case r.Device != "cpu" && r.Device != "gpu" && !strings.HasPrefix(r.Device, "/"):
-		return fmt.Errorf("run.device: want cpu, gpu or a device string like /device:GPU:0, got %q", r.Device)
+	case r.IntraOpThreads < 0 || r.IntraOpThreads > MaxThreads:
+		return fmt.Errorf("run.intra_op_threads: want a count in [0, %d] (0: TensorFlow chooses), got %d", MaxThreads, r.IntraOpThreads)
+	case r.InterOpThreads < 0 || r.InterOpThreads > MaxThreads:
+		return fmt.Errorf("run.inter_op_threads: want a count in [0, %d] (0: TensorFlow chooses), got %d", MaxThreads, r.InterOpThreads)
 	case !slices.Contains(Progresses, r.Progress):
 		return fmt.Errorf("run.progress: want one of %s, got %q", strings.Join(Progresses, ", "), r.Progress)
 	case !slices.Contains(Precisions, r.Precision):
 		return fmt.Errorf("run.precision: want one of %s, got %q", strings.Join(Precisions, ", "), r.Precision)
 	}
-	return nil
+	_, _, err := ParseDevice(r.Device)
+	return err
+}
+
+// ParseDevice reads a run.device: cpu, gpu, "" (cpu) or a local device
+// string such as "/device:GPU:1", "/gpu:0" or "/device:CPU:0", and returns
+// the lower-case type and the index (-1 when not given). A device of a
+// job, replica or task ("/job:worker/replica:0/task:3/device:CPU:0") is
+// refused: tfcifar trains in one process, on its own devices.
+func ParseDevice(d string) (kind string, index int, err error) {
+	switch strings.ToLower(d) {
+	case "", "cpu":
+		return "cpu", -1, nil
+	case "gpu":
+		return "gpu", -1, nil
+	}
+	bad := fmt.Errorf("run.device: want cpu, gpu or a device string like /device:GPU:0, got %q", d)
+	if !strings.HasPrefix(d, "/") {
+		return "", 0, bad
+	}
+	parts := strings.Split(strings.ToLower(d[1:]), "/")
+	for _, p := range parts {
+		if k, _, _ := strings.Cut(p, ":"); k == "job" || k == "replica" || k == "task" {
+			return "", 0, fmt.Errorf("run.device: %q names a %s; distributed devices are not supported (tfcifar trains in one process), want cpu, gpu or /device:GPU:N", d, k)
+		}
+	}
+	if len(parts) != 1 {
+		return "", 0, bad
+	}
+	last := strings.TrimPrefix(parts[0], "device:")
+	kind, num, ok := strings.Cut(last, ":")
+	if kind != "cpu" && kind != "gpu" {
+		return "", 0, bad
+	}
+	if !ok {
+		return kind, -1, nil
+	}
+	index, err = strconv.Atoi(num)
+	if err != nil || index < 0 || strconv.Itoa(index) != num {
+		return "", 0, bad
+	}
+	return kind, index, nil
 }
 
 // Export says where a stage's SavedModel goes: Dir relative to run.out

@@ -1,6 +1,10 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+	"math/bits"
+)
 
 // Shapes returns the output shape of every layer of a flat network, without
 // the batch dimension ([28 28 8] for a conv2d, [3200] after flatten). It
@@ -64,7 +68,11 @@ func (l Layer) shape(in []int) ([]int, error) {
 	case "flatten":
 		p := 1
 		for _, d := range in {
-			p *= d
+			hi, lo := bits.Mul64(uint64(p), uint64(d))
+			if hi != 0 || lo > math.MaxInt {
+				return nil, fmt.Errorf("input: %v has more values than an int holds", in)
+			}
+			p = int(lo)
 		}
 		return []int{p}, nil
 	case "dense":
@@ -84,7 +92,7 @@ func (l Layer) shape(in []int) ([]int, error) {
 // over n positions, as TensorFlow computes it.
 func window(n, k, s int, padding string) int {
 	if padding == "same" {
-		return (n + s - 1) / s
+		return (n-1)/s + 1 // ceil(n/s) for n > 0, without overflow
 	}
 	if n < k {
 		return 0

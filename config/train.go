@@ -37,8 +37,8 @@ func (t Train) Validate() error {
 	if t.Epochs <= 0 {
 		return fmt.Errorf("train.epochs: want a positive number of epochs, got %d", t.Epochs)
 	}
-	if t.BatchSize <= 0 {
-		return fmt.Errorf("train.batch_size: want a positive batch size, got %d", t.BatchSize)
+	if t.BatchSize <= 0 || t.BatchSize > MaxBatchSize {
+		return fmt.Errorf("train.batch_size: want a positive batch size of at most %d, got %d", MaxBatchSize, t.BatchSize)
 	}
 	if err := t.Optimizer.Validate(); err != nil {
 		return err
@@ -71,18 +71,23 @@ func (o Optimizer) Validate() error {
 	switch {
 	case !slices.Contains(Optimizers, o.Name):
 		return fmt.Errorf("train.optimizer.name: want one of %s, got %q", strings.Join(Optimizers, ", "), o.Name)
-	case o.LearningRate <= 0:
-		return fmt.Errorf("train.optimizer.learning_rate: want a positive rate, got %g", o.LearningRate)
-	case o.Beta1 < 0 || o.Beta1 >= 1:
-		return fmt.Errorf("train.optimizer.beta1: want a value in [0, 1), got %g", o.Beta1)
-	case o.Beta2 < 0 || o.Beta2 >= 1:
-		return fmt.Errorf("train.optimizer.beta2: want a value in [0, 1), got %g", o.Beta2)
-	case o.Epsilon <= 0:
-		return fmt.Errorf("train.optimizer.epsilon: want a positive value, got %g", o.Epsilon)
-	case o.Momentum < 0 || o.Momentum >= 1:
-		return fmt.Errorf("train.optimizer.momentum: want a value in [0, 1), got %g", o.Momentum)
 	case o.Name != "sgd" && (o.Momentum != 0 || o.Nesterov):
 		return fmt.Errorf("train.optimizer: momentum and nesterov are sgd settings, not %s ones", o.Name)
+	}
+	for _, f := range []struct {
+		field, what string
+		v           float64
+		s           span
+	}{
+		{"learning_rate", "rate", o.LearningRate, positive},
+		{"beta1", "value", o.Beta1, unitLow},
+		{"beta2", "value", o.Beta2, unitLow},
+		{"epsilon", "value", o.Epsilon, positive},
+		{"momentum", "value", o.Momentum, unitLow},
+	} {
+		if err := checkFloat("train.optimizer."+f.field, f.what, f.v, f.s); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -108,8 +113,6 @@ func (s Schedule) Validate() error {
 		return fmt.Errorf("train.schedule.name: want one of %s, got %q", strings.Join(Schedules, ", "), s.Name)
 	case s.StepEpochs < 0 || (s.Name == "step" && s.StepEpochs == 0):
 		return fmt.Errorf("train.schedule.step_epochs: want a positive number of epochs for the step schedule, got %d", s.StepEpochs)
-	case s.Gamma <= 0 || s.Gamma > 1:
-		return fmt.Errorf("train.schedule.gamma: want a factor in (0, 1], got %g", s.Gamma)
 	}
-	return nil
+	return checkFloat("train.schedule.gamma", "factor", s.Gamma, unitHigh)
 }

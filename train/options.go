@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
@@ -73,7 +72,7 @@ func sessionConfig(r config.Run) (cfg []byte, gpu bool, err error) {
 			AutoMixedPrecisionOnednnBfloat16: pb.RewriterConfig_ON,
 		}}
 	}
-	kind, index, err := parseDevice(r.Device)
+	kind, index, err := config.ParseDevice(r.Device)
 	if err != nil {
 		return nil, false, err
 	}
@@ -91,36 +90,6 @@ func sessionConfig(r config.Run) (cfg []byte, gpu bool, err error) {
 		return nil, false, fmt.Errorf("train: session config: %w", err)
 	}
 	return b, gpu, nil
-}
-
-// parseDevice reads cpu, gpu, "" (cpu) or a device string such as
-// "/device:GPU:1", "/gpu:0" or "/job:localhost/replica:0/task:0/device:CPU:0"
-// and returns the lower-case type and the index (-1 when not given).
-func parseDevice(d string) (kind string, index int, err error) {
-	switch strings.ToLower(d) {
-	case "", "cpu":
-		return "cpu", -1, nil
-	case "gpu":
-		return "gpu", -1, nil
-	}
-	bad := fmt.Errorf("run.device: want cpu, gpu or a device string like /device:GPU:0, got %q", d)
-	if !strings.HasPrefix(d, "/") {
-		return "", 0, bad
-	}
-	last := d[strings.LastIndex(d, "/")+1:]
-	last = strings.TrimPrefix(strings.ToLower(last), "device:")
-	kind, num, ok := strings.Cut(last, ":")
-	if kind != "cpu" && kind != "gpu" {
-		return "", 0, bad
-	}
-	if !ok {
-		return kind, -1, nil
-	}
-	index, err = strconv.Atoi(num)
-	if err != nil || index < 0 {
-		return "", 0, bad
-	}
-	return kind, index, nil
 }
 
 // threadPoolEnv makes TensorFlow give every session its own intra-op

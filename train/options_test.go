@@ -21,7 +21,6 @@ func TestSessionConfig(t *testing.T) {
 		{"gpu", "gpu", true, "", false},
 		{"full GPU device string", "/device:GPU:1", true, "1", false},
 		{"short GPU device string", "/gpu:0", true, "0", false},
-		{"job CPU device string", "/job:localhost/replica:0/task:0/device:CPU:0", false, "", true},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
@@ -63,7 +62,7 @@ func TestSessionConfigPrecision(t *testing.T) {
 }
 
 func TestSessionConfigErrors(t *testing.T) {
-	for _, d := range []string{"tpu", "/device:TPU:0", "/device:GPU:x", "/device:GPU:-1"} {
+	for _, d := range []string{"tpu", "/device:TPU:0", "/device:GPU:x", "/device:GPU:-1", "/job:worker/replica:0/task:3/device:CPU:0"} {
 		t.Run(d, func(t *testing.T) {
 			if _, _, err := sessionConfig(config.Run{Device: d}); err == nil {
 				t.Errorf("device %q: got no error", d)

@@ -119,7 +119,7 @@ func (st *stage) fit(ctx context.Context, net config.Network, full *graph.Model,
 	}
 	res := &fitted{params: paramsOf(full)}
 	if c.Train.CacheFrozen {
-		res.cached = cacheable(net)
+		res.cached = net.Cacheable()
 	}
 
 	ident := train.Identity{Classes: trainSet.Classes, Scale: st.cfg.Data.Scale, Data: dataFingerprint(trainSet, valSet)}
@@ -234,27 +234,6 @@ func fineTuneRates(from *config.Reuse, layers []config.Layer) map[string]float64
 		}
 	}
 	return out
-}
-
-// deterministic are the layer types whose output, when frozen, depends on
-// their input only (frozen batchnorm runs in inference mode).
-var deterministic = map[string]bool{
-	"conv2d": true, "maxpool2d": true, "avgpool2d": true, "global_avgpool2d": true,
-	"flatten": true, "dense": true, "activation": true, "batchnorm": true,
-}
-
-// cacheable returns how many leading layers of net are reused, frozen and
-// deterministic, so that their outputs can be computed once; at least one
-// layer is always left to train.
-func cacheable(net config.Network) int {
-	k := 0
-	for _, l := range net.Layers[:len(net.Layers)-1] {
-		if !l.Reused || !l.Frozen || !deterministic[l.Type] {
-			break
-		}
-		k++
-	}
-	return k
 }
 
 // ofLayers returns the values of the variables of vars that belong to
