@@ -164,11 +164,5 @@ func (b *Batcher) Fill(idx []int) Batch {
 // Order call reuses) does not change meanwhile. FillTo panics if a slice is
 // too short or an index is out of range.
 func (b *Batcher) FillTo(idx []int, images, labels []float32) {
-	w, n := b.width, len(idx)
-	images, labels = images[:n*w], labels[:n*b.k]
-	clear(labels)
-	for i, j := range idx {
-		b.rows.fill(images[i*w:(i+1)*w], j)
-		labels[i*b.k+int(b.rows.label(j))] = 1
-	}
+	fillTo(b.rows, b.k, idx, images, labels)
 }

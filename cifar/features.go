@@ -8,12 +8,14 @@ import "fmt"
 //
 // Values holds Len()*Width() values, example i at Values[i*Width():]; Shape
 // is the shape of one example (e.g. [3200]); Labels and Classes are as in
-// Set.
+// Set. Origin is the fingerprint (Set.Fingerprint) of the examples the
+// features were computed from ("" if unknown): Source.Fingerprint gives it.
 type Features struct {
 	Values  []float32
 	Shape   []int
 	Labels  []uint8
 	Classes []string
+	Origin  string
 }
 
 // Len returns the number of examples (0 for nil Features).

@@ -43,7 +43,7 @@ func TestFitStopsOnNonFinite(t *testing.T) {
 			opt.Dir = dir
 			tr := newTiny(t, tiny{k: 3, seed: 4, inc: c.inc}, trainCfg(3, c.batch), opt)
 			tr.cfg.Optimizer.LearningRate = c.rate
-			var val Data
+			var val Dataset
 			if c.validate {
 				val = colors(30, 3, 7)
 			}

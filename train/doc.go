@@ -1,7 +1,8 @@
 // Package train fits a network built by package graph, entirely in the
 // TensorFlow graph: one Session.Run per training step.
 //
-// New adds to the model's graph the loss (the batch mean of
+// New adds to the model's graph (without finalizing the caller's scope)
+// the loss (the batch mean of
 // SoftmaxCrossEntropyWithLogits of the logits and the one-hot labels), the
 // accuracy (mean of argmax(logits) == argmax(labels)), the gradients of the
 // loss with respect to the ReadVariableOp outputs of the trainable
@@ -15,9 +16,11 @@
 // (batchnorm statistics, dropout step counters) run with every training
 // step, which feeds Model.Training true; evaluation feeds false.
 //
-// Fit runs the epochs: batches of train.batch_size from a cifar.Batcher
-// whose shuffle depends only on the seed (train.seed, else run.seed) and
-// the epoch number, validation after every epoch, Keras-like output
+// Fit runs the epochs over a Dataset, any labelled source of float32
+// examples (a cifar.Set, a scaled cifar.Source over images or cached
+// features, or a type of the caller's): batches of train.batch_size whose
+// shuffle depends only on the seed (train.seed, else run.seed) and the
+// epoch number, validation after every epoch, Keras-like output
 // (a live bar on a terminal, a few plain lines per epoch otherwise, only
 // the epoch lines and "Time taken" with progress off), a checkpoint after
 // every epoch and a History (JSON and a PNG chart). Epoch metrics are the

@@ -5,14 +5,12 @@ import (
 	"fmt"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
-
-	"github.com/tfcifar/tfcifar/cifar"
 )
 
 // Evaluate returns the mean loss and accuracy of the model on set in
 // inference mode (Training false), in batches of batchSize (<= 0: the
 // train batch size), averaged over batches weighted by their size.
-func (t *Trainer) Evaluate(set Data, batchSize int) (loss, acc float64, err error) {
+func (t *Trainer) Evaluate(set Dataset, batchSize int) (loss, acc float64, err error) {
 	if t.sess == nil {
 		return 0, 0, errors.New("train: evaluate: trainer is closed")
 	}
@@ -25,21 +23,24 @@ func (t *Trainer) Evaluate(set Data, batchSize int) (loss, acc float64, err erro
 	if batchSize <= 0 {
 		batchSize = t.cfg.BatchSize
 	}
-	return t.evaluate(set.Batcher(batchSize, t.opt.Scale, t.seed), batchSize)
+	return t.evaluate(set, batchSize)
 }
 
-// evaluate runs the batches (of size, b's batch size) of one unshuffled
-// epoch of b in inference mode, each filled straight into the reused input
-// tensors.
-func (t *Trainer) evaluate(b *cifar.Batcher, size int) (loss, acc float64, err error) {
-	order := b.Order(0, false)
-	for start := 0; start < len(order); start += size {
-		idx := order[start:min(start+size, len(order))]
+// evaluate runs the batches of size of set, in order, in inference mode,
+// each filled straight into the reused input tensors.
+func (t *Trainer) evaluate(set Dataset, size int) (loss, acc float64, err error) {
+	n := set.Len()
+	idx := make([]int, 0, size)
+	for start := 0; start < n; start += size {
+		idx = idx[:0]
+		for i := start; i < min(start+size, n); i++ {
+			idx = append(idx, i)
+		}
 		in, err := t.input(len(idx))
 		if err != nil {
 			return 0, 0, err
 		}
-		b.FillTo(idx, in.images.floats(), in.labels.floats())
+		set.FillTo(idx, in.images.floats(), in.labels.floats())
 		l, a, err := t.batchMetrics(in)
 		if err != nil {
 			return 0, 0, err
@@ -47,8 +48,7 @@ func (t *Trainer) evaluate(b *cifar.Batcher, size int) (loss, acc float64, err e
 		loss += float64(l) * float64(len(idx))
 		acc += float64(a) * float64(len(idx))
 	}
-	n := float64(len(order))
-	return loss / n, acc / n, nil
+	return loss / float64(n), acc / float64(n), nil
 }
 
 // Predict returns the class probabilities, row-major [n, classes], of n

@@ -136,9 +136,9 @@ func testOptions() Options {
 // newTiny builds the tiny model and a Trainer around it.
 func newTiny(t testing.TB, c tiny, cfg config.Train, opt Options) *Trainer {
 	t.Helper()
-	s := op.NewScope()
+	g, s := newGraph()
 	m := c.build(t, s)
-	tr, err := New(s, m, cfg, opt)
+	tr, err := New(g, m, cfg, opt)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -172,4 +172,10 @@ func values(t testing.TB, tr *Trainer) map[string][]float32 {
 		out[k] = floats(t, v)
 	}
 	return out
+}
+
+// newGraph returns a new graph and a scope over it.
+func newGraph() (*tf.Graph, *op.Scope) {
+	g := tf.NewGraph()
+	return g, op.NewScopeWithGraph(g)
 }

@@ -15,28 +15,35 @@ import (
 )
 
 // Options are the settings of a Trainer that do not come from the train
-// section of the configuration.
+// section of the configuration. The zero value trains quietly, writes
+// nothing and starts from the seeded initial values.
 //
-// Run gives the seed (used when the train seed is 0), the thread counts and
-// device of the session and the progress mode. Out receives the progress
-// and the per-epoch lines (nil: nothing is printed). Dir is the stage
-// directory where Fit writes checkpoint/, history.json and history.png
-// ("" writes nothing). Resume continues from Dir/checkpoint when there is
-// one. Init holds initial values by Variable.Name (e.g. reused layers); they
-// replace the seeded initial values; a checkpoint, when resuming, replaces
-// both. Stage names the History. Scale multiplies pixels when batches are
-// made (0: 1, raw 0-255 values). ResumeHint is the advice printed when
-// training is interrupted (default: "run again with resume enabled").
-// Clock gives the time for durations and the ETA (nil: time.Now). Spent is
-// time the stage took before Fit (e.g. computing cached features); it is
-// counted in the history's and the printed time taken. LayerRates gives
-// layers (by name) their own learning rate instead of the optimizer's, e.g.
-// fine-tuned reused layers; schedules scale it as they scale the
-// optimizer's rate. Cached holds, by Variable.Name, the values of the
-// variables of layers whose outputs were computed ahead (train.Features)
-// and are not part of the model: checkpoints keep them, so that they hold
-// the whole network whether or not its frozen layers are cached, and a
-// resume checks them. Identity describes the stage for its checkpoints.
+//   - Run gives the seed (used when the train seed is 0), the thread
+//     counts and device of the session and the progress mode ("": auto).
+//   - Out receives the progress and the per-epoch lines (nil: nothing is
+//     printed).
+//   - Dir is the directory where Fit writes checkpoint/, history.json and
+//     history.png ("": nothing is written).
+//   - Resume continues from Dir/checkpoint when there is one.
+//   - Init holds initial values by Variable.Name (e.g. reused layers); they
+//     replace the seeded initial values; a checkpoint, when resuming,
+//     replaces both.
+//   - Stage names the History.
+//   - Clock gives the time for durations and the ETA (nil: time.Now).
+//   - Spent is time spent on the model before Fit (e.g. computing cached
+//     features); it counts in the history's and the printed time taken.
+//   - LayerRates gives layers (by name) their own learning rate instead of
+//     the optimizer's, e.g. fine-tuned reused layers; schedules scale it
+//     as they scale the optimizer's rate.
+//   - Cached holds, by Variable.Name, the values of the variables of
+//     layers whose outputs were computed ahead (package transfer) and are
+//     not part of the model: checkpoints keep them, so that they hold the
+//     whole network whether or not its frozen layers are cached, and a
+//     resume checks them.
+//   - Identity describes what is trained for its checkpoints.
+//
+// Pixel scales belong to the Dataset, and how to resume an interrupted
+// run to the caller (see Interrupted).
 type Options struct {
 	Run        config.Run
 	Out        io.Writer
@@ -44,8 +51,6 @@ type Options struct {
 	Resume     bool
 	Init       map[string]*tf.Tensor
 	Stage      string
-	Scale      float32
-	ResumeHint string
 	Clock      func() time.Time
 	Spent      time.Duration
 	LayerRates map[string]float64

@@ -1,10 +1,6 @@
 package train
 
-import (
-	"unsafe"
-
-	"github.com/tfcifar/tfcifar/cifar"
-)
+import "unsafe"
 
 // prefetcher fills the next training batch straight into the memory of its
 // input tensors on a second goroutine while the current step runs, so that
@@ -12,9 +8,8 @@ import (
 // (per batch size) and alternates between them: the step reads one while
 // the next batch is written into the other.
 type prefetcher struct {
-	b       *cifar.Batcher
+	set     Dataset
 	slots   [2]map[int]*batchInput
-	next    int // slot the next request fills
 	req     chan []int
 	done    chan *batchInput
 	pending bool
@@ -22,8 +17,8 @@ type prefetcher struct {
 
 // newPrefetcher allocates inputs for batches of the given sizes and starts
 // the filling goroutine; close stops it.
-func (t *Trainer) newPrefetcher(b *cifar.Batcher, sizes ...int) (*prefetcher, error) {
-	p := &prefetcher{b: b, req: make(chan []int, 1), done: make(chan *batchInput, 1)}
+func (t *Trainer) newPrefetcher(set Dataset, sizes ...int) (*prefetcher, error) {
+	p := &prefetcher{set: set, req: make(chan []int, 1), done: make(chan *batchInput, 1)}
 	for i := range p.slots {
 		p.slots[i] = make(map[int]*batchInput, len(sizes))
 		for _, n := range sizes {
@@ -46,7 +41,7 @@ func (p *prefetcher) run() {
 	slot := 0
 	for idx := range p.req {
 		in := p.slots[slot][len(idx)]
-		p.b.FillTo(idx, in.images.floats(), in.labels.floats())
+		p.set.FillTo(idx, in.images.floats(), in.labels.floats())
 		slot = 1 - slot
 		p.done <- in
 	}

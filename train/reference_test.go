@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
@@ -46,14 +45,14 @@ func TestReferenceBaseNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := op.NewScope()
+	g, s := newGraph()
 	m, err := graph.Build(s, net, graph.Options{Seed: cfg.Run.Seed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	run := cfg.Run
 	run.Progress = "lines"
-	tr, err := New(s, m, stage.Train, Options{Run: run, Out: os.Stdout, Stage: stage.Name, Dir: t.TempDir()})
+	tr, err := New(g, m, stage.Train, Options{Run: run, Out: os.Stdout, Stage: stage.Name, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
-	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/config"
 )
@@ -75,8 +74,8 @@ func TestResumeEqualsUninterruptedRun(t *testing.T) {
 			if in.Epoch != 2 || in.Step != 3 || in.Checkpoint != CheckpointDir(dir) {
 				t.Errorf("interrupted at epoch %d step %d checkpoint %q, want 2, 3, %q", in.Epoch, in.Step, in.Checkpoint, CheckpointDir(dir))
 			}
-			if !strings.Contains(err.Error(), "resume") {
-				t.Errorf("error %q does not say how to resume", err)
+			if !strings.Contains(err.Error(), "checkpoint saved in "+CheckpointDir(dir)) {
+				t.Errorf("error %q does not name the checkpoint", err)
 			}
 			if len(h.Epochs) != 1 {
 				t.Errorf("history has %d epochs, want 1", len(h.Epochs))
@@ -201,8 +200,8 @@ func TestResumeRefusesAnotherMeaning(t *testing.T) {
 				opt.Dir, opt.Resume, opt.Identity = dir, true, ident
 				opt.Identity.Classes = slices.Clone(ident.Classes)
 				c.change(&cfg, &opt)
-				s := op.NewScope()
-				tr, err := New(s, tiny{k: 3, seed: 4}.build(t, s), cfg, opt)
+				g, s := newGraph()
+				tr, err := New(g, tiny{k: 3, seed: 4}.build(t, s), cfg, opt)
 				if err == nil {
 					tr.Close()
 				}
@@ -346,8 +345,8 @@ func TestResumeRefusesTamperedState(t *testing.T) {
 			}
 			opt := testOptions()
 			opt.Dir, opt.Resume = dir, true
-			s := op.NewScope()
-			tr, err := New(s, tiny{k: 3, seed: 4}.build(t, s), resumeCfg(3), opt)
+			g, s := newGraph()
+			tr, err := New(g, tiny{k: 3, seed: 4}.build(t, s), resumeCfg(3), opt)
 			if err == nil {
 				tr.Close()
 				t.Fatal("New resumed a tampered checkpoint")
@@ -384,8 +383,8 @@ func TestResumeRefusesOtherVariables(t *testing.T) {
 	}
 	opt.Dir, opt.Resume = dir, true
 	resume := func() error {
-		s := op.NewScope()
-		tr, err := New(s, tiny{k: 3, seed: 4}.build(t, s), resumeCfg(2), opt)
+		g, s := newGraph()
+		tr, err := New(g, tiny{k: 3, seed: 4}.build(t, s), resumeCfg(2), opt)
 		if err == nil {
 			tr.Close()
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
@@ -64,23 +65,46 @@ type batchInput struct {
 	n              int
 }
 
-// New adds to the graph of s, around the model m, the loss (mean
-// SoftmaxCrossEntropyWithLogits of the logits and one-hot labels), the
-// accuracy, gradients of the loss with respect to the Read outputs of the
-// trainable variables, the optimizer of cfg, step and epoch counters and a
-// checkpoint saver; it then finalizes s (which is no longer usable), opens
-// a session configured from opt.Run, initialises all variables, assigns
+// New adds to g, the graph m was built in, around the model m, the loss
+// (mean SoftmaxCrossEntropyWithLogits of the logits and one-hot labels),
+// the accuracy, gradients of the loss with respect to the Read outputs of
+// the trainable variables, the optimizer of cfg, step and epoch counters
+// and a checkpoint saver, all under a name scope of their own beginning
+// with "train" (a free one: "train", else "train_1", ...). It then opens a
+// session on g configured from opt.Run, initialises all variables, assigns
 // opt.Init and, when opt.Resume is set and opt.Dir holds a checkpoint,
-// restores it. The caller must Close the Trainer.
-func New(s *op.Scope, m *graph.Model, cfg config.Train, opt Options) (t *Trainer, err error) {
+// restores it. The scope m was built with stays the caller's: New neither
+// uses nor finalizes it, and the caller may add ops to g afterwards in
+// other name scopes. The caller must Close the Trainer.
+func New(g *tf.Graph, m *graph.Model, cfg config.Train, opt Options) (t *Trainer, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			t, err = nil, fmt.Errorf("train: build: %v", r)
 		}
 	}()
-	if s == nil || m == nil {
-		return nil, errors.New("train: New needs a scope and a model")
+	if g == nil || m == nil {
+		return nil, errors.New("train: New needs a graph and a model")
 	}
+	if t, err = newTrainer(m, cfg, opt); err != nil {
+		return nil, err
+	}
+	s := op.NewScopeWithGraph(g).SubScope(freeName(g, "train"))
+	b, err := t.build(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf("train: build graph: %w", err)
+	}
+	if err := t.open(g, b); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// newTrainer checks cfg and opt, fills in opt's defaults and m's sizes.
+func newTrainer(m *graph.Model, cfg config.Train, opt Options) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -96,7 +120,7 @@ func New(s *op.Scope, m *graph.Model, cfg config.Train, opt Options) (t *Trainer
 	if opt.Out == nil {
 		opt.Out = io.Discard
 	}
-	t = &Trainer{m: m, cfg: cfg, opt: opt, seed: cfg.Seed}
+	t := &Trainer{m: m, cfg: cfg, opt: opt, seed: cfg.Seed}
 	if t.seed == 0 {
 		t.seed = opt.Run.Seed
 	}
@@ -104,19 +128,22 @@ func New(s *op.Scope, m *graph.Model, cfg config.Train, opt Options) (t *Trainer
 	if err := t.shapes(); err != nil {
 		return nil, err
 	}
-	b, err := t.build(s)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.Finalize()
-	if err != nil {
-		return nil, fmt.Errorf("train: build graph: %w", err)
-	}
-	if err := t.open(g, b); err != nil {
-		t.Close()
-		return nil, err
-	}
 	return t, nil
+}
+
+// freeName returns base, or base_1, base_2, ... : the first name that no
+// operation of g has or is scoped under.
+func freeName(g *tf.Graph, base string) string {
+	used := map[string]bool{}
+	for _, o := range g.Operations() {
+		first, _, _ := strings.Cut(o.Name(), "/")
+		used[first] = true
+	}
+	name := base
+	for i := 1; used[name]; i++ {
+		name = fmt.Sprintf("%s_%d", base, i)
+	}
+	return name
 }
 
 // shapes checks the model's inputs and outputs and records their sizes.
@@ -157,10 +184,41 @@ type assign struct {
 	op *tf.Operation
 }
 
-// build adds the training ops to the graph.
-func (t *Trainer) build(root *op.Scope) (built, error) {
+// build adds the training ops to the graph under s.
+func (t *Trainer) build(s *op.Scope) (built, error) {
 	var b built
-	m, s := t.m, root.SubScope("train")
+	loss := t.metricOps(s)
+	vars, reads, entries, err := t.modelVariables(&b)
+	if err != nil {
+		return b, err
+	}
+	steps := t.counterOps(s, &b, &entries)
+	var apply []*tf.Operation
+	if len(vars) > 0 {
+		if apply, err = t.optimizerOps(s, &b, &entries, loss, vars, reads); err != nil {
+			return b, err
+		}
+	}
+	is := s.SubScope("increment")
+	inc := op.AssignAddVariableOp(is.WithControlDependencies(apply...), steps, op.Const(is, int64(1)))
+	t.targets = append([]*tf.Operation{inc}, t.m.Updates...)
+	if err := t.cachedOps(s.SubScope("cached"), &entries); err != nil {
+		return b, err
+	}
+	t.finite, t.floats = finiteFlags(s.SubScope("finite"), entries)
+	if b.assigns, err = assignOps(s.SubScope("init"), t.m.Variables, t.opt.Init); err != nil {
+		return b, err
+	}
+	if t.saver, err = savedmodel.NewSaver(s, entries); err != nil {
+		return b, fmt.Errorf("train: checkpoint saver: %w", err)
+	}
+	return b, nil
+}
+
+// metricOps adds the labels and learning-rate inputs, the loss and the
+// accuracy, and returns the loss.
+func (t *Trainer) metricOps(s *op.Scope) tf.Output {
+	m := t.m
 	t.labels = op.Placeholder(s.SubScope("labels"), tf.Float, op.PlaceholderShape(tf.MakeShape(-1, int64(t.k))))
 	t.lr = op.Placeholder(s.SubScope("learning_rate"), tf.Float, op.PlaceholderShape(tf.ScalarShape()))
 	xent, _ := op.SoftmaxCrossEntropyWithLogits(s, m.Logits, t.labels)
@@ -175,29 +233,35 @@ func (t *Trainer) build(root *op.Scope) (built, error) {
 	acc := op.Mean(as, hit, op.Const(as, int32(0)))
 	t.metrics = op.Pack(s.SubScope("metrics"), []tf.Output{loss, acc})
 	t.fetch = []tf.Output{t.metrics}
+	return loss
+}
 
-	var (
-		vars  []*graph.Variable
-		reads []tf.Output
-	)
-	entries := make([]savedmodel.Entry, 0, 2*len(m.Variables)+len(t.opt.Cached)+2)
-	for _, v := range m.Variables {
+// modelVariables collects the model's initialisers and checkpoint entries
+// into b, and returns the trainable variables with their Read outputs.
+func (t *Trainer) modelVariables(b *built) (vars []*graph.Variable, reads []tf.Output, entries []savedmodel.Entry, err error) {
+	entries = make([]savedmodel.Entry, 0, 2*len(t.m.Variables)+len(t.opt.Cached)+2)
+	for _, v := range t.m.Variables {
 		if v.Init != nil {
 			b.inits = append(b.inits, v.Init)
 		}
 		entries = append(entries, savedmodel.Entry{Name: v.Name, Handle: v.Handle, DType: v.Read.DataType(), Shape: v.Shape})
 		if _, ok := t.opt.Cached[v.Name]; ok {
-			return b, fmt.Errorf("train: cached value for %s: the model has that variable", v.Name)
+			return nil, nil, nil, fmt.Errorf("train: cached value for %s: the model has that variable", v.Name)
 		}
 		if !v.Trainable {
 			continue
 		}
 		if v.Read.DataType() != tf.Float {
-			return b, fmt.Errorf("train: variable %s: trainable variables must be float32, got %v", v.Name, v.Read.DataType())
+			return nil, nil, nil, fmt.Errorf("train: variable %s: trainable variables must be float32, got %v", v.Name, v.Read.DataType())
 		}
 		vars, reads = append(vars, v), append(reads, v.Read)
 	}
+	return vars, reads, entries, nil
+}
 
+// counterOps adds the step and epoch counters and returns the step
+// counter's handle.
+func (t *Trainer) counterOps(s *op.Scope, b *built, entries *[]savedmodel.Entry) tf.Output {
 	counter := func(name string) (tf.Output, *tf.Operation) {
 		s := s.SubScope(name)
 		return variable(s, "train/"+name, tf.Int64, nil, op.Const(s, int64(0)))
@@ -205,66 +269,54 @@ func (t *Trainer) build(root *op.Scope) (built, error) {
 	steps, stepsInit := counter("step")
 	epoch, epochInit := counter("epoch")
 	b.inits = append(b.inits, stepsInit, epochInit)
-	entries = append(entries,
+	*entries = append(*entries,
 		savedmodel.Entry{Name: "train/step", Handle: steps, DType: tf.Int64, Shape: []int64{}},
 		savedmodel.Entry{Name: "train/epoch", Handle: epoch, DType: tf.Int64, Shape: []int64{}})
 	t.steps = op.ReadVariableOp(s.SubScope("steps"), steps, tf.Int64)
 	es := s.SubScope("set_epoch")
 	t.epochIn = op.Placeholder(es, tf.Int64, op.PlaceholderShape(tf.ScalarShape()))
 	t.setEp = op.AssignVariableOp(es, epoch, t.epochIn)
+	return steps
+}
 
-	var apply []*tf.Operation
-	if len(vars) > 0 {
-		grads := op.Gradients(s, []tf.Output{loss}, reads)
-		if err := s.Err(); err != nil {
-			return b, fmt.Errorf("train: gradients: %w", err)
-		}
-		for i, g := range grads {
-			if g.Op == nil {
-				return b, fmt.Errorf("train: variable %s is trainable but the loss does not depend on it", vars[i].Name)
-			}
-		}
-		var (
-			slots []slot
-			err   error
-		)
-		lrs := rates(s.SubScope("layer_rates"), vars, t.lr, t.cfg.Optimizer.LearningRate, t.opt.LayerRates)
-		apply, slots, err = applyOps(s.SubScope("optimizer"), t.cfg.Optimizer, vars, grads, lrs, t.steps)
-		if err != nil {
-			return b, err
-		}
-		for _, sl := range slots {
-			b.inits = append(b.inits, sl.Init)
-			entries = append(entries, savedmodel.Entry{Name: sl.Name, Handle: sl.Handle, DType: tf.Float, Shape: sl.Shape})
+// optimizerOps adds the gradients of loss and the optimizer's updates of
+// vars, recording its slots in b and entries, and returns the updates.
+func (t *Trainer) optimizerOps(s *op.Scope, b *built, entries *[]savedmodel.Entry, loss tf.Output, vars []*graph.Variable, reads []tf.Output) ([]*tf.Operation, error) {
+	grads := op.Gradients(s, []tf.Output{loss}, reads)
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf("train: gradients: %w", err)
+	}
+	for i, g := range grads {
+		if g.Op == nil {
+			return nil, fmt.Errorf("train: variable %s is trainable but the loss does not depend on it", vars[i].Name)
 		}
 	}
-	is := s.SubScope("increment")
-	inc := op.AssignAddVariableOp(is.WithControlDependencies(apply...), steps, op.Const(is, int64(1)))
-	t.targets = append([]*tf.Operation{inc}, m.Updates...)
+	lrs := rates(s.SubScope("layer_rates"), vars, t.lr, t.cfg.Optimizer.LearningRate, t.opt.LayerRates)
+	apply, slots, err := applyOps(s.SubScope("optimizer"), t.cfg.Optimizer, vars, grads, lrs, t.steps)
+	if err != nil {
+		return nil, err
+	}
+	for _, sl := range slots {
+		b.inits = append(b.inits, sl.Init)
+		*entries = append(*entries, savedmodel.Entry{Name: sl.Name, Handle: sl.Handle, DType: tf.Float, Shape: sl.Shape})
+	}
+	return apply, nil
+}
 
-	cs := s.SubScope("cached")
+// cachedOps adds a variable for every value of Options.Cached.
+func (t *Trainer) cachedOps(cs *op.Scope, entries *[]savedmodel.Entry) error {
 	for _, name := range slices.Sorted(maps.Keys(t.opt.Cached)) {
 		val := t.opt.Cached[name]
 		if val == nil {
-			return b, fmt.Errorf("train: cached value for %s is nil", name)
+			return fmt.Errorf("train: cached value for %s is nil", name)
 		}
 		vs := cs.SubScope("v")
 		in := op.Placeholder(vs, val.DataType(), op.PlaceholderShape(tf.MakeShape(val.Shape()...)))
 		h, init := variable(vs, "cached/"+name, val.DataType(), val.Shape(), in)
 		t.cached = append(t.cached, cachedVar{name: name, in: in, init: init, read: op.ReadVariableOp(vs, h, val.DataType())})
-		entries = append(entries, savedmodel.Entry{Name: name, Handle: h, DType: val.DataType(), Shape: val.Shape()})
+		*entries = append(*entries, savedmodel.Entry{Name: name, Handle: h, DType: val.DataType(), Shape: val.Shape()})
 	}
-	t.finite, t.floats = finiteFlags(s.SubScope("finite"), entries)
-
-	var err error
-	b.assigns, err = assignOps(s.SubScope("init"), t.m.Variables, t.opt.Init)
-	if err != nil {
-		return b, err
-	}
-	if t.saver, err = savedmodel.NewSaver(root, entries); err != nil {
-		return b, fmt.Errorf("train: checkpoint saver: %w", err)
-	}
-	return b, nil
+	return nil
 }
 
 // finiteFlags adds a bool vector telling for each float32 entry whether

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
-	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
@@ -29,7 +28,7 @@ func TestNewErrors(t *testing.T) {
 		nilArg bool
 		want   string
 	}{
-		{"nil model", nil, true, "needs a scope and a model"},
+		{"nil model", nil, true, "needs a graph and a model"},
 		{"invalid train config", func(m *graph.Model, cfg *config.Train, opt *Options) { cfg.BatchSize = 0 }, false, "train.batch_size"},
 		{"unknown optimizer", func(m *graph.Model, cfg *config.Train, opt *Options) { cfg.Optimizer.Name = "rmsprop" }, false, "train.optimizer.name"},
 		{"unknown progress mode", func(m *graph.Model, cfg *config.Train, opt *Options) { opt.Run.Progress = "fancy" }, false, "run.progress"},
@@ -48,7 +47,7 @@ func TestNewErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
-			s := op.NewScope()
+			g, s := newGraph()
 			m := tiny{k: 3}.build(t, s)
 			cfg, opt := trainCfg(1, 4), testOptions()
 			if c.edit != nil {
@@ -57,7 +56,7 @@ func TestNewErrors(t *testing.T) {
 			if c.nilArg {
 				m = nil
 			}
-			tr, err := New(s, m, cfg, opt)
+			tr, err := New(g, m, cfg, opt)
 			if err == nil {
 				tr.Close()
 				t.Fatalf("got no error, want one containing %q", c.want)

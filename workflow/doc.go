@@ -1,6 +1,7 @@
 // Package workflow runs the stages of a tfcifar config end to end: it finds
-// and splits CIFAR-10, resolves each stage's network (reusing the layers of
-// an earlier stage or of an exported SavedModel), trains it, exports it as a
+// and splits CIFAR-10, resolves each stage's network and the source of its
+// reused layers (an earlier stage or an exported SavedModel), hands the
+// transfer work to package transfer, trains with package train, exports a
 // SavedModel and reports accuracy and time for every stage.
 //
 // A run directory (config run.out) holds, after a run:

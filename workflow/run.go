@@ -21,18 +21,18 @@ import (
 // Out receives the summaries, the per-epoch lines and the final table (nil:
 // nothing is printed). Resume continues every stage from its last
 // checkpoint. Overwrite lets the run replace a finished run in its run dir
-// (without it or Resume, Run refuses with ErrFinished). ResumeHint is
-// printed when a run is interrupted, e.g. the command line that resumes it.
+// (without it or Resume, Run refuses with ErrFinished). How to resume an
+// interrupted run is the caller's to say: Run returns a *train.Interrupted.
 type Options struct {
-	Out        io.Writer
-	Resume     bool
-	Overwrite  bool
-	ResumeHint string
+	Out       io.Writer
+	Resume    bool
+	Overwrite bool
 }
 
 // Run runs every stage of cfg in order and returns the report. cfg must be
 // validated (config.Load does that). When ctx is done, the running stage
-// stops between steps and leaves a checkpoint; the error says how to resume.
+// stops between steps and leaves a checkpoint; the error wraps a
+// *train.Interrupted.
 //
 // The run dir is locked while the run is in it; another run into it fails
 // at once. It must be new, empty or a tfcifar run dir, and one holding a

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
-	"time"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
@@ -22,6 +21,7 @@ import (
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
+	"github.com/tfcifar/tfcifar/transfer"
 )
 
 // stage runs stage i of cfg.
@@ -52,40 +52,43 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 	if err := os.MkdirAll(st.dir(), 0o755); err != nil {
 		return StageReport{}, err
 	}
-	out := st.opt.Out
-	fmt.Fprintf(out, "\n== Stage %s: classes %v, %d training and %d validation images\n", c.Name, c.Classes, trainSet.Len(), valSet.Len())
-	classes := trainSet.Classes
-
-	// The whole network, built once for its variables, summary and counts.
-	full, err := graph.Build(op.NewScope(), net, graph.Options{Seed: st.cfg.Run.Seed})
+	fmt.Fprintf(st.opt.Out, "\n== Stage %s: classes %v, %d training and %d validation images\n", c.Name, c.Classes, trainSet.Len(), valSet.Len())
+	// The whole network, built once: for its summary, its counts, the
+	// reused values, the cached features and, without them, training.
+	g := tf.NewGraph()
+	full, err := graph.Build(op.NewScopeWithGraph(g), net, graph.Options{Seed: st.cfg.Run.Seed})
 	if err != nil {
 		return StageReport{}, err
 	}
 	if c.Export.ReuseExisting {
-		sr, values, ok, err := st.reuse(net, full, classes)
-		if err != nil {
-			return StageReport{}, err
-		}
-		if ok {
+		sr, values, ok, err := st.reuse(net, full, trainSet.Classes)
+		if err != nil || ok {
 			st.done[c.Name] = values
-			return sr, nil
+			return sr, err
 		}
 	}
 	init, err := st.reusedValues(net, full)
 	if err != nil {
 		return StageReport{}, err
 	}
-	fit, err := st.fit(ctx, net, full, init, trainSet, valSet)
+	fit, err := st.fit(ctx, transfer.Input{Run: st.cfg.Run, Net: net, Graph: g, Model: full, Seed: st.cfg.Run.Seed,
+		Init: init, From: c.Model.From, Scale: float32(st.cfg.Data.Scale), Train: trainSet, Val: valSet})
 	if err != nil {
 		return StageReport{}, err
 	}
+	return st.export(net, trainSet.Classes, fit)
+}
+
+// export writes the stage's SavedModel and returns its report.
+func (st *stage) export(net config.Network, classes []string, fit *fitted) (StageReport, error) {
+	c := st.conf()
 	final, err := savedmodel.Export(st.cfg.ExportDir(st.i), net, fit.values, savedmodel.Options{
 		Classes: classes, Seed: st.cfg.Run.Seed, Scale: st.cfg.Data.Scale,
 	})
 	if err != nil {
 		return StageReport{}, err
 	}
-	fmt.Fprintf(out, "Exported %s\n", final)
+	fmt.Fprintf(st.opt.Out, "Exported %s\n", final)
 	st.done[c.Name] = fit.values
 	return StageReport{
 		Name:         c.Name,
@@ -107,103 +110,87 @@ type fitted struct {
 	cached  int
 }
 
-// fit builds the stage's network, starts it from init (values of reused
-// layers) and trains it; full is net already built, for its summary. With train.cache_frozen, the reused frozen
-// layers up to the first non-deterministic one run once over all images and
-// only the layers after them are trained, on those cached features.
-func (st *stage) fit(ctx context.Context, net config.Network, full *graph.Model, init map[string]*tf.Tensor, trainSet, valSet *cifar.Set) (*fitted, error) {
+// fit prints the summary of in's network, prepares it (package transfer:
+// with train.cache_frozen, the reused frozen layers up to the first
+// non-deterministic one run once over all images and only the layers
+// after them are trained, on those cached features) and trains it.
+func (st *stage) fit(ctx context.Context, in transfer.Input) (*fitted, error) {
 	c := st.conf()
-	nTrain, nVal := trainSet.Len(), valSet.Len()
-	if err := full.Summary(st.opt.Out); err != nil {
+	nTrain, nVal := in.Train.Len(), in.Val.Len()
+	if err := in.Model.Summary(st.opt.Out); err != nil {
 		return nil, err
 	}
-	res := &fitted{params: paramsOf(full)}
+	res := &fitted{params: paramsOf(in.Model)}
 	if c.Train.CacheFrozen {
-		res.cached = net.Cacheable()
+		res.cached = in.Net.Cacheable()
 	}
-
-	ident := train.Identity{Classes: trainSet.Classes, Scale: st.cfg.Data.Scale, Data: dataFingerprint(trainSet, valSet)}
-	var err error
-	if ident.Network, err = networkFingerprint(net); err != nil {
-		return nil, err
-	}
-	prefixValues, headValues, err := split(init, full, net, res.cached)
+	in.Cached = res.cached
+	ident, err := identity(in)
 	if err != nil {
 		return nil, err
 	}
-	var caching time.Duration // part of the stage's time taken
-	head, scale := net, float32(st.cfg.Data.Scale)
-	var trainData, valData train.Data = trainSet, valSet
+	su, err := transfer.Prepare(ctx, in)
+	if err != nil {
+		return nil, err
+	}
 	if res.cached > 0 {
-		start := time.Now()
-		prefix := config.Network{Input: net.Input, Layers: net.Layers[:res.cached]}
-		shapes, err := net.Shapes()
-		if err != nil {
-			return nil, err
-		}
-		head = config.Network{Input: shapes[res.cached-1], Layers: net.Layers[res.cached:]}
-		feats, err := train.Features(ctx, st.cfg.Run, prefix, prefixValues, scale, trainSet, valSet)
-		if err != nil {
-			return nil, fmt.Errorf("caching frozen features: %w", err)
-		}
-		trainData, valData, scale = feats[0], feats[1], 1
 		// The images are no longer needed by this stage; give their memory
 		// (and what the previous stage left) back before training.
-		trainSet, valSet = nil, nil
+		in.Train, in.Val = nil, nil
 		debug.FreeOSMemory()
-		caching = time.Since(start)
 		fmt.Fprintf(st.opt.Out, "Cached the outputs of the frozen layers %s to %s (%v per image) for %d images in %.1fs\n",
-			prefix.Layers[0].Name, prefix.Layers[res.cached-1].Name, head.Input, nTrain+nVal, caching.Seconds())
+			in.Net.Layers[0].Name, in.Net.Layers[res.cached-1].Name, su.Head.Input, nTrain+nVal, su.Spent.Seconds())
 	}
-
-	s := op.NewScope()
-	m, err := graph.Build(s, head, graph.Options{Seed: st.cfg.Run.Seed})
-	if err != nil {
+	if res.values, res.history, err = st.train(ctx, su, ident); err != nil {
 		return nil, err
 	}
-	tr, err := train.New(s, m, c.Train, train.Options{
-		Run:        st.cfg.Run,
-		Out:        st.opt.Out,
-		Dir:        st.dir(),
-		Resume:     st.opt.Resume,
-		Init:       headValues,
-		Cached:     prefixValues,
-		Identity:   ident,
-		Stage:      c.Name,
-		Scale:      scale,
-		ResumeHint: st.opt.ResumeHint,
-		Spent:      caching,
-		LayerRates: fineTuneRates(c.Model.From, head.Layers),
-	})
-	if err != nil {
-		return nil, err
-	}
-	defer tr.Close()
-	h, err := tr.Fit(ctx, trainData, valData)
-	if err != nil {
-		return nil, err
-	}
-	if res.values, err = tr.Values(); err != nil {
-		return nil, err
-	}
-	maps.Copy(res.values, prefixValues)
-	res.history = h
-	if res.flops, err = trainFLOPs(net, c.Train.Epochs, nTrain, nVal, res.cached); err != nil {
+	if res.flops, err = trainFLOPs(in.Net, c.Train.Epochs, nTrain, nVal, res.cached); err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
-// dataFingerprint hashes the images, labels and class names of sets: what
-// a checkpoint was trained on, wherever the files are.
-func dataFingerprint(sets ...*cifar.Set) string {
-	h := sha256.New()
-	for _, s := range sets {
-		fmt.Fprintf(h, "%d %q\n", s.Len(), s.Classes)
-		h.Write(s.Images)
-		h.Write(s.Labels)
+// identity describes what in trains for its checkpoints.
+func identity(in transfer.Input) (train.Identity, error) {
+	ident := train.Identity{Classes: in.Train.Classes, Scale: float64(in.Scale)}
+	var err error
+	if ident.Data, err = train.Fingerprint(in.Train, in.Val); err != nil {
+		return ident, err
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	ident.Network, err = networkFingerprint(in.Net)
+	return ident, err
+}
+
+// train trains the prepared network and returns all its values (the
+// cached layers' too) and the history.
+func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Identity) (map[string]*tf.Tensor, *train.History, error) {
+	c := st.conf()
+	tr, err := train.New(su.Graph, su.Model, c.Train, train.Options{
+		Run:        st.cfg.Run,
+		Out:        st.opt.Out,
+		Dir:        st.dir(),
+		Resume:     st.opt.Resume,
+		Init:       su.Init,
+		Cached:     su.Cached,
+		Identity:   ident,
+		Stage:      c.Name,
+		Spent:      su.Spent,
+		LayerRates: su.LayerRates,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer tr.Close()
+	h, err := tr.Fit(ctx, su.Train, su.Val)
+	if err != nil {
+		return nil, nil, err
+	}
+	values, err := tr.Values()
+	if err != nil {
+		return nil, nil, err
+	}
+	maps.Copy(values, su.Cached)
+	return values, h, nil
 }
 
 // networkFingerprint hashes net's spec and which layers are reused and
@@ -219,52 +206,6 @@ func networkFingerprint(net config.Network) (string, error) {
 		fmt.Fprintf(h, "%q reused=%v frozen=%v\n", l.Name, l.Reused, l.Frozen)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// fineTuneRates gives the reused layers their own learning rate when from
-// fine-tunes them with one (nil otherwise).
-func fineTuneRates(from *config.Reuse, layers []config.Layer) map[string]float64 {
-	if from == nil || from.Frozen || from.LearningRate <= 0 {
-		return nil
-	}
-	out := map[string]float64{}
-	for _, l := range layers {
-		if l.Reused {
-			out[l.Name] = from.LearningRate
-		}
-	}
-	return out
-}
-
-// ofLayers returns the values of the variables of vars that belong to
-// layers, matched by Variable.Layer (a layer name may contain "/", so a
-// variable's name does not tell its layer).
-func ofLayers(values map[string]*tf.Tensor, vars []*graph.Variable, layers []config.Layer) map[string]*tf.Tensor {
-	names := map[string]bool{}
-	for _, l := range layers {
-		names[l.Name] = true
-	}
-	out := map[string]*tf.Tensor{}
-	for _, v := range vars {
-		if t, ok := values[v.Name]; ok && names[v.Layer] {
-			out[v.Name] = t
-		}
-	}
-	return out
-}
-
-// split divides the reused values init between the cached layers (the
-// first cached of net) and the trained ones, and fails if any value lands
-// in neither.
-func split(init map[string]*tf.Tensor, full *graph.Model, net config.Network, cached int) (prefix, head map[string]*tf.Tensor, err error) {
-	prefix = ofLayers(init, full.Variables, net.Layers[:cached])
-	head = ofLayers(init, full.Variables, net.Layers[cached:])
-	for name := range init {
-		if prefix[name] == nil && head[name] == nil {
-			return nil, nil, fmt.Errorf("reused variable %s belongs to no layer of the network", name)
-		}
-	}
-	return prefix, head, nil
 }
 
 // reusedValues returns the values of the reused layers' variables of net
@@ -292,36 +233,12 @@ func (st *stage) reusedValues(net config.Network, full *graph.Model) (map[string
 		}
 		src = values
 	}
-	return pick(net, full, src)
+	return transfer.Pick(net, full, src)
 }
 
 // sameScale reports whether two pixel scales agree to 1e-9 (relative), so
 // that "1/255" and its decimal expansion match.
 func sameScale(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(math.Abs(a), math.Abs(b)) }
-
-// pick returns the variables of net's reused layers (full is net built)
-// from src, checking that every one is there with the shape the layer needs.
-func pick(net config.Network, full *graph.Model, src map[string]*tf.Tensor) (map[string]*tf.Tensor, error) {
-	reused := map[string]bool{}
-	for _, l := range net.Layers {
-		reused[l.Name] = l.Reused
-	}
-	out := map[string]*tf.Tensor{}
-	for _, v := range full.Variables {
-		if !reused[v.Layer] {
-			continue
-		}
-		t, ok := src[v.Name]
-		if !ok {
-			return nil, fmt.Errorf("reused layer %q: the source has no variable %s", v.Layer, v.Name)
-		}
-		if !slices.Equal(t.Shape(), v.Shape) {
-			return nil, fmt.Errorf("reused layer %q: variable %s has shape %v in the source, the layer needs %v", v.Layer, v.Name, t.Shape(), v.Shape)
-		}
-		out[v.Name] = t
-	}
-	return out, nil
-}
 
 // paramsOf counts the parameters of a built model.
 func paramsOf(m *graph.Model) Params {

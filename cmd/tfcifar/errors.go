@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 
 	"github.com/tfcifar/tfcifar/train"
 )
@@ -44,4 +45,14 @@ func exitCode(err error) int {
 	default:
 		return exitFailure
 	}
+}
+
+// resumeHint adds to the error of a run stopped with a checkpoint the
+// command line that continues it.
+func resumeHint(err error) error {
+	var intr *train.Interrupted
+	if errors.As(err, &intr) && intr.Checkpoint != "" {
+		return fmt.Errorf("%w; run the same command with -resume to continue", err)
+	}
+	return err
 }

@@ -249,12 +249,11 @@ func workflowSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) 
 			return err
 		}
 		fmt.Fprintf(out, "tfcifar on TensorFlow %s, run dir %s\n", libtf.Version(), cfg.Run.Out)
-		hint := "run the same command with -resume"
-		_, err = workflow.Run(ctx, cfg, workflow.Options{Out: out, Resume: *resume, Overwrite: *overwrite, ResumeHint: hint})
+		_, err = workflow.Run(ctx, cfg, workflow.Options{Out: out, Resume: *resume, Overwrite: *overwrite})
 		if errors.Is(err, workflow.ErrFinished) {
 			return usage(err)
 		}
-		return err
+		return resumeHint(err)
 	}
 }
 

@@ -1,0 +1,135 @@
+package cifar
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+)
+
+// Source reads the examples of a Set or Features in any order as float32
+// values multiplied by a scale, with one-hot labels: a dataset a training
+// loop fills its batches from. It reads its Set or Features without
+// copying them; they must not change while it is in use. Its methods may
+// run on several goroutines at once.
+type Source struct {
+	rows rows
+	k    int
+}
+
+// Source returns a Source over s with pixels float32(p)*scale (scale 0:
+// 1, raw 0-255 values) and K = NumClasses one-hot columns.
+func (s *Set) Source(scale float32) *Source {
+	r := &imageRows{set: s}
+	scale = scaleOrOne(scale)
+	for i := range r.lut {
+		r.lut[i] = float32(i) * scale
+	}
+	return &Source{rows: r, k: s.NumClasses()}
+}
+
+// Source returns a Source over f with values multiplied by scale (0: 1)
+// and K = NumClasses one-hot columns.
+func (f *Features) Source(scale float32) *Source {
+	return &Source{rows: featureRows{f, scaleOrOne(scale)}, k: f.NumClasses()}
+}
+
+// Len returns the number of examples.
+func (s *Source) Len() int { return s.rows.len() }
+
+// Width returns the number of values of one example.
+func (s *Source) Width() int { return s.rows.width() }
+
+// NumClasses returns K, the number of one-hot columns of the labels.
+func (s *Source) NumClasses() int { return s.k }
+
+// FillTo writes the examples at the given indices into images (len(idx)
+// times Width values) and their one-hot labels into labels (len(idx)
+// times NumClasses values). It panics if a slice is too short or an index
+// is out of range.
+func (s *Source) FillTo(idx []int, images, labels []float32) {
+	fillTo(s.rows, s.k, idx, images, labels)
+}
+
+// Check reports an error when the Set or Features under s do not hold as
+// many examples as labels.
+func (s *Source) Check() error {
+	switch r := s.rows.(type) {
+	case *imageRows:
+		return r.set.Check()
+	case featureRows:
+		return r.f.Check()
+	}
+	return nil
+}
+
+// fillTo writes the examples of r at idx and their one-hot labels of k
+// columns.
+func fillTo(r rows, k int, idx []int, images, labels []float32) {
+	w, n := r.width(), len(idx)
+	images, labels = images[:n*w], labels[:n*k]
+	clear(labels)
+	for i, j := range idx {
+		r.fill(images[i*w:(i+1)*w], j)
+		labels[i*k+int(r.label(j))] = 1
+	}
+}
+
+// Fingerprint returns the fingerprint of the Set under s, or the Origin
+// of the Features under s.
+func (s *Source) Fingerprint() string {
+	switch r := s.rows.(type) {
+	case *imageRows:
+		return r.set.Fingerprint()
+	case featureRows:
+		return r.f.Origin
+	}
+	return ""
+}
+
+// Fingerprint returns the sha256 (hex) of the number of images, the class
+// names, the images and the labels of s: what a model trained on s saw,
+// wherever its files are.
+func (s *Set) Fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d %q\n", s.Len(), s.Classes)
+	h.Write(s.Images)
+	h.Write(s.Labels)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// FillTo writes the images at idx as raw 0-255 float32 values into images
+// (len(idx)*ImageSize values, NHWC) and their one-hot labels into labels
+// (len(idx)*NumClasses values), as Source(1).FillTo does.
+func (s *Set) FillTo(idx []int, images, labels []float32) {
+	fillTo(&rawRows{s}, s.NumClasses(), idx, images, labels)
+}
+
+// Check reports an error when s does not hold ImageSize bytes per label.
+func (s *Set) Check() error {
+	if len(s.Images) != s.Len()*ImageSize {
+		return fmt.Errorf("%d bytes for %d images", len(s.Images), s.Len())
+	}
+	return nil
+}
+
+// FillTo writes the examples at idx into images (len(idx)*Width values)
+// and their one-hot labels into labels (len(idx)*NumClasses values), as
+// Source(1).FillTo does.
+func (f *Features) FillTo(idx []int, images, labels []float32) {
+	fillTo(featureRows{f, 1}, f.NumClasses(), idx, images, labels)
+}
+
+// rawRows reads the images of a Set as raw 0-255 values.
+type rawRows struct{ set *Set }
+
+func (r *rawRows) len() int          { return r.set.Len() }
+func (r *rawRows) width() int        { return ImageSize }
+func (r *rawRows) label(i int) uint8 { return r.set.Labels[i] }
+
+func (r *rawRows) fill(dst []float32, i int) {
+	src := (*[ImageSize]byte)(r.set.Images[i*ImageSize : (i+1)*ImageSize])
+	out := (*[ImageSize]float32)(dst)
+	for p, v := range src {
+		out[p] = float32(v)
+	}
+}

@@ -1,0 +1,13 @@
+// Package transfer trains a network that reuses the layers of another:
+// it picks the reused layers' values from a source (Pick), gives
+// fine-tuned reused layers their own learning rate (FineTuneRates),
+// splits the values between the cached first layers and the trained ones
+// (Split) and, for train.cache_frozen, runs the reused, frozen,
+// deterministic first layers once over all images (Prepare) so that only
+// the layers after them train, on those cached features.
+//
+// Prepare works on the network already built once (its graph serves for
+// the summary, the parameter counts, picking and the cached features) and
+// builds a second graph only for the head when layers are cached: a
+// transfer stage builds one graph without caching and two with it.
+package transfer

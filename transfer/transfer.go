@@ -1,0 +1,171 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
+
+	"github.com/tfcifar/tfcifar/cifar"
+	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/train"
+)
+
+// Input is a stage's network, built once, with the values of its reused
+// layers and its images.
+//
+// Net is the resolved network and Model it built in Graph (with Seed);
+// Init holds the values of the reused layers' variables (Pick), Cached the
+// number of first layers to run once (net.Cacheable() with
+// train.cache_frozen, else 0), From the reuse settings (nil: none), Scale
+// the pixel scale (0: 1) and Run the session settings.
+type Input struct {
+	Run        config.Run
+	Net        config.Network
+	Graph      *tf.Graph
+	Model      *graph.Model
+	Seed       int64
+	Init       map[string]*tf.Tensor
+	Cached     int
+	From       *config.Reuse
+	Scale      float32
+	Train, Val *cifar.Set
+}
+
+// Setup is what to train: hand Graph, Model and Options' fields to
+// train.New and Train and Val to Fit.
+//
+// Without cached layers, Graph and Model are the Input's and Head its
+// network. With them, Head is the network after the cached layers (its
+// input the shape of their output), built in a graph of its own, and
+// Train and Val are the cached features. Init holds the values of the
+// trained reused layers, Cached those of the cached layers, LayerRates the
+// fine-tune rates and Spent the time caching took.
+type Setup struct {
+	Head       config.Network
+	Graph      *tf.Graph
+	Model      *graph.Model
+	Train, Val train.Dataset
+	Init       map[string]*tf.Tensor
+	Cached     map[string]*tf.Tensor
+	LayerRates map[string]float64
+	Spent      time.Duration
+}
+
+// Prepare splits in's reused values and, with cached layers, computes
+// their outputs over the images in in's graph and builds the head.
+func Prepare(ctx context.Context, in Input) (*Setup, error) {
+	prefix, head, err := Split(in.Init, in.Model, in.Net, in.Cached)
+	if err != nil {
+		return nil, err
+	}
+	su := &Setup{Head: in.Net, Graph: in.Graph, Model: in.Model, Init: head, Cached: prefix,
+		Train: in.Train.Source(in.Scale), Val: in.Val.Source(in.Scale)}
+	if in.Cached > 0 {
+		start := time.Now()
+		if err := su.cache(ctx, in); err != nil {
+			return nil, err
+		}
+		su.Spent = time.Since(start)
+	}
+	su.LayerRates = FineTuneRates(in.From, su.Head.Layers)
+	return su, nil
+}
+
+// cache computes the features of the cached layers and builds the head.
+func (su *Setup) cache(ctx context.Context, in Input) error {
+	shapes, err := in.Net.Shapes()
+	if err != nil {
+		return err
+	}
+	out := in.Model.Outputs[in.Cached-1]
+	vals, err := train.Outputs(ctx, in.Run, in.Graph, in.Model, out, su.Cached, su.Train, su.Val)
+	if err != nil {
+		return fmt.Errorf("caching frozen features: %w", err)
+	}
+	shape := shapes[in.Cached-1]
+	sets := []*cifar.Set{in.Train, in.Val}
+	feats := make([]*cifar.Features, len(sets))
+	for i, s := range sets {
+		feats[i] = &cifar.Features{Values: vals[i], Shape: slices.Clone(shape), Labels: s.Labels, Classes: s.Classes, Origin: s.Fingerprint()}
+	}
+	su.Train, su.Val = feats[0].Source(1), feats[1].Source(1)
+	su.Head = config.Network{Input: shape, Layers: in.Net.Layers[in.Cached:]}
+	su.Graph = tf.NewGraph()
+	su.Model, err = graph.Build(op.NewScopeWithGraph(su.Graph), su.Head, graph.Options{Seed: in.Seed})
+	return err
+}
+
+// FineTuneRates gives the reused layers their own learning rate when from
+// fine-tunes them with one (nil otherwise).
+func FineTuneRates(from *config.Reuse, layers []config.Layer) map[string]float64 {
+	if from == nil || from.Frozen || from.LearningRate <= 0 {
+		return nil
+	}
+	out := map[string]float64{}
+	for _, l := range layers {
+		if l.Reused {
+			out[l.Name] = from.LearningRate
+		}
+	}
+	return out
+}
+
+// ofLayers returns the values of the variables of vars that belong to
+// layers, matched by Variable.Layer (a layer name may contain "/", so a
+// variable's name does not tell its layer).
+func ofLayers(values map[string]*tf.Tensor, vars []*graph.Variable, layers []config.Layer) map[string]*tf.Tensor {
+	names := map[string]bool{}
+	for _, l := range layers {
+		names[l.Name] = true
+	}
+	out := map[string]*tf.Tensor{}
+	for _, v := range vars {
+		if t, ok := values[v.Name]; ok && names[v.Layer] {
+			out[v.Name] = t
+		}
+	}
+	return out
+}
+
+// Split divides the reused values init of net (built as m) between the
+// first cached layers and the trained ones, and fails if any value lands
+// in neither.
+func Split(init map[string]*tf.Tensor, m *graph.Model, net config.Network, cached int) (prefix, head map[string]*tf.Tensor, err error) {
+	prefix = ofLayers(init, m.Variables, net.Layers[:cached])
+	head = ofLayers(init, m.Variables, net.Layers[cached:])
+	for name := range init {
+		if prefix[name] == nil && head[name] == nil {
+			return nil, nil, fmt.Errorf("reused variable %s belongs to no layer of the network", name)
+		}
+	}
+	return prefix, head, nil
+}
+
+// Pick returns the variables of net's reused layers (m is net built) from
+// src, checking that every one is there with the shape the layer needs.
+func Pick(net config.Network, m *graph.Model, src map[string]*tf.Tensor) (map[string]*tf.Tensor, error) {
+	reused := map[string]bool{}
+	for _, l := range net.Layers {
+		reused[l.Name] = l.Reused
+	}
+	out := map[string]*tf.Tensor{}
+	for _, v := range m.Variables {
+		if !reused[v.Layer] {
+			continue
+		}
+		t, ok := src[v.Name]
+		if !ok {
+			return nil, fmt.Errorf("reused layer %q: the source has no variable %s", v.Layer, v.Name)
+		}
+		if !slices.Equal(t.Shape(), v.Shape) {
+			return nil, fmt.Errorf("reused layer %q: variable %s has shape %v in the source, the layer needs %v", v.Layer, v.Name, t.Shape(), v.Shape)
+		}
+		out[v.Name] = t
+	}
+	return out, nil
+}
