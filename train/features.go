@@ -11,6 +11,7 @@ import (
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/session"
 )
 
 // featureBatch is how many images Features runs through the network at once.
@@ -24,7 +25,7 @@ const featureBatch = 500
 // layers after them train. Pixels are scaled as in training (scale 0: 1);
 // run gives the session's threads and device. It stops with ctx's error
 // between batches when ctx is done.
-func Features(ctx context.Context, run config.Run, net config.Network, values map[string]*tf.Tensor, scale float32, sets ...*cifar.Set) ([]*cifar.Features, error) {
+func Features(ctx context.Context, run config.Run, net config.Network, values graph.Weights, scale float32, sets ...*cifar.Set) ([]*cifar.Features, error) {
 	s := op.NewScope()
 	m, err := graph.Build(s, net, graph.Options{})
 	if err != nil {
@@ -35,9 +36,9 @@ func Features(ctx context.Context, run config.Run, net config.Network, values ma
 			return nil, fmt.Errorf("train: features: no value for variable %s", v.Name)
 		}
 	}
-	assigns, err := assignOps(s.SubScope("init"), m.Variables, values)
+	assign, err := session.NewAssign(s.SubScope("init"), m.Variables, values)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("train: features: %w", err)
 	}
 	shape, err := net.OutputShape()
 	if err != nil {
@@ -47,18 +48,13 @@ func Features(ctx context.Context, run config.Run, net config.Network, values ma
 	if err != nil {
 		return nil, fmt.Errorf("train: features: build graph: %w", err)
 	}
-	conf, _, err := sessionConfig(run)
+	sess, err := session.Open(g, run)
 	if err != nil {
-		return nil, err
-	}
-	ownThreadPools()
-	sess, err := tf.NewSession(g, &tf.SessionOptions{Config: conf})
-	if err != nil {
-		return nil, fmt.Errorf("train: features: open session: %w", err)
+		return nil, fmt.Errorf("train: features: %w", err)
 	}
 	defer sess.Close()
-	if err := runAssigns(sess, assigns, values); err != nil {
-		return nil, err
+	if err := assign.Run(sess, values); err != nil {
+		return nil, fmt.Errorf("train: features: %w", err)
 	}
 	out := m.Outputs[len(m.Outputs)-1]
 	var image []int64 // shape of one input example

@@ -11,9 +11,10 @@ import (
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 
+	"github.com/tfcifar/tfcifar/checkpoint"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
-	"github.com/tfcifar/tfcifar/savedmodel"
+	"github.com/tfcifar/tfcifar/internal/session"
 )
 
 // Trainer trains one model in its own session. It is not safe for
@@ -28,7 +29,7 @@ type Trainer struct {
 	imgs  []int64
 
 	sess    *tf.Session
-	saver   *savedmodel.Saver
+	saver   *checkpoint.Saver
 	labels  tf.Output // float32 [-1, k] one-hot labels
 	lr      tf.Output // float32 scalar learning rate
 	metrics tf.Output // float32 [2]: mean loss and accuracy of the batch
@@ -147,14 +148,8 @@ func (t *Trainer) shapes() error {
 
 // built holds the ops that New runs once after opening the session.
 type built struct {
-	inits   []*tf.Operation
-	assigns map[string]assign
-}
-
-// assign writes a value fed through in to a variable.
-type assign struct {
-	in tf.Output
-	op *tf.Operation
+	inits  []*tf.Operation
+	assign *session.Assign // writes Options.Init
 }
 
 // build adds the training ops to the graph.
@@ -180,12 +175,12 @@ func (t *Trainer) build(root *op.Scope) (built, error) {
 		vars  []*graph.Variable
 		reads []tf.Output
 	)
-	entries := make([]savedmodel.Entry, 0, 2*len(m.Variables)+len(t.opt.Cached)+2)
+	entries := make([]checkpoint.Entry, 0, 2*len(m.Variables)+len(t.opt.Cached)+2)
 	for _, v := range m.Variables {
 		if v.Init != nil {
 			b.inits = append(b.inits, v.Init)
 		}
-		entries = append(entries, savedmodel.Entry{Name: v.Name, Handle: v.Handle, DType: v.Read.DataType(), Shape: v.Shape})
+		entries = append(entries, checkpoint.Entry{Name: v.Name, Handle: v.Handle, DType: v.Read.DataType(), Shape: v.Shape})
 		if _, ok := t.opt.Cached[v.Name]; ok {
 			return b, fmt.Errorf("train: cached value for %s: the model has that variable", v.Name)
 		}
@@ -206,8 +201,8 @@ func (t *Trainer) build(root *op.Scope) (built, error) {
 	epoch, epochInit := counter("epoch")
 	b.inits = append(b.inits, stepsInit, epochInit)
 	entries = append(entries,
-		savedmodel.Entry{Name: "train/step", Handle: steps, DType: tf.Int64, Shape: []int64{}},
-		savedmodel.Entry{Name: "train/epoch", Handle: epoch, DType: tf.Int64, Shape: []int64{}})
+		checkpoint.Entry{Name: "train/step", Handle: steps, DType: tf.Int64, Shape: []int64{}},
+		checkpoint.Entry{Name: "train/epoch", Handle: epoch, DType: tf.Int64, Shape: []int64{}})
 	t.steps = op.ReadVariableOp(s.SubScope("steps"), steps, tf.Int64)
 	es := s.SubScope("set_epoch")
 	t.epochIn = op.Placeholder(es, tf.Int64, op.PlaceholderShape(tf.ScalarShape()))
@@ -235,7 +230,7 @@ func (t *Trainer) build(root *op.Scope) (built, error) {
 		}
 		for _, sl := range slots {
 			b.inits = append(b.inits, sl.Init)
-			entries = append(entries, savedmodel.Entry{Name: sl.Name, Handle: sl.Handle, DType: tf.Float, Shape: sl.Shape})
+			entries = append(entries, checkpoint.Entry{Name: sl.Name, Handle: sl.Handle, DType: tf.Float, Shape: sl.Shape})
 		}
 	}
 	is := s.SubScope("increment")
@@ -252,16 +247,15 @@ func (t *Trainer) build(root *op.Scope) (built, error) {
 		in := op.Placeholder(vs, val.DataType(), op.PlaceholderShape(tf.MakeShape(val.Shape()...)))
 		h, init := variable(vs, "cached/"+name, val.DataType(), val.Shape(), in)
 		t.cached = append(t.cached, cachedVar{name: name, in: in, init: init, read: op.ReadVariableOp(vs, h, val.DataType())})
-		entries = append(entries, savedmodel.Entry{Name: name, Handle: h, DType: val.DataType(), Shape: val.Shape()})
+		entries = append(entries, checkpoint.Entry{Name: name, Handle: h, DType: val.DataType(), Shape: val.Shape()})
 	}
 	t.finite, t.floats = finiteFlags(s.SubScope("finite"), entries)
 
 	var err error
-	b.assigns, err = assignOps(s.SubScope("init"), t.m.Variables, t.opt.Init)
-	if err != nil {
-		return b, err
+	if b.assign, err = session.NewAssign(s.SubScope("init"), t.m.Variables, t.opt.Init); err != nil {
+		return b, fmt.Errorf("train: initial %w", err)
 	}
-	if t.saver, err = savedmodel.NewSaver(root, entries); err != nil {
+	if t.saver, err = checkpoint.NewSaver(root, entries); err != nil {
 		return b, fmt.Errorf("train: checkpoint saver: %w", err)
 	}
 	return b, nil
@@ -269,7 +263,7 @@ func (t *Trainer) build(root *op.Scope) (built, error) {
 
 // finiteFlags adds a bool vector telling for each float32 entry whether
 // all its values are finite, and returns it with the entries' names.
-func finiteFlags(s *op.Scope, entries []savedmodel.Entry) (tf.Output, []string) {
+func finiteFlags(s *op.Scope, entries []checkpoint.Entry) (tf.Output, []string) {
 	var (
 		flags []tf.Output
 		names []string
@@ -322,53 +316,9 @@ func (t *Trainer) checkCached(dir string) error {
 		return fmt.Errorf("train: resume: read cached variables: %w", err)
 	}
 	for i, c := range t.cached {
-		if fingerprint(map[string]*tf.Tensor{c.name: out[i]}) != fingerprint(map[string]*tf.Tensor{c.name: t.opt.Cached[c.name]}) {
+		if fingerprint(graph.Weights{c.name: out[i]}) != fingerprint(graph.Weights{c.name: t.opt.Cached[c.name]}) {
 			return &ResumeRefused{Checkpoint: dir, Field: "reused weights (model.from)", Was: "other values of " + c.name, Now: "the source's"}
 		}
-	}
-	return nil
-}
-
-// assignOps adds an assignment for every value of init, after checking
-// that the variable exists among vars with the same type and shape.
-func assignOps(s *op.Scope, vars []*graph.Variable, init map[string]*tf.Tensor) (map[string]assign, error) {
-	byName := make(map[string]*graph.Variable, len(vars))
-	for _, v := range vars {
-		byName[v.Name] = v
-	}
-	out := make(map[string]assign, len(init))
-	for name, val := range init {
-		v, ok := byName[name]
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("train: initial value for %q: the model has no such variable", name)
-		case val == nil:
-			return nil, fmt.Errorf("train: initial value for %s is nil", name)
-		case val.DataType() != v.Read.DataType():
-			return nil, fmt.Errorf("train: initial value for %s: type %v, want %v", name, val.DataType(), v.Read.DataType())
-		case !slices.Equal(val.Shape(), v.Shape):
-			return nil, fmt.Errorf("train: initial value for %s: shape %v, want %v", name, val.Shape(), v.Shape)
-		}
-		vs := s.SubScope(name)
-		in := op.Placeholder(vs, v.Read.DataType(), op.PlaceholderShape(tf.MakeShape(v.Shape...)))
-		out[name] = assign{in: in, op: op.AssignVariableOp(vs, v.Handle, in)}
-	}
-	return out, nil
-}
-
-// runAssigns runs the assignments made by assignOps with their values.
-func runAssigns(sess *tf.Session, assigns map[string]assign, init map[string]*tf.Tensor) error {
-	if len(assigns) == 0 {
-		return nil
-	}
-	feeds := make(map[tf.Output]*tf.Tensor, len(assigns))
-	ops := make([]*tf.Operation, 0, len(assigns))
-	for name, a := range assigns {
-		feeds[a.in] = init[name]
-		ops = append(ops, a.op)
-	}
-	if _, err := sess.Run(feeds, nil, ops); err != nil {
-		return fmt.Errorf("train: assign initial values: %w", err)
 	}
 	return nil
 }
@@ -376,18 +326,9 @@ func runAssigns(sess *tf.Session, assigns map[string]assign, init map[string]*tf
 // open creates the session, initialises the variables and the feeds, and
 // restores a checkpoint when resuming.
 func (t *Trainer) open(g *tf.Graph, b built) error {
-	conf, gpu, err := sessionConfig(t.opt.Run)
-	if err != nil {
-		return err
-	}
-	ownThreadPools()
-	if t.sess, err = tf.NewSession(g, &tf.SessionOptions{Config: conf}); err != nil {
-		return fmt.Errorf("train: open session: %w", err)
-	}
-	if gpu {
-		if err := t.checkGPU(); err != nil {
-			return err
-		}
+	var err error
+	if t.sess, err = session.Open(g, t.opt.Run); err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
 	if _, err := t.sess.Run(nil, nil, b.inits); err != nil {
 		return fmt.Errorf("train: initialise variables: %w", err)
@@ -402,8 +343,8 @@ func (t *Trainer) open(g *tf.Graph, b built) error {
 			return fmt.Errorf("train: assign cached values: %w", err)
 		}
 	}
-	if err := runAssigns(t.sess, b.assigns, t.opt.Init); err != nil {
-		return err
+	if err := b.assign.Run(t.sess, t.opt.Init); err != nil {
+		return fmt.Errorf("train: initial values: %w", err)
 	}
 	if err := t.feeds(); err != nil {
 		return err
@@ -414,22 +355,6 @@ func (t *Trainer) open(g *tf.Graph, b built) error {
 		}
 	}
 	return nil
-}
-
-// checkGPU fails when a GPU was asked for and the session has none.
-func (t *Trainer) checkGPU() error {
-	devs, err := t.sess.ListDevices()
-	if err != nil {
-		return fmt.Errorf("train: list devices: %w", err)
-	}
-	var names []string
-	for _, d := range devs {
-		if d.Type == "GPU" {
-			return nil
-		}
-		names = append(names, d.Name)
-	}
-	return fmt.Errorf("run.device: %q asks for a GPU but TensorFlow sees none (devices: %v)", t.opt.Run.Device, names)
 }
 
 // feeds prepares the reused feed maps and scalar tensors.
@@ -478,22 +403,14 @@ func (t *Trainer) newInput(n int) (*batchInput, error) {
 	return &batchInput{images: images, labels: labels, n: n}, nil
 }
 
-// Values returns the current value of every model variable by
-// Variable.Name: snapshots that later training does not change.
-func (t *Trainer) Values() (map[string]*tf.Tensor, error) {
-	fetch := make([]tf.Output, len(t.m.Variables))
-	for i, v := range t.m.Variables {
-		fetch[i] = v.Read
-	}
-	out, err := t.sess.Run(nil, fetch, nil)
+// Values returns the current value of every model variable: snapshots
+// that later training does not change.
+func (t *Trainer) Values() (graph.Weights, error) {
+	w, err := session.Read(t.sess, t.m.Variables)
 	if err != nil {
-		return nil, fmt.Errorf("train: read variables: %w", err)
+		return nil, fmt.Errorf("train: %w", err)
 	}
-	vals := make(map[string]*tf.Tensor, len(out))
-	for i, v := range t.m.Variables {
-		vals[v.Name] = out[i]
-	}
-	return vals, nil
+	return w, nil
 }
 
 // Close releases the session. The Trainer is unusable afterwards.

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"time"
 
-	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/cifar"
@@ -29,7 +28,7 @@ type stage struct {
 	cfg  *config.Config
 	i    int
 	ds   *cifar.Dataset
-	done map[string]map[string]*tf.Tensor // trained values of earlier stages by name
+	done map[string]graph.Weights // trained values of earlier stages by name
 	opt  Options
 }
 
@@ -79,8 +78,8 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 	if err != nil {
 		return StageReport{}, err
 	}
-	final, err := savedmodel.Export(st.cfg.ExportDir(st.i), net, fit.values, savedmodel.Options{
-		Classes: classes, Seed: st.cfg.Run.Seed, Scale: st.cfg.Data.Scale,
+	final, err := savedmodel.ExportNetwork(st.cfg.ExportDir(st.i), net, fit.values, savedmodel.Options{
+		Classes: classes, Seed: st.cfg.Run.Seed, Scale: st.cfg.Data.Scale, Run: st.cfg.Run,
 	})
 	if err != nil {
 		return StageReport{}, err
@@ -100,7 +99,7 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 
 // fitted is what training a stage produced.
 type fitted struct {
-	values  map[string]*tf.Tensor
+	values  graph.Weights
 	history *train.History
 	params  Params
 	flops   float64
@@ -111,7 +110,7 @@ type fitted struct {
 // layers) and trains it; full is net already built, for its summary. With train.cache_frozen, the reused frozen
 // layers up to the first non-deterministic one run once over all images and
 // only the layers after them are trained, on those cached features.
-func (st *stage) fit(ctx context.Context, net config.Network, full *graph.Model, init map[string]*tf.Tensor, trainSet, valSet *cifar.Set) (*fitted, error) {
+func (st *stage) fit(ctx context.Context, net config.Network, full *graph.Model, init graph.Weights, trainSet, valSet *cifar.Set) (*fitted, error) {
 	c := st.conf()
 	nTrain, nVal := trainSet.Len(), valSet.Len()
 	if err := full.Summary(st.opt.Out); err != nil {
@@ -236,29 +235,21 @@ func fineTuneRates(from *config.Reuse, layers []config.Layer) map[string]float64
 	return out
 }
 
-// ofLayers returns the values of the variables of vars that belong to
-// layers, matched by Variable.Layer (a layer name may contain "/", so a
-// variable's name does not tell its layer).
-func ofLayers(values map[string]*tf.Tensor, vars []*graph.Variable, layers []config.Layer) map[string]*tf.Tensor {
-	names := map[string]bool{}
-	for _, l := range layers {
-		names[l.Name] = true
+// layerNames returns the names of layers.
+func layerNames(layers []config.Layer) []string {
+	names := make([]string, len(layers))
+	for i, l := range layers {
+		names[i] = l.Name
 	}
-	out := map[string]*tf.Tensor{}
-	for _, v := range vars {
-		if t, ok := values[v.Name]; ok && names[v.Layer] {
-			out[v.Name] = t
-		}
-	}
-	return out
+	return names
 }
 
 // split divides the reused values init between the cached layers (the
 // first cached of net) and the trained ones, and fails if any value lands
 // in neither.
-func split(init map[string]*tf.Tensor, full *graph.Model, net config.Network, cached int) (prefix, head map[string]*tf.Tensor, err error) {
-	prefix = ofLayers(init, full.Variables, net.Layers[:cached])
-	head = ofLayers(init, full.Variables, net.Layers[cached:])
+func split(init graph.Weights, full *graph.Model, net config.Network, cached int) (prefix, head graph.Weights, err error) {
+	prefix = init.Of(full.Variables, layerNames(net.Layers[:cached])...)
+	head = init.Of(full.Variables, layerNames(net.Layers[cached:])...)
 	for name := range init {
 		if prefix[name] == nil && head[name] == nil {
 			return nil, nil, fmt.Errorf("reused variable %s belongs to no layer of the network", name)
@@ -270,27 +261,27 @@ func split(init map[string]*tf.Tensor, full *graph.Model, net config.Network, ca
 // reusedValues returns the values of the reused layers' variables of net
 // (built as full), taken from the source stage's trained values or read from
 // the source SavedModel. Nil when net reuses nothing.
-func (st *stage) reusedValues(net config.Network, full *graph.Model) (map[string]*tf.Tensor, error) {
+func (st *stage) reusedValues(net config.Network, full *graph.Model) (graph.Weights, error) {
 	from := st.conf().Model.From
 	if from == nil {
 		return nil, nil
 	}
-	var src map[string]*tf.Tensor
+	var src graph.Weights
 	if from.Stage != "" {
 		src = st.done[from.Stage]
 		if src == nil {
 			return nil, fmt.Errorf("model.from.stage: stage %q has not been trained in this run", from.Stage)
 		}
 	} else {
-		meta, values, err := savedmodel.ReadVariables(from.SavedModel, savedmodel.LoadOptions{Trust: from.Trust})
+		read, err := savedmodel.ReadVariables(from.SavedModel, savedmodel.LoadOptions{Trust: from.Trust, Run: st.cfg.Run})
 		if err != nil {
 			return nil, fmt.Errorf("model.from.savedmodel: %w", err)
 		}
-		if meta.Scale != 0 && !sameScale(meta.Scale, st.cfg.Data.Scale) {
+		if read.Scale != 0 && !sameScale(read.Scale, st.cfg.Data.Scale) {
 			return nil, fmt.Errorf("model.from.savedmodel: %s was trained with data.scale %g, this run's data.scale is %g; reused layers need the pixels they were trained on",
-				from.SavedModel, meta.Scale, st.cfg.Data.Scale)
+				from.SavedModel, read.Scale, st.cfg.Data.Scale)
 		}
-		src = values
+		src = read.Weights
 	}
 	return pick(net, full, src)
 }
@@ -300,25 +291,18 @@ func (st *stage) reusedValues(net config.Network, full *graph.Model) (map[string
 func sameScale(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(math.Abs(a), math.Abs(b)) }
 
 // pick returns the variables of net's reused layers (full is net built)
-// from src, checking that every one is there with the shape the layer needs.
-func pick(net config.Network, full *graph.Model, src map[string]*tf.Tensor) (map[string]*tf.Tensor, error) {
-	reused := map[string]bool{}
+// from src, checking that every one is there with the type and shape the
+// layer needs and holds finite values.
+func pick(net config.Network, full *graph.Model, src graph.Weights) (graph.Weights, error) {
+	var reused []string
 	for _, l := range net.Layers {
-		reused[l.Name] = l.Reused
+		if l.Reused {
+			reused = append(reused, l.Name)
+		}
 	}
-	out := map[string]*tf.Tensor{}
-	for _, v := range full.Variables {
-		if !reused[v.Layer] {
-			continue
-		}
-		t, ok := src[v.Name]
-		if !ok {
-			return nil, fmt.Errorf("reused layer %q: the source has no variable %s", v.Layer, v.Name)
-		}
-		if !slices.Equal(t.Shape(), v.Shape) {
-			return nil, fmt.Errorf("reused layer %q: variable %s has shape %v in the source, the layer needs %v", v.Layer, v.Name, t.Shape(), v.Shape)
-		}
-		out[v.Name] = t
+	out := src.Of(full.Variables, reused...)
+	if err := out.Check(graph.VariablesOf(full.Variables, reused...)); err != nil {
+		return nil, fmt.Errorf("reused layers %v: %w", reused, err)
 	}
 	return out, nil
 }
@@ -332,11 +316,12 @@ func paramsOf(m *graph.Model) Params {
 // reuse loads the stage's existing export when it was built from the same
 // network and classes; ok is false when there is none or it differs (the
 // reason is printed and the stage is trained).
-func (st *stage) reuse(net config.Network, full *graph.Model, classes []string) (sr StageReport, values map[string]*tf.Tensor, ok bool, err error) {
+func (st *stage) reuse(net config.Network, full *graph.Model, classes []string) (sr StageReport, values graph.Weights, ok bool, err error) {
 	c := st.conf()
 	dir := st.cfg.ExportDir(st.i)
 	out := st.opt.Out
-	meta, values, err := savedmodel.ReadVariables(dir, savedmodel.LoadOptions{})
+	read, err := savedmodel.ReadVariables(dir, savedmodel.LoadOptions{Run: st.cfg.Run})
+	meta, values := read.Meta, read.Weights
 	stored, storedClasses := meta.Network, meta.Classes
 	if err != nil {
 		fmt.Fprintf(out, "No reusable export (%v); training.\n", err)

@@ -1,4 +1,4 @@
-package savedmodel
+package checkpoint
 
 import (
 	"errors"
@@ -46,17 +46,17 @@ type Saver struct {
 // names must be unique and not empty.
 func NewSaver(s *op.Scope, entries []Entry) (*Saver, error) {
 	if len(entries) == 0 {
-		return nil, errors.New("savedmodel: saver needs at least one variable")
+		return nil, errors.New("checkpoint: saver needs at least one variable")
 	}
 	sorted := slices.Clone(entries)
 	slices.SortFunc(sorted, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
 	names := make([]string, len(sorted))
 	for i, e := range sorted {
 		if e.Name == "" {
-			return nil, fmt.Errorf("savedmodel: saver entry %d has no name", i)
+			return nil, fmt.Errorf("checkpoint: saver entry %d has no name", i)
 		}
 		if i > 0 && e.Name == sorted[i-1].Name {
-			return nil, fmt.Errorf("savedmodel: saver variable %q listed twice", e.Name)
+			return nil, fmt.Errorf("checkpoint: saver variable %q listed twice", e.Name)
 		}
 		names[i] = e.Name
 	}
@@ -69,7 +69,7 @@ func NewSaver(s *op.Scope, entries []Entry) (*Saver, error) {
 		Attrs: map[string]interface{}{"shape": tf.ScalarShape()},
 	})
 	if s.Err() != nil {
-		return nil, fmt.Errorf("savedmodel: build saver: %w", s.Err())
+		return nil, fmt.Errorf("checkpoint: build saver: %w", s.Err())
 	}
 	prefix := filename.Output(0)
 	keys := op.Const(s.SubScope("tensor_names"), names)
@@ -111,7 +111,7 @@ func NewSaver(s *op.Scope, entries []Entry) (*Saver, error) {
 	}
 	restore := s.WithControlDependencies(assigns...).AddOperation(tf.OpSpec{Type: "NoOp", Name: "restore_all"})
 	if err := s.Err(); err != nil {
-		return nil, fmt.Errorf("savedmodel: build saver: %w", err)
+		return nil, fmt.Errorf("checkpoint: build saver: %w", err)
 	}
 	return &Saver{filename: prefix, save: save.Output(0), restore: restore, names: names, checks: checks}, nil
 }
@@ -123,7 +123,7 @@ func (v *Saver) Names() []string { return slices.Clone(v.names) }
 // prefix.data-00000-of-00001). The directory of prefix must exist.
 func (v *Saver) Save(sess *tf.Session, prefix string) error {
 	if err := v.run(sess, prefix, []tf.Output{v.save}, nil); err != nil {
-		return fmt.Errorf("savedmodel: save checkpoint %s: %w", prefix, err)
+		return fmt.Errorf("checkpoint: save checkpoint %s: %w", prefix, err)
 	}
 	return nil
 }
@@ -133,7 +133,7 @@ func (v *Saver) Save(sess *tf.Session, prefix string) error {
 // with an error naming it; variables may then be partly assigned.
 func (v *Saver) Restore(sess *tf.Session, prefix string) error {
 	if err := v.restoreFrom(sess, prefix); err != nil {
-		return fmt.Errorf("savedmodel: restore checkpoint %s: %w", prefix, err)
+		return fmt.Errorf("checkpoint: restore checkpoint %s: %w", prefix, err)
 	}
 	return nil
 }
