@@ -125,26 +125,56 @@ func same(a, b *tf.Tensor) bool {
 	return bytes.Equal(x.Bytes(), y.Bytes())
 }
 
-func TestExportBuiltErrors(t *testing.T) {
+// flatDense builds a flatten and dense network in a new scope, with zero
+// weights; hostile adds a WriteFile op to its graph.
+func flatDense(t *testing.T, hostile bool) savedmodel.Built {
+	t.Helper()
 	net := config.Network{Input: []int{32, 32, 3}, Layers: []config.Layer{{Type: "flatten"}, {Type: "dense", Units: 2}}}.Named()
 	s := op.NewScope()
 	m, err := graph.Build(s, net, graph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if hostile {
+		op.WriteFile(s.SubScope("evil"), op.Const(s.SubScope("name"), "/tmp/x"), op.Const(s.SubScope("text"), "x"))
+	}
+	k := make([][]float32, 3072)
+	for i := range k {
+		k[i] = make([]float32, 2)
+	}
+	kernel, err := tf.NewTensor(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bias, err := tf.NewTensor([]float32{0, 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return savedmodel.Built{Scope: s, Model: m, Network: net, Weights: graph.Weights{"dense/kernel": kernel, "dense/bias": bias}}
+}
+
+func TestExportBuiltErrors(t *testing.T) {
 	for _, c := range []struct {
-		desc string
-		b    savedmodel.Built
-		want string
+		desc    string
+		change  func(*savedmodel.Built)
+		hostile bool
+		want    string
 	}{
-		{"no scope", savedmodel.Built{Model: m, Network: net}, "a built model needs its scope and model"},
-		{"no weights", savedmodel.Built{Scope: s, Model: m, Network: net}, `variable "dense/kernel" has no value`},
+		{"no scope", func(b *savedmodel.Built) { b.Scope = nil }, false, "a built model needs its scope and model"},
+		{"no weights", func(b *savedmodel.Built) { b.Weights = nil }, false, `variable "dense/kernel" has no value`},
+		{"another network", func(b *savedmodel.Built) { b.Network.Input = []int{16, 16, 3} }, false, "the network spec takes inputs [16 16 3], the built model images [32 32 3]"},
+		{"ops a loader refuses", func(*savedmodel.Built) {}, true, "the serving graph would be refused on load"},
 	} {
 		t.Run(c.desc, func(t *testing.T) {
+			b := flatDense(t, c.hostile)
+			c.change(&b)
 			parent := t.TempDir()
-			_, err := savedmodel.Export(filepath.Join(parent, "m"), c.b, savedmodel.Options{})
+			_, err := savedmodel.Export(filepath.Join(parent, "m"), b, savedmodel.Options{})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Export error = %v, want one containing %q", err, c.want)
+			}
+			if left, _ := filepath.Glob(filepath.Join(parent, "*")); len(left) > 0 {
+				t.Errorf("failed export left %v", left)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -146,6 +147,9 @@ func prepare(final string, b Built, opt Options) (map[string][]byte, *serveGraph
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := sameInput(b.Network, sg.imageDims); err != nil {
+		return nil, nil, err
+	}
 	classes, err := classNames(opt.Classes, b.Model)
 	if err != nil {
 		return nil, nil, err
@@ -194,6 +198,19 @@ func serve(s *op.Scope, m *graph.Model) (*serveGraph, error) {
 	d, _ := dims.ToSlice()
 	sg.imageDims = d[1:]
 	return sg, nil
+}
+
+// sameInput checks that net, which ReadVariables builds to read the
+// variables back, takes images of the built model's dims [H W C].
+func sameInput(net config.Network, dims []int64) error {
+	in := make([]int64, len(net.Input))
+	for i, d := range net.Input {
+		in[i] = int64(d)
+	}
+	if !slices.Equal(in, dims) {
+		return fmt.Errorf("the network spec takes inputs %v, the built model images %v", net.Input, dims)
+	}
+	return nil
 }
 
 // classNames checks names against the model's number of classes, or makes
@@ -272,6 +289,12 @@ func writeProto(dir string, sg *serveGraph) error {
 	sm, err := sg.savedModel()
 	if err != nil {
 		return err
+	}
+	// A built model may hold ops of the caller's: refuse what Load would.
+	for _, mg := range sm.MetaGraphs {
+		if err := checkGraph(mg); err != nil {
+			return fmt.Errorf("the serving graph would be refused on load: %w", err)
+		}
 	}
 	b, err := proto.Marshal(sm)
 	if err != nil {
