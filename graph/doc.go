@@ -3,7 +3,7 @@
 // Build adds to a scope, through tfgo and the op wrappers, the forward pass
 // of a flat network (config.Network after Config.Resolve): an Images
 // placeholder [-1 H W C] (NHWC float32), a Training switch (bool, default
-// false), and Logits [-1 K] and Probabilities = softmax(Logits). Weights are
+// false), and Logits [-1 K] and Probabilities = softmax(Logits). Variables are
 // resource variables (VarHandleOp, shared_name = the variable name such as
 // "conv2d/kernel"), each with an Init op that assigns a seeded initial
 // value drawn with stateless random ops, so a seed fixes the initial
@@ -17,6 +17,10 @@
 // inference). A layer marked Frozen gives non-trainable variables; a frozen
 // batchnorm always runs in inference mode (as in Keras), while a frozen
 // dropout still drops in training mode.
+//
+// Weights are the values of a model's variables by Variable.Name: Check
+// tells whether they fit a model's variables (names, types, shapes, finite
+// values) and Of selects those of some layers by Variable.Layer.
 //
 // graph only builds ops: it opens no files and runs no sessions. The ops it
 // uses all have C++ gradients, so op.Gradients of a loss on Logits with

@@ -1,14 +1,12 @@
-// Package savedmodel writes and reads TensorFlow SavedModel directories and
-// checkpoints of resource variables, without Python.
+// Package savedmodel writes and reads TensorFlow SavedModel directories,
+// without Python.
 //
-// Saver saves and restores resource variables in the V2 checkpoint format
-// (prefix.index, prefix.data-00000-of-00001) with SaveV2 / RestoreV2 ops;
-// training uses it for checkpoints and Export for the variables of an
-// export.
-//
-// Export writes a TF1-style SavedModel that TensorFlow's loaders (the Go
-// and C++ LoadSavedModel, TensorFlow Python's tf.saved_model.load,
-// saved_model_cli, TF Serving) accept:
+// Export writes a built model (Built: a graph.Model alone in its graph, the
+// network spec it was built from and its graph.Weights) as a TF1-style
+// SavedModel that TensorFlow's loaders (the Go and C++ LoadSavedModel,
+// TensorFlow Python's tf.saved_model.load, saved_model_cli, TF Serving)
+// accept; ExportNetwork first builds the serving graph from a
+// config.Network. The variables are written by a checkpoint.Saver:
 //
 //	saved_model.pb                         SavedModel, schema version 1
 //	variables/variables.index              checkpoint written by the save op
@@ -32,9 +30,10 @@
 // (CheckTarget), by an atomic exchange where the filesystem allows;
 // RemoveLeftovers cleans what an export killed midway left next to it.
 //
-// Load loads an export for prediction; ReadVariables reads its network and
-// variable values back, to reuse layers in another network; ReadMeta reads
-// only the assets. Every file is read with a size limit, and before anything
+// Load loads an export for prediction; ReadVariables reads its assets and
+// variable values back (Variables), to reuse layers in another network;
+// ReadMeta reads only the assets. Sessions follow LoadOptions.Run and
+// Options.Run (internal/session). Every file is read with a size limit, and before anything
 // runs, Load and ReadVariables check the graph of saved_model.pb against an
 // allow-list of the ops inference needs (allowlist.go) and bounded sizes,
 // since TensorFlow's loader runs a model's restore and init ops:

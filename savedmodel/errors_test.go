@@ -102,7 +102,7 @@ func TestExportErrors(t *testing.T) {
 			if tc.net != nil {
 				n = *tc.net
 			}
-			_, err := Export(dir, n, tc.values, tc.opt)
+			_, err := ExportNetwork(dir, n, tc.values, tc.opt)
 			wantErr(t, err, tc.want...)
 			if left := entries(t, parent); len(left) > 0 {
 				t.Errorf("failed export left %v", left)
@@ -120,7 +120,7 @@ func TestExportFailureKeepsOld(t *testing.T) {
 	for _, stage := range []string{"variables", "graph", "assets", "rename"} {
 		t.Run(stage, func(t *testing.T) {
 			parent := t.TempDir()
-			dir, err := Export(filepath.Join(parent, "m"), net, values, Options{Classes: []string{"a", "b", "c"}})
+			dir, err := ExportNetwork(filepath.Join(parent, "m"), net, values, Options{Classes: []string{"a", "b", "c"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +132,7 @@ func TestExportFailureKeepsOld(t *testing.T) {
 				return nil
 			}
 			defer func() { step = func(string) error { return nil } }()
-			_, err = Export(dir, net, values, Options{Classes: []string{"x", "y", "z"}})
+			_, err = ExportNetwork(dir, net, values, Options{Classes: []string{"x", "y", "z"}})
 			if !errors.Is(err, injected) {
 				t.Fatalf("Export error = %v, want the injected failure", err)
 			}
@@ -155,7 +155,7 @@ func TestExportReplaces(t *testing.T) {
 	values := initialValues(t, net, 1)
 	parent := t.TempDir()
 	for _, classes := range [][]string{{"a", "b", "c"}, {"x", "y", "z"}} {
-		dir, err := Export(filepath.Join(parent, "m", "2"), net, values, Options{Classes: classes})
+		dir, err := ExportNetwork(filepath.Join(parent, "m", "2"), net, values, Options{Classes: classes})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func TestExportReplaces(t *testing.T) {
 func export(t *testing.T) (string, map[string]*tf.Tensor) {
 	t.Helper()
 	values := initialValues(t, smallNet(3), 1)
-	dir, err := Export(filepath.Join(t.TempDir(), "m"), smallNet(3), values, Options{})
+	dir, err := ExportNetwork(filepath.Join(t.TempDir(), "m"), smallNet(3), values, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,10 +268,11 @@ func TestPredictErrors(t *testing.T) {
 
 func TestReadVariables(t *testing.T) {
 	dir, values := export(t)
-	meta, got, err := ReadVariables(dir, LoadOptions{})
+	read, err := ReadVariables(dir, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	meta, got := read.Meta, read.Weights
 	net, classes := meta.Network, meta.Classes
 	if len(net.Layers) != len(smallNet(3).Layers) || !slices.Equal(classes, []string{"0", "1", "2"}) {
 		t.Errorf("network of %d layers, classes %v; want %d layers, [0 1 2]", len(net.Layers), classes, len(smallNet(3).Layers))
@@ -328,7 +329,7 @@ func TestReadVariablesErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			dir := tc.dir(t)
-			_, _, err := ReadVariables(dir, LoadOptions{})
+			_, err := ReadVariables(dir, LoadOptions{})
 			wantErr(t, err, append(tc.want, dir)...)
 			t.Log(err)
 		})

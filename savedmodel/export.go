@@ -2,10 +2,8 @@ package savedmodel
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,75 +14,92 @@ import (
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tfcifar/tfcifar/checkpoint"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
+	"github.com/tfcifar/tfcifar/internal/session"
 )
 
-// Options tune Export.
+// Options tune Export and ExportNetwork.
 //
 // Classes names the model's outputs in order (stored as assets/classes.txt);
-// empty means "0", "1", ... . Seed seeds the graph's random ops (dropout is
-// inactive at inference).
-// Scale is the pixel scale the network was trained with (data.scale; 0
-// means 1): the serving graph multiplies its raw 0-255 images input by it
-// before the first layer, so any client feeds raw pixels, and
-// assets/scale.txt records it.
+// empty means "0", "1", ... . Scale is the pixel scale the network was
+// trained with (data.scale; 0 means 1): the serving graph multiplies its
+// raw 0-255 images input by it before the first layer (graph.Options.Scale),
+// so any client feeds raw pixels, and assets/scale.txt records it. Seed
+// seeds the random ops of the graph ExportNetwork builds (dropout is
+// inactive at inference). Run gives the device, threads and precision of
+// the session that writes the variables.
 type Options struct {
 	Classes []string
 	Seed    int64
 	Scale   float64
+	Run     config.Run
 }
 
-// build builds the inference graph; a variable so tests can fail it.
-var build = graph.Build
+// Built is a model built for serving, to export with its weights.
+//
+// Model is the network Network built by graph.Build into Scope, alone in
+// its graph (nothing else was added to it) and with its images scaled by
+// the export's Scale (graph.Options.Scale). Export adds the class_ids
+// output, the asset names and the saver to Scope and finalizes it.
+// Network is stored as assets/network.yaml: ReadVariables builds it to
+// read the variables back. Weights holds a value for every variable of
+// Model and nothing else; the caller keeps ownership.
+type Built struct {
+	Scope   *op.Scope
+	Model   *graph.Model
+	Network config.Network
+	Weights graph.Weights
+}
 
 // step is called before each stage of writing an export ("variables",
 // "graph", "assets", "rename"); tests set it to inject failures.
 var step = func(string) error { return nil }
 
-// Export writes net with the variable values (keyed by graph.Variable.Name,
-// float32 tensors of the variables' shapes; the caller keeps ownership) as
-// a SavedModel in dir and returns dir, cleaned. For TF Serving's layout,
-// pass <base>/<version> as dir.
+// ExportNetwork builds net for serving (graph.Build with opt.Seed and
+// opt.Scale in a new graph) and exports it with w like Export.
+func ExportNetwork(dir string, net config.Network, w graph.Weights, opt Options) (string, error) {
+	s := op.NewScope()
+	m, err := graph.Build(s, net, graph.Options{Seed: opt.Seed, Scale: float32(scaleOf(opt))})
+	if err != nil {
+		return "", fmt.Errorf("savedmodel: export %s: %w", filepath.Clean(dir), err)
+	}
+	return Export(dir, Built{Scope: s, Model: m, Network: net, Weights: w}, opt)
+}
+
+// scaleOf returns opt.Scale, or 1 when it is 0.
+func scaleOf(opt Options) float64 {
+	if opt.Scale == 0 {
+		return 1
+	}
+	return opt.Scale
+}
+
+// Export writes the built model b with its weights as a SavedModel in dir
+// and returns dir, cleaned. For TF Serving's layout, pass <base>/<version>
+// as dir.
 //
-// It builds a fresh inference graph with graph.Build, assigns the values,
-// writes saved_model.pb, variables/variables.{index,data-00000-of-00001}
-// (by running the save op) and assets/{classes.txt,network.yaml} into a
-// temporary directory next to the target, gives it modes 0755 (dirs) and
-// 0644 (files) and swaps it into place. Only an earlier tfcifar export or
-// an empty directory is replaced (CheckTarget), only once the new export is
+// It completes b's graph for serving, checks the weights (graph.Weights.
+// Check: every variable has a finite value of its type and shape, and no
+// value is left over), assigns them, writes saved_model.pb,
+// variables/variables.{index,data-00000-of-00001} (by running the save op)
+// and assets/{classes.txt,network.yaml,scale.txt} into a temporary
+// directory next to the target, gives it modes 0755 (dirs) and 0644
+// (files) and swaps it into place. Only an earlier tfcifar export or an
+// empty directory is replaced (CheckTarget), only once the new export is
 // complete, and in one step where the filesystem allows, so that dir holds
 // the old or the new export at every instant. After a failure nothing new
 // is left on disk.
-func Export(dir string, net config.Network, values map[string]*tf.Tensor, opt Options) (string, error) {
+func Export(dir string, b Built, opt Options) (string, error) {
 	if dir == "" {
 		return "", errors.New("savedmodel: export: no directory given")
 	}
 	final := filepath.Clean(dir)
-	if err := checkTarget(final); err != nil {
-		return "", fmt.Errorf("savedmodel: export %s: %w", final, err)
-	}
-	g := tf.NewGraph()
-	s := op.NewScopeWithGraph(g)
-	scale := opt.Scale
-	if scale == 0 {
-		scale = 1
-	}
-	sg, saver, err := serve(s, net, graph.Options{Seed: opt.Seed, Scale: float32(scale)})
+	assets, sg, err := prepare(final, b, opt)
 	if err != nil {
 		return "", fmt.Errorf("savedmodel: export %s: %w", final, err)
-	}
-	classes, err := classNames(opt.Classes, sg.model)
-	if err != nil {
-		return "", fmt.Errorf("savedmodel: export %s: %w", final, err)
-	}
-	if err := checkValues(sg.model.Variables, values); err != nil {
-		return "", fmt.Errorf("savedmodel: export %s: %w", final, err)
-	}
-	spec, err := net.YAML()
-	if err != nil {
-		return "", fmt.Errorf("savedmodel: export %s: network spec: %w", final, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return "", fmt.Errorf("savedmodel: export: %w", err)
@@ -100,11 +115,7 @@ func Export(dir string, net config.Network, values map[string]*tf.Tensor, opt Op
 		return "", fmt.Errorf("savedmodel: export: %w", err)
 	}
 	defer unlock()
-	err = write(tmp, g, s, sg, saver, values, map[string][]byte{
-		classesAsset: []byte(strings.Join(classes, "\n") + "\n"),
-		networkAsset: spec,
-		scaleAsset:   []byte(formatScale(scale)),
-	})
+	err = write(tmp, sg, b.Weights, assets, opt.Run)
 	if err == nil {
 		err = atomicfile.SetModes(tmp)
 	}
@@ -123,17 +134,46 @@ func Export(dir string, net config.Network, values map[string]*tf.Tensor, opt Op
 	return final, nil
 }
 
-// serve builds net's inference graph in s: the model (its images scaled
-// by opt.Scale), the class_ids output, the asset filename constants and the
-// saver. The graph is complete when it returns.
-func serve(s *op.Scope, net config.Network, opt graph.Options) (*serveGraph, *Saver, error) {
-	m, err := build(s, net, opt)
+// prepare checks the target and b, completes b's graph for serving and
+// returns the asset files.
+func prepare(final string, b Built, opt Options) (map[string][]byte, *serveGraph, error) {
+	if err := checkTarget(final); err != nil {
+		return nil, nil, err
+	}
+	if b.Scope == nil || b.Model == nil {
+		return nil, nil, errors.New("a built model needs its scope and model")
+	}
+	sg, err := serve(b.Scope, b.Model)
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := sameInput(b.Network, sg.imageDims); err != nil {
+		return nil, nil, err
+	}
+	classes, err := classNames(opt.Classes, b.Model)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := b.Weights.Check(b.Model.Variables); err != nil {
+		return nil, nil, err
+	}
+	spec, err := b.Network.YAML()
+	if err != nil {
+		return nil, nil, fmt.Errorf("network spec: %w", err)
+	}
+	return map[string][]byte{
+		classesAsset: []byte(strings.Join(classes, "\n") + "\n"),
+		networkAsset: spec,
+		scaleAsset:   []byte(formatScale(scaleOf(opt))),
+	}, sg, nil
+}
+
+// serve adds to s, where m was built, the class_ids output, the asset
+// filename constants and the saver, and finalizes s.
+func serve(s *op.Scope, m *graph.Model) (*serveGraph, error) {
 	dims := m.Images.Shape()
 	if dims.NumDimensions() != 4 {
-		return nil, nil, fmt.Errorf("images have shape %v, want [-1 H W C]", dims)
+		return nil, fmt.Errorf("images have shape %v, want [-1 H W C]", dims)
 	}
 	ids := s.AddOperation(tf.OpSpec{
 		Type:  "ArgMax",
@@ -146,27 +186,31 @@ func serve(s *op.Scope, net config.Network, opt graph.Options) (*serveGraph, *Sa
 	for _, name := range assetNames {
 		sg.assets[name] = op.Const(assets.SubScope(strings.TrimSuffix(name, filepath.Ext(name))), name)
 	}
-	saver, err := NewSaver(s, Entries(m.Variables))
+	saver, err := checkpoint.NewSaver(s, checkpoint.Entries(m.Variables))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if err := s.Err(); err != nil {
-		return nil, nil, err
+	if sg.graph, err = s.Finalize(); err != nil {
+		return nil, err
 	}
 	sg.classIDs = ids.Output(0)
-	sg.saver = saver.Def()
+	sg.saver = saver
 	d, _ := dims.ToSlice()
 	sg.imageDims = d[1:]
-	return sg, saver, nil
+	return sg, nil
 }
 
-// Entries returns the saver entries of graph variables, with their shapes.
-func Entries(vs []*graph.Variable) []Entry {
-	es := make([]Entry, len(vs))
-	for i, v := range vs {
-		es[i] = Entry{Name: v.Name, Handle: v.Handle, DType: tf.Float, Shape: v.Shape}
+// sameInput checks that net, which ReadVariables builds to read the
+// variables back, takes images of the built model's dims [H W C].
+func sameInput(net config.Network, dims []int64) error {
+	in := make([]int64, len(net.Input))
+	for i, d := range net.Input {
+		in[i] = int64(d)
 	}
-	return es
+	if !slices.Equal(in, dims) {
+		return fmt.Errorf("the network spec takes inputs %v, the built model images %v", net.Input, dims)
+	}
+	return nil
 }
 
 // classNames checks names against the model's number of classes, or makes
@@ -190,84 +234,26 @@ func classNames(names []string, m *graph.Model) ([]string, error) {
 	return names, nil
 }
 
-// checkValues reports every variable of vs without a value, every value
-// without a variable, every value of the wrong type or shape and every
-// value holding a NaN or an infinity (a diverged training).
-func checkValues(vs []*graph.Variable, values map[string]*tf.Tensor) error {
-	var errs []string
-	known := map[string]bool{}
-	for _, v := range vs {
-		known[v.Name] = true
-		t, ok := values[v.Name]
-		switch {
-		case !ok || t == nil:
-			errs = append(errs, fmt.Sprintf("variable %q has no value", v.Name))
-		case t.DataType() != tf.Float:
-			errs = append(errs, fmt.Sprintf("variable %q: value of type %v, want float32", v.Name, t.DataType()))
-		case !slices.Equal(t.Shape(), v.Shape):
-			errs = append(errs, fmt.Sprintf("variable %q: value of shape %v, want %v", v.Name, t.Shape(), v.Shape))
-		case !finite(t):
-			errs = append(errs, fmt.Sprintf("variable %q holds NaN or infinite values", v.Name))
-		}
-	}
-	var extra []string
-	for name := range values {
-		if !known[name] {
-			extra = append(extra, fmt.Sprintf("value %q matches no variable of the network", name))
-		}
-	}
-	slices.Sort(extra)
-	errs = append(errs, extra...)
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "; "))
-	}
-	return nil
-}
-
-// finite reports whether the float32 tensor t holds only finite values.
-func finite(t *tf.Tensor) bool {
-	var b bytes.Buffer
-	if _, err := t.WriteContentsTo(&b); err != nil {
-		return false
-	}
-	for v := b.Bytes(); len(v) >= 4; v = v[4:] {
-		f := float64(math.Float32frombits(binary.NativeEndian.Uint32(v)))
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return false
-		}
-	}
-	return true
-}
-
 // write fills dir with the export: it serializes the serving graph, then
-// adds ops that assign the values (not part of the export), runs them and
+// adds ops that assign the weights (not part of the export), runs them and
 // the save op, and writes saved_model.pb and the assets.
-func write(dir string, g *tf.Graph, s *op.Scope, sg *serveGraph, saver *Saver, values map[string]*tf.Tensor, assets map[string][]byte) error {
+func write(dir string, sg *serveGraph, w graph.Weights, assets map[string][]byte, run config.Run) error {
 	var def bytes.Buffer
-	if _, err := g.WriteTo(&def); err != nil {
+	if _, err := sg.graph.WriteTo(&def); err != nil {
 		return fmt.Errorf("serialize graph: %w", err)
 	}
 	sg.def = def.Bytes()
-
-	feeds := map[tf.Output]*tf.Tensor{}
-	var assigns []*tf.Operation
-	set := s.SubScope("export_values")
-	for _, v := range sg.model.Variables {
-		vs := set.SubScope("v")
-		p := op.Placeholder(vs, tf.Float, op.PlaceholderShape(tf.MakeShape(v.Shape...)))
-		assigns = append(assigns, op.AssignVariableOp(vs, v.Handle, p))
-		feeds[p] = values[v.Name]
+	assign, err := session.NewAssign(op.NewScopeWithGraph(sg.graph).SubScope("export_values"), sg.model.Variables, w)
+	if err != nil {
+		return err
 	}
-	if err := s.Err(); err != nil {
-		return fmt.Errorf("assign values: %w", err)
-	}
-	sess, err := tf.NewSession(g, nil)
+	sess, err := session.Open(sg.graph, run)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
-	if _, err := sess.Run(feeds, nil, assigns); err != nil {
-		return fmt.Errorf("assign values: %w", err)
+	if err := assign.Run(sess, w); err != nil {
+		return err
 	}
 	if err := step("variables"); err != nil {
 		return err
@@ -275,25 +261,15 @@ func write(dir string, g *tf.Graph, s *op.Scope, sg *serveGraph, saver *Saver, v
 	if err := os.Mkdir(filepath.Join(dir, "variables"), 0o755); err != nil {
 		return err
 	}
-	if err := saver.Save(sess, filepath.Join(dir, variablesPrefix)); err != nil {
+	if err := sg.saver.Save(sess, filepath.Join(dir, variablesPrefix)); err != nil {
 		return err
 	}
-
 	if err := step("graph"); err != nil {
 		return err
 	}
-	sm, err := sg.savedModel()
-	if err != nil {
+	if err := writeProto(dir, sg); err != nil {
 		return err
 	}
-	b, err := proto.Marshal(sm)
-	if err != nil {
-		return fmt.Errorf("serialize saved_model.pb: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "saved_model.pb"), b, 0o644); err != nil {
-		return err
-	}
-
 	if err := step("assets"); err != nil {
 		return err
 	}
@@ -306,4 +282,23 @@ func write(dir string, g *tf.Graph, s *op.Scope, sg *serveGraph, saver *Saver, v
 		}
 	}
 	return nil
+}
+
+// writeProto writes saved_model.pb into dir.
+func writeProto(dir string, sg *serveGraph) error {
+	sm, err := sg.savedModel()
+	if err != nil {
+		return err
+	}
+	// A built model may hold ops of the caller's: refuse what Load would.
+	for _, mg := range sm.MetaGraphs {
+		if err := checkGraph(mg); err != nil {
+			return fmt.Errorf("the serving graph would be refused on load: %w", err)
+		}
+	}
+	b, err := proto.Marshal(sm)
+	if err != nil {
+		return fmt.Errorf("serialize saved_model.pb: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dir, "saved_model.pb"), b, 0o644)
 }

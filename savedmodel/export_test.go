@@ -27,7 +27,7 @@ func TestExportLoad(t *testing.T) {
 			net := tc.net()
 			values := initialValues(t, net, 7)
 			want, wantIDs := predictInProcess(t, net, values, images, n)
-			dir, err := Export(filepath.Join(t.TempDir(), "model"), net, values, Options{Classes: tc.classes, Seed: 7})
+			dir, err := ExportNetwork(filepath.Join(t.TempDir(), "model"), net, values, Options{Classes: tc.classes, Seed: 7})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +98,7 @@ func TestExportScale(t *testing.T) {
 	net := smallNet(3)
 	values := initialValues(t, net, 5)
 	want, _ := predictInProcess(t, net, values, scaled, n)
-	dir, err := Export(filepath.Join(t.TempDir(), "m"), net, values, Options{Scale: scale})
+	dir, err := ExportNetwork(filepath.Join(t.TempDir(), "m"), net, values, Options{Scale: scale})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func initialValues(t testing.TB, net config.Network, seed int64) map[string]*tf.
 		t.Fatal(err)
 	}
 	scaled := op.Div(s.SubScope("scaled"), m.Variables[0].Read, op.Const(s.SubScope("by"), float32(255)))
-	sess := session(t, s)
+	sess := openSession(t, s)
 	var inits []*tf.Operation
 	reads := []tf.Output{scaled}
 	for _, v := range m.Variables {
@@ -80,7 +80,7 @@ func predictInProcess(t testing.TB, net config.Network, values map[string]*tf.Te
 		assigns = append(assigns, op.AssignVariableOp(vs, v.Handle, p))
 		feeds[p] = values[v.Name]
 	}
-	sess := session(t, s)
+	sess := openSession(t, s)
 	if _, err := sess.Run(feeds, nil, assigns); err != nil {
 		t.Fatal(err)
 	}
@@ -102,8 +102,8 @@ func predictInProcess(t testing.TB, net config.Network, values map[string]*tf.Te
 	return probs, out[1].Value().([]int64)
 }
 
-// session finalizes s and opens a session closed at the end of the test.
-func session(t testing.TB, s *op.Scope) *tf.Session {
+// openSession finalizes s and opens a session closed at the end of the test.
+func openSession(t testing.TB, s *op.Scope) *tf.Session {
 	t.Helper()
 	g, err := s.Finalize()
 	if err != nil {

@@ -228,7 +228,7 @@ func TestLoadRefusesHostileGraphs(t *testing.T) {
 				m.Close()
 			}
 			wantErr(t, err, append(tc.want, filepath.Join(dir, "saved_model.pb"), "refused")...)
-			_, _, err = ReadVariables(dir, LoadOptions{})
+			_, err = ReadVariables(dir, LoadOptions{})
 			wantErr(t, err, tc.want...)
 			t.Log(err)
 		})
@@ -468,7 +468,7 @@ func TestLoadRefusesLargeFiles(t *testing.T) {
 				m.Close()
 			}
 			wantErr(t, err, append(tc.want, dir)...)
-			_, _, err = ReadVariables(dir, LoadOptions{Trust: true})
+			_, err = ReadVariables(dir, LoadOptions{Trust: true})
 			wantErr(t, err, tc.want...)
 		})
 	}

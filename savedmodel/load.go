@@ -15,7 +15,9 @@ import (
 	typespb "github.com/galeone/tensorflow/tensorflow/go/core/framework/types_go_proto"
 	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
 
+	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/internal/capped"
+	"github.com/tfcifar/tfcifar/internal/session"
 )
 
 // LoadOptions tune Load and ReadVariables.
@@ -23,9 +25,11 @@ import (
 // Trust skips the check of the graph's ops and sizes (checkGraph): TensorFlow
 // then runs whatever the model's restore and init ops hold while loading,
 // file I/O included. Leave it false for models from elsewhere. Size limits
-// on the files and the signature checks apply either way.
+// on the files and the signature checks apply either way. Run gives the
+// device, threads and precision of the session Load or ReadVariables opens.
 type LoadOptions struct {
 	Trust bool
+	Run   config.Run
 }
 
 // Model is a loaded export, ready to predict. Close releases its session.
@@ -57,7 +61,7 @@ func Load(ctx context.Context, dir string, opt LoadOptions) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: %s: %w", dir, err)
 	}
-	bundle, err := loadBundle(ctx, dir)
+	bundle, err := loadBundle(ctx, dir, opt.Run)
 	if err != nil {
 		return nil, err
 	}
@@ -174,14 +178,18 @@ func must(s []int64, _ error) []int64 { return s }
 // loadBundle runs TensorFlow's loader in its own goroutine so that ctx can
 // interrupt a slow load; an interrupted load's session is closed when the
 // loader returns.
-func loadBundle(ctx context.Context, dir string) (*tf.SavedModel, error) {
+func loadBundle(ctx context.Context, dir string, run config.Run) (*tf.SavedModel, error) {
+	opt, _, err := session.Options(run)
+	if err != nil {
+		return nil, fmt.Errorf("savedmodel: load %s: %w", dir, err)
+	}
 	type loaded struct {
 		m   *tf.SavedModel
 		err error
 	}
 	done := make(chan loaded, 1)
 	go func() {
-		m, err := tf.LoadSavedModel(dir, []string{Tag}, nil)
+		m, err := tf.LoadSavedModel(dir, []string{Tag}, opt)
 		done <- loaded{m, err}
 	}()
 	select {

@@ -12,6 +12,7 @@ import (
 	varpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/variable_go_proto"
 	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
 
+	"github.com/tfcifar/tfcifar/checkpoint"
 	"github.com/tfcifar/tfcifar/graph"
 )
 
@@ -36,8 +37,9 @@ var assetNames = []string{classesAsset, networkAsset, scaleAsset}
 // serveGraph is what the MetaGraphDef describes: the serialized inference
 // graph, its saver and the tensors of the signature.
 type serveGraph struct {
+	graph     *tf.Graph
 	def       []byte // serialized GraphDef
-	saver     *pb.SaverDef
+	saver     *checkpoint.Saver
 	model     *graph.Model
 	classIDs  tf.Output
 	assets    map[string]tf.Output // asset file name -> string Const holding its path
@@ -75,7 +77,7 @@ func (sg *serveGraph) savedModel() (*pb.SavedModel, error) {
 			StrippedOpList:    ops,
 		},
 		GraphDef: &gd,
-		SaverDef: sg.saver,
+		SaverDef: sg.saver.Def(),
 		CollectionDef: map[string]*pb.CollectionDef{
 			"variables":           bytesList(vars),
 			"trainable_variables": bytesList(trainable),

@@ -36,7 +36,7 @@ func TestPython(t *testing.T) {
 	values := initialValues(t, net, 11)
 	probs, ids := predictInProcess(t, net, values, images, n)
 	tmp := t.TempDir()
-	dir, err := Export(filepath.Join(tmp, "base", "1"), net, values, Options{
+	dir, err := ExportNetwork(filepath.Join(tmp, "base", "1"), net, values, Options{
 		Classes: []string{"airplane", "automobile", "bird", "cat", "deer"}, Seed: 11,
 	})
 	if err != nil {

@@ -43,7 +43,7 @@ func TestExportRefusesForeignDirs(t *testing.T) {
 			write(filepath.Join(dir, "variables", "variables.index"), "x")
 		}, []string{"no assets/classes.txt"}},
 		{"export with a user file added", func(t *testing.T, dir string) {
-			if _, err := Export(dir, net, values, Options{}); err != nil {
+			if _, err := ExportNetwork(dir, net, values, Options{}); err != nil {
 				t.Fatal(err)
 			}
 			write(filepath.Join(dir, "README"), "mine")
@@ -54,7 +54,7 @@ func TestExportRefusesForeignDirs(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "m")
 			tc.setup(t, dir)
 			before := snapshot(t, filepath.Dir(dir))
-			_, err := Export(dir, net, values, Options{Classes: []string{"x", "y", "z"}})
+			_, err := ExportNetwork(dir, net, values, Options{Classes: []string{"x", "y", "z"}})
 			wantErr(t, err, append(tc.want, dir)...)
 			if after := snapshot(t, filepath.Dir(dir)); !maps.Equal(before, after) {
 				t.Errorf("a refused export changed the directory:\nbefore %v\nafter  %v", before, after)
@@ -70,7 +70,7 @@ func TestExportRefusesForeignDirs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, dir := range []string{empty, filepath.Join(t.TempDir(), "new", "1")} {
-		if _, err := Export(dir, net, values, Options{}); err != nil {
+		if _, err := ExportNetwork(dir, net, values, Options{}); err != nil {
 			t.Errorf("export to %s: %v", dir, err)
 		}
 	}

@@ -11,10 +11,10 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 
+	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
 )
 
@@ -144,13 +144,13 @@ func (m meaning) refuse(dir string, now meaning) error {
 
 // fingerprint hashes the names, types, shapes and contents of the tensors
 // of sets taken together: how they are spread over the sets does not count.
-func fingerprint(sets ...map[string]*tf.Tensor) string {
-	all := map[string]*tf.Tensor{}
+func fingerprint(sets ...graph.Weights) string {
+	all := graph.Weights{}
 	for _, set := range sets {
 		maps.Copy(all, set)
 	}
 	h := sha256.New()
-	for _, name := range slices.Sorted(maps.Keys(all)) {
+	for _, name := range all.Names() {
 		v := all[name]
 		fmt.Fprintf(h, "%q %v %v\n", name, v.DataType(), v.Shape())
 		v.WriteContentsTo(h)

@@ -32,7 +32,8 @@
 //
 // Options.Dir/checkpoint holds all variables (weights, optimizer slots,
 // step and epoch counters, the model's own state such as dropout seed
-// counters) in the TensorFlow V2 format (SaveV2), plus state.json: the
+// counters) in the TensorFlow V2 format (a checkpoint.Saver), plus
+// state.json: the
 // position in the loop, the sums of the running epoch and the history so
 // far. It is written into a temporary directory renamed into place. When
 // the context is cancelled, Fit stops between two steps, saves a
@@ -59,11 +60,11 @@
 // run.inter_op_threads) and the same machine and TensorFlow build, two runs
 // give identical initial weights, shuffles, dropout masks, per-epoch
 // metrics and final weights; a resumed run equals an uninterrupted one.
-// Thread counts are honoured per session: New sets
-// TF_OVERRIDE_GLOBAL_THREADPOOL=1 (unless the environment sets it) and
-// asks for per-session pools, since otherwise the first session of the
-// process fixes the pool all later sessions share, and results would
-// depend on which session ran first.
+// Thread counts are honoured per session: sessions are opened by
+// internal/session, which asks for per-session pools and sets
+// TF_OVERRIDE_GLOBAL_THREADPOOL=1 (unless the environment sets it), since
+// otherwise the first session of the process fixes the pool all later
+// sessions share, and results would depend on which session ran first.
 // Not guaranteed: equality across machines or CPU types (oneDNN and Eigen
 // choose kernels and blockings by instruction set, so float rounding
 // differs), across TensorFlow versions, on GPUs, and with other thread

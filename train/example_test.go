@@ -75,7 +75,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	export, err := savedmodel.Export(filepath.Join(dir, "model"), net, values, savedmodel.Options{Classes: []string{"dark", "bright"}, Seed: 1})
+	export, err := savedmodel.ExportNetwork(filepath.Join(dir, "model"), net, values, savedmodel.Options{Classes: []string{"dark", "bright"}, Seed: 1})
 	if err != nil {
 		log.Fatal(err)
 	}

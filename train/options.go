@@ -1,17 +1,11 @@
 package train
 
 import (
-	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"time"
 
-	tf "github.com/galeone/tensorflow/tensorflow/go"
-	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
-	"google.golang.org/protobuf/proto"
-
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/graph"
 )
 
 // Options are the settings of a Trainer that do not come from the train
@@ -49,64 +43,11 @@ type Options struct {
 	Out        io.Writer
 	Dir        string
 	Resume     bool
-	Init       map[string]*tf.Tensor
+	Init       graph.Weights
 	Stage      string
 	Clock      func() time.Time
 	Spent      time.Duration
 	LayerRates map[string]float64
-	Cached     map[string]*tf.Tensor
+	Cached     graph.Weights
 	Identity   Identity
-}
-
-// sessionConfig returns the serialized ConfigProto for r: thread counts
-// (0: TensorFlow chooses) of pools owned by the session, and the device. cpu hides all GPUs; gpu lets
-// TensorFlow place ops on the first GPU; a device string selects a type and
-// index, e.g. "/device:GPU:1" makes GPU 1 the only visible GPU. It also
-// reports whether a GPU is required.
-func sessionConfig(r config.Run) (cfg []byte, gpu bool, err error) {
-	c := &pb.ConfigProto{
-		IntraOpParallelismThreads: int32(r.IntraOpThreads),
-		InterOpParallelismThreads: int32(r.InterOpThreads),
-		AllowSoftPlacement:        true,
-		// Per-session pools: otherwise the first session of the process
-		// fixes the thread counts of all later ones.
-		UsePerSessionThreads: true,
-	}
-	if r.Precision == "mixed_bfloat16" {
-		c.GraphOptions = &pb.GraphOptions{RewriteOptions: &pb.RewriterConfig{
-			AutoMixedPrecisionOnednnBfloat16: pb.RewriterConfig_ON,
-		}}
-	}
-	kind, index, err := config.ParseDevice(r.Device)
-	if err != nil {
-		return nil, false, err
-	}
-	switch kind {
-	case "cpu":
-		c.DeviceCount = map[string]int32{"GPU": 0}
-	case "gpu":
-		gpu = true
-		if index >= 0 {
-			c.GpuOptions = &pb.GPUOptions{VisibleDeviceList: strconv.Itoa(index)}
-		}
-	}
-	b, err := proto.Marshal(c)
-	if err != nil {
-		return nil, false, fmt.Errorf("train: session config: %w", err)
-	}
-	return b, gpu, nil
-}
-
-// threadPoolEnv makes TensorFlow give every session its own intra-op
-// thread pool sized by that session's config. Without it, the first CPU
-// session of the process creates a global pool that all later sessions
-// share, whatever thread count they ask for, and results then depend on
-// which session came first.
-const threadPoolEnv = "TF_OVERRIDE_GLOBAL_THREADPOOL"
-
-// ownThreadPools sets threadPoolEnv unless the environment already sets it.
-func ownThreadPools() {
-	if _, ok := os.LookupEnv(threadPoolEnv); !ok {
-		os.Setenv(threadPoolEnv, "1")
-	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/session"
 )
 
 // outputBatch is how many examples Outputs runs through the graph at once.
@@ -24,7 +25,7 @@ const outputBatch = 500
 // own, and runs them in a session configured from run. It stops with ctx's
 // error between batches when ctx is done. It serves to compute once the
 // outputs of a network's frozen, deterministic first layers.
-func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, out tf.Output, values map[string]*tf.Tensor, sets ...Dataset) ([][]float32, error) {
+func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, out tf.Output, values graph.Weights, sets ...Dataset) ([][]float32, error) {
 	var vars []*graph.Variable
 	for _, v := range m.Variables {
 		if values[v.Name] != nil {
@@ -32,20 +33,20 @@ func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, o
 		}
 	}
 	s := op.NewScopeWithGraph(g).SubScope(freeName(g, "outputs"))
-	assigns, err := assignOps(s, vars, values)
+	assign, err := session.NewAssign(s, vars, values)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("train: outputs: %w", err)
 	}
 	if err := s.Err(); err != nil {
 		return nil, fmt.Errorf("train: outputs: build graph: %w", err)
 	}
-	sess, err := newSession(g, run)
+	sess, err := session.Open(g, run)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("train: outputs: %w", err)
 	}
 	defer sess.Close()
-	if err := runAssigns(sess, assigns, values); err != nil {
-		return nil, err
+	if err := assign.Run(sess, values); err != nil {
+		return nil, fmt.Errorf("train: outputs: %w", err)
 	}
 	r := &outputRun{sess: sess, m: m, out: out, inputs: map[int]*buffer{}}
 	if r.width, err = width(out.Shape()); err != nil {
@@ -58,20 +59,6 @@ func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, o
 		}
 	}
 	return result, nil
-}
-
-// newSession opens a session on g configured from run.
-func newSession(g *tf.Graph, run config.Run) (*tf.Session, error) {
-	conf, _, err := sessionConfig(run)
-	if err != nil {
-		return nil, err
-	}
-	ownThreadPools()
-	sess, err := tf.NewSession(g, &tf.SessionOptions{Config: conf})
-	if err != nil {
-		return nil, fmt.Errorf("train: open session: %w", err)
-	}
-	return sess, nil
 }
 
 // width returns the values of one example of a [batch, ...] shape.

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"testing"
 
-
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"

@@ -12,9 +12,10 @@ import (
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 
+	"github.com/tfcifar/tfcifar/checkpoint"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
-	"github.com/tfcifar/tfcifar/savedmodel"
+	"github.com/tfcifar/tfcifar/internal/session"
 )
 
 // Trainer trains one model in its own session. It is not safe for
@@ -29,7 +30,7 @@ type Trainer struct {
 	imgs  []int64
 
 	sess    *tf.Session
-	saver   *savedmodel.Saver
+	saver   *checkpoint.Saver
 	labels  tf.Output // float32 [-1, k] one-hot labels
 	lr      tf.Output // float32 scalar learning rate
 	metrics tf.Output // float32 [2]: mean loss and accuracy of the batch
@@ -174,14 +175,8 @@ func (t *Trainer) shapes() error {
 
 // built holds the ops that New runs once after opening the session.
 type built struct {
-	inits   []*tf.Operation
-	assigns map[string]assign
-}
-
-// assign writes a value fed through in to a variable.
-type assign struct {
-	in tf.Output
-	op *tf.Operation
+	inits  []*tf.Operation
+	assign *session.Assign // writes Options.Init
 }
 
 // build adds the training ops to the graph under s.
@@ -206,10 +201,10 @@ func (t *Trainer) build(s *op.Scope) (built, error) {
 		return b, err
 	}
 	t.finite, t.floats = finiteFlags(s.SubScope("finite"), entries)
-	if b.assigns, err = assignOps(s.SubScope("init"), t.m.Variables, t.opt.Init); err != nil {
-		return b, err
+	if b.assign, err = session.NewAssign(s.SubScope("init"), t.m.Variables, t.opt.Init); err != nil {
+		return b, fmt.Errorf("train: initial %w", err)
 	}
-	if t.saver, err = savedmodel.NewSaver(s, entries); err != nil {
+	if t.saver, err = checkpoint.NewSaver(s, entries); err != nil {
 		return b, fmt.Errorf("train: checkpoint saver: %w", err)
 	}
 	return b, nil
@@ -238,13 +233,13 @@ func (t *Trainer) metricOps(s *op.Scope) tf.Output {
 
 // modelVariables collects the model's initialisers and checkpoint entries
 // into b, and returns the trainable variables with their Read outputs.
-func (t *Trainer) modelVariables(b *built) (vars []*graph.Variable, reads []tf.Output, entries []savedmodel.Entry, err error) {
-	entries = make([]savedmodel.Entry, 0, 2*len(t.m.Variables)+len(t.opt.Cached)+2)
+func (t *Trainer) modelVariables(b *built) (vars []*graph.Variable, reads []tf.Output, entries []checkpoint.Entry, err error) {
+	entries = make([]checkpoint.Entry, 0, 2*len(t.m.Variables)+len(t.opt.Cached)+2)
 	for _, v := range t.m.Variables {
 		if v.Init != nil {
 			b.inits = append(b.inits, v.Init)
 		}
-		entries = append(entries, savedmodel.Entry{Name: v.Name, Handle: v.Handle, DType: v.Read.DataType(), Shape: v.Shape})
+		entries = append(entries, checkpoint.Entry{Name: v.Name, Handle: v.Handle, DType: v.Read.DataType(), Shape: v.Shape})
 		if _, ok := t.opt.Cached[v.Name]; ok {
 			return nil, nil, nil, fmt.Errorf("train: cached value for %s: the model has that variable", v.Name)
 		}
@@ -261,7 +256,7 @@ func (t *Trainer) modelVariables(b *built) (vars []*graph.Variable, reads []tf.O
 
 // counterOps adds the step and epoch counters and returns the step
 // counter's handle.
-func (t *Trainer) counterOps(s *op.Scope, b *built, entries *[]savedmodel.Entry) tf.Output {
+func (t *Trainer) counterOps(s *op.Scope, b *built, entries *[]checkpoint.Entry) tf.Output {
 	counter := func(name string) (tf.Output, *tf.Operation) {
 		s := s.SubScope(name)
 		return variable(s, "train/"+name, tf.Int64, nil, op.Const(s, int64(0)))
@@ -270,8 +265,8 @@ func (t *Trainer) counterOps(s *op.Scope, b *built, entries *[]savedmodel.Entry)
 	epoch, epochInit := counter("epoch")
 	b.inits = append(b.inits, stepsInit, epochInit)
 	*entries = append(*entries,
-		savedmodel.Entry{Name: "train/step", Handle: steps, DType: tf.Int64, Shape: []int64{}},
-		savedmodel.Entry{Name: "train/epoch", Handle: epoch, DType: tf.Int64, Shape: []int64{}})
+		checkpoint.Entry{Name: "train/step", Handle: steps, DType: tf.Int64, Shape: []int64{}},
+		checkpoint.Entry{Name: "train/epoch", Handle: epoch, DType: tf.Int64, Shape: []int64{}})
 	t.steps = op.ReadVariableOp(s.SubScope("steps"), steps, tf.Int64)
 	es := s.SubScope("set_epoch")
 	t.epochIn = op.Placeholder(es, tf.Int64, op.PlaceholderShape(tf.ScalarShape()))
@@ -281,7 +276,7 @@ func (t *Trainer) counterOps(s *op.Scope, b *built, entries *[]savedmodel.Entry)
 
 // optimizerOps adds the gradients of loss and the optimizer's updates of
 // vars, recording its slots in b and entries, and returns the updates.
-func (t *Trainer) optimizerOps(s *op.Scope, b *built, entries *[]savedmodel.Entry, loss tf.Output, vars []*graph.Variable, reads []tf.Output) ([]*tf.Operation, error) {
+func (t *Trainer) optimizerOps(s *op.Scope, b *built, entries *[]checkpoint.Entry, loss tf.Output, vars []*graph.Variable, reads []tf.Output) ([]*tf.Operation, error) {
 	grads := op.Gradients(s, []tf.Output{loss}, reads)
 	if err := s.Err(); err != nil {
 		return nil, fmt.Errorf("train: gradients: %w", err)
@@ -298,13 +293,13 @@ func (t *Trainer) optimizerOps(s *op.Scope, b *built, entries *[]savedmodel.Entr
 	}
 	for _, sl := range slots {
 		b.inits = append(b.inits, sl.Init)
-		*entries = append(*entries, savedmodel.Entry{Name: sl.Name, Handle: sl.Handle, DType: tf.Float, Shape: sl.Shape})
+		*entries = append(*entries, checkpoint.Entry{Name: sl.Name, Handle: sl.Handle, DType: tf.Float, Shape: sl.Shape})
 	}
 	return apply, nil
 }
 
 // cachedOps adds a variable for every value of Options.Cached.
-func (t *Trainer) cachedOps(cs *op.Scope, entries *[]savedmodel.Entry) error {
+func (t *Trainer) cachedOps(cs *op.Scope, entries *[]checkpoint.Entry) error {
 	for _, name := range slices.Sorted(maps.Keys(t.opt.Cached)) {
 		val := t.opt.Cached[name]
 		if val == nil {
@@ -314,14 +309,14 @@ func (t *Trainer) cachedOps(cs *op.Scope, entries *[]savedmodel.Entry) error {
 		in := op.Placeholder(vs, val.DataType(), op.PlaceholderShape(tf.MakeShape(val.Shape()...)))
 		h, init := variable(vs, "cached/"+name, val.DataType(), val.Shape(), in)
 		t.cached = append(t.cached, cachedVar{name: name, in: in, init: init, read: op.ReadVariableOp(vs, h, val.DataType())})
-		*entries = append(*entries, savedmodel.Entry{Name: name, Handle: h, DType: val.DataType(), Shape: val.Shape()})
+		*entries = append(*entries, checkpoint.Entry{Name: name, Handle: h, DType: val.DataType(), Shape: val.Shape()})
 	}
 	return nil
 }
 
 // finiteFlags adds a bool vector telling for each float32 entry whether
 // all its values are finite, and returns it with the entries' names.
-func finiteFlags(s *op.Scope, entries []savedmodel.Entry) (tf.Output, []string) {
+func finiteFlags(s *op.Scope, entries []checkpoint.Entry) (tf.Output, []string) {
 	var (
 		flags []tf.Output
 		names []string
@@ -381,65 +376,12 @@ func (t *Trainer) checkCached(dir string) error {
 	return nil
 }
 
-// assignOps adds an assignment for every value of init, after checking
-// that the variable exists among vars with the same type and shape.
-func assignOps(s *op.Scope, vars []*graph.Variable, init map[string]*tf.Tensor) (map[string]assign, error) {
-	byName := make(map[string]*graph.Variable, len(vars))
-	for _, v := range vars {
-		byName[v.Name] = v
-	}
-	out := make(map[string]assign, len(init))
-	for name, val := range init {
-		v, ok := byName[name]
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("train: initial value for %q: the model has no such variable", name)
-		case val == nil:
-			return nil, fmt.Errorf("train: initial value for %s is nil", name)
-		case val.DataType() != v.Read.DataType():
-			return nil, fmt.Errorf("train: initial value for %s: type %v, want %v", name, val.DataType(), v.Read.DataType())
-		case !slices.Equal(val.Shape(), v.Shape):
-			return nil, fmt.Errorf("train: initial value for %s: shape %v, want %v", name, val.Shape(), v.Shape)
-		}
-		vs := s.SubScope(name)
-		in := op.Placeholder(vs, v.Read.DataType(), op.PlaceholderShape(tf.MakeShape(v.Shape...)))
-		out[name] = assign{in: in, op: op.AssignVariableOp(vs, v.Handle, in)}
-	}
-	return out, nil
-}
-
-// runAssigns runs the assignments made by assignOps with their values.
-func runAssigns(sess *tf.Session, assigns map[string]assign, init map[string]*tf.Tensor) error {
-	if len(assigns) == 0 {
-		return nil
-	}
-	feeds := make(map[tf.Output]*tf.Tensor, len(assigns))
-	ops := make([]*tf.Operation, 0, len(assigns))
-	for name, a := range assigns {
-		feeds[a.in] = init[name]
-		ops = append(ops, a.op)
-	}
-	if _, err := sess.Run(feeds, nil, ops); err != nil {
-		return fmt.Errorf("train: assign initial values: %w", err)
-	}
-	return nil
-}
-
 // open creates the session, initialises the variables and the feeds, and
 // restores a checkpoint when resuming.
 func (t *Trainer) open(g *tf.Graph, b built) error {
-	conf, gpu, err := sessionConfig(t.opt.Run)
-	if err != nil {
-		return err
-	}
-	ownThreadPools()
-	if t.sess, err = tf.NewSession(g, &tf.SessionOptions{Config: conf}); err != nil {
-		return fmt.Errorf("train: open session: %w", err)
-	}
-	if gpu {
-		if err := t.checkGPU(); err != nil {
-			return err
-		}
+	var err error
+	if t.sess, err = session.Open(g, t.opt.Run); err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
 	if _, err := t.sess.Run(nil, nil, b.inits); err != nil {
 		return fmt.Errorf("train: initialise variables: %w", err)
@@ -454,8 +396,8 @@ func (t *Trainer) open(g *tf.Graph, b built) error {
 			return fmt.Errorf("train: assign cached values: %w", err)
 		}
 	}
-	if err := runAssigns(t.sess, b.assigns, t.opt.Init); err != nil {
-		return err
+	if err := b.assign.Run(t.sess, t.opt.Init); err != nil {
+		return fmt.Errorf("train: initial values: %w", err)
 	}
 	if err := t.feeds(); err != nil {
 		return err
@@ -466,22 +408,6 @@ func (t *Trainer) open(g *tf.Graph, b built) error {
 		}
 	}
 	return nil
-}
-
-// checkGPU fails when a GPU was asked for and the session has none.
-func (t *Trainer) checkGPU() error {
-	devs, err := t.sess.ListDevices()
-	if err != nil {
-		return fmt.Errorf("train: list devices: %w", err)
-	}
-	var names []string
-	for _, d := range devs {
-		if d.Type == "GPU" {
-			return nil
-		}
-		names = append(names, d.Name)
-	}
-	return fmt.Errorf("run.device: %q asks for a GPU but TensorFlow sees none (devices: %v)", t.opt.Run.Device, names)
 }
 
 // feeds prepares the reused feed maps and scalar tensors.
@@ -532,20 +458,12 @@ func (t *Trainer) newInput(n int) (*batchInput, error) {
 
 // Values returns the current value of every model variable by
 // Variable.Name: snapshots that later training does not change.
-func (t *Trainer) Values() (map[string]*tf.Tensor, error) {
-	fetch := make([]tf.Output, len(t.m.Variables))
-	for i, v := range t.m.Variables {
-		fetch[i] = v.Read
-	}
-	out, err := t.sess.Run(nil, fetch, nil)
+func (t *Trainer) Values() (graph.Weights, error) {
+	w, err := session.Read(t.sess, t.m.Variables)
 	if err != nil {
-		return nil, fmt.Errorf("train: read variables: %w", err)
+		return nil, fmt.Errorf("train: %w", err)
 	}
-	vals := make(map[string]*tf.Tensor, len(out))
-	for i, v := range t.m.Variables {
-		vals[v.Name] = out[i]
-	}
-	return vals, nil
+	return w, nil
 }
 
 // Close releases the session. The Trainer is unusable afterwards.

@@ -29,7 +29,7 @@ type Input struct {
 	Graph      *tf.Graph
 	Model      *graph.Model
 	Seed       int64
-	Init       map[string]*tf.Tensor
+	Init       graph.Weights
 	Cached     int
 	From       *config.Reuse
 	Scale      float32
@@ -50,8 +50,8 @@ type Setup struct {
 	Graph      *tf.Graph
 	Model      *graph.Model
 	Train, Val train.Dataset
-	Init       map[string]*tf.Tensor
-	Cached     map[string]*tf.Tensor
+	Init       graph.Weights
+	Cached     graph.Weights
 	LayerRates map[string]float64
 	Spent      time.Duration
 }
@@ -115,29 +115,21 @@ func FineTuneRates(from *config.Reuse, layers []config.Layer) map[string]float64
 	return out
 }
 
-// ofLayers returns the values of the variables of vars that belong to
-// layers, matched by Variable.Layer (a layer name may contain "/", so a
-// variable's name does not tell its layer).
-func ofLayers(values map[string]*tf.Tensor, vars []*graph.Variable, layers []config.Layer) map[string]*tf.Tensor {
-	names := map[string]bool{}
-	for _, l := range layers {
-		names[l.Name] = true
+// layerNames returns the names of layers.
+func layerNames(layers []config.Layer) []string {
+	names := make([]string, len(layers))
+	for i, l := range layers {
+		names[i] = l.Name
 	}
-	out := map[string]*tf.Tensor{}
-	for _, v := range vars {
-		if t, ok := values[v.Name]; ok && names[v.Layer] {
-			out[v.Name] = t
-		}
-	}
-	return out
+	return names
 }
 
 // Split divides the reused values init of net (built as m) between the
 // first cached layers and the trained ones, and fails if any value lands
 // in neither.
-func Split(init map[string]*tf.Tensor, m *graph.Model, net config.Network, cached int) (prefix, head map[string]*tf.Tensor, err error) {
-	prefix = ofLayers(init, m.Variables, net.Layers[:cached])
-	head = ofLayers(init, m.Variables, net.Layers[cached:])
+func Split(init graph.Weights, m *graph.Model, net config.Network, cached int) (prefix, head graph.Weights, err error) {
+	prefix = init.Of(m.Variables, layerNames(net.Layers[:cached])...)
+	head = init.Of(m.Variables, layerNames(net.Layers[cached:])...)
 	for name := range init {
 		if prefix[name] == nil && head[name] == nil {
 			return nil, nil, fmt.Errorf("reused variable %s belongs to no layer of the network", name)
@@ -147,25 +139,18 @@ func Split(init map[string]*tf.Tensor, m *graph.Model, net config.Network, cache
 }
 
 // Pick returns the variables of net's reused layers (m is net built) from
-// src, checking that every one is there with the shape the layer needs.
-func Pick(net config.Network, m *graph.Model, src map[string]*tf.Tensor) (map[string]*tf.Tensor, error) {
-	reused := map[string]bool{}
+// src, checking that every one is there with the type and shape the layer
+// needs and holds finite values.
+func Pick(net config.Network, m *graph.Model, src graph.Weights) (graph.Weights, error) {
+	var reused []string
 	for _, l := range net.Layers {
-		reused[l.Name] = l.Reused
+		if l.Reused {
+			reused = append(reused, l.Name)
+		}
 	}
-	out := map[string]*tf.Tensor{}
-	for _, v := range m.Variables {
-		if !reused[v.Layer] {
-			continue
-		}
-		t, ok := src[v.Name]
-		if !ok {
-			return nil, fmt.Errorf("reused layer %q: the source has no variable %s", v.Layer, v.Name)
-		}
-		if !slices.Equal(t.Shape(), v.Shape) {
-			return nil, fmt.Errorf("reused layer %q: variable %s has shape %v in the source, the layer needs %v", v.Layer, v.Name, t.Shape(), v.Shape)
-		}
-		out[v.Name] = t
+	out := src.Of(m.Variables, reused...)
+	if err := out.Check(graph.VariablesOf(m.Variables, reused...)); err != nil {
+		return nil, fmt.Errorf("reused layers %v: %w", reused, err)
 	}
 	return out, nil
 }

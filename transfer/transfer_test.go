@@ -58,4 +58,3 @@ func keys(values map[string]*tf.Tensor) string {
 	}
 	return fmt.Sprint(names)
 }
-

@@ -52,14 +52,16 @@ func checkReused(t *testing.T, cfg *config.Config, i int, src, dst string) {
 	for _, l := range net.Layers {
 		frozen[l.Name] = l.Reused && l.Frozen
 	}
-	_, a, err := savedmodel.ReadVariables(src, savedmodel.LoadOptions{})
+	aRead, err := savedmodel.ReadVariables(src, savedmodel.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, b, err := savedmodel.ReadVariables(dst, savedmodel.LoadOptions{})
+	a := aRead.Weights
+	bRead, err := savedmodel.ReadVariables(dst, savedmodel.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	b := bRead.Weights
 	n := 0
 	for _, v := range m.Variables {
 		if !frozen[v.Layer] || v.State {

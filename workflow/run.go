@@ -7,10 +7,9 @@ import (
 	"path/filepath"
 	"runtime/debug"
 
-	tf "github.com/galeone/tensorflow/tensorflow/go"
-
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
 	"github.com/tfcifar/tfcifar/internal/libtf"
 	"github.com/tfcifar/tfcifar/savedmodel"
@@ -68,7 +67,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Report, error) 
 		Threads:   Threads{Intra: cfg.Run.IntraOpThreads, Inter: cfg.Run.InterOpThreads},
 		Data:      dir,
 	}
-	done := map[string]map[string]*tf.Tensor{} // trained values by stage name
+	done := map[string]graph.Weights{} // trained values by stage name
 	for i := range cfg.Stages {
 		st := &stage{cfg: cfg, i: i, ds: ds, done: done, opt: opt}
 		sr, err := st.run(ctx)

@@ -29,7 +29,7 @@ type stage struct {
 	cfg  *config.Config
 	i    int
 	ds   *cifar.Dataset
-	done map[string]map[string]*tf.Tensor // trained values of earlier stages by name
+	done map[string]graph.Weights // trained values of earlier stages by name
 	opt  Options
 }
 
@@ -82,8 +82,8 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 // export writes the stage's SavedModel and returns its report.
 func (st *stage) export(net config.Network, classes []string, fit *fitted) (StageReport, error) {
 	c := st.conf()
-	final, err := savedmodel.Export(st.cfg.ExportDir(st.i), net, fit.values, savedmodel.Options{
-		Classes: classes, Seed: st.cfg.Run.Seed, Scale: st.cfg.Data.Scale,
+	final, err := savedmodel.ExportNetwork(st.cfg.ExportDir(st.i), net, fit.values, savedmodel.Options{
+		Classes: classes, Seed: st.cfg.Run.Seed, Scale: st.cfg.Data.Scale, Run: st.cfg.Run,
 	})
 	if err != nil {
 		return StageReport{}, err
@@ -103,7 +103,7 @@ func (st *stage) export(net config.Network, classes []string, fit *fitted) (Stag
 
 // fitted is what training a stage produced.
 type fitted struct {
-	values  map[string]*tf.Tensor
+	values  graph.Weights
 	history *train.History
 	params  Params
 	flops   float64
@@ -163,7 +163,7 @@ func identity(in transfer.Input) (train.Identity, error) {
 
 // train trains the prepared network and returns all its values (the
 // cached layers' too) and the history.
-func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Identity) (map[string]*tf.Tensor, *train.History, error) {
+func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Identity) (graph.Weights, *train.History, error) {
 	c := st.conf()
 	tr, err := train.New(su.Graph, su.Model, c.Train, train.Options{
 		Run:        st.cfg.Run,
@@ -211,27 +211,27 @@ func networkFingerprint(net config.Network) (string, error) {
 // reusedValues returns the values of the reused layers' variables of net
 // (built as full), taken from the source stage's trained values or read from
 // the source SavedModel. Nil when net reuses nothing.
-func (st *stage) reusedValues(net config.Network, full *graph.Model) (map[string]*tf.Tensor, error) {
+func (st *stage) reusedValues(net config.Network, full *graph.Model) (graph.Weights, error) {
 	from := st.conf().Model.From
 	if from == nil {
 		return nil, nil
 	}
-	var src map[string]*tf.Tensor
+	var src graph.Weights
 	if from.Stage != "" {
 		src = st.done[from.Stage]
 		if src == nil {
 			return nil, fmt.Errorf("model.from.stage: stage %q has not been trained in this run", from.Stage)
 		}
 	} else {
-		meta, values, err := savedmodel.ReadVariables(from.SavedModel, savedmodel.LoadOptions{Trust: from.Trust})
+		read, err := savedmodel.ReadVariables(from.SavedModel, savedmodel.LoadOptions{Trust: from.Trust, Run: st.cfg.Run})
 		if err != nil {
 			return nil, fmt.Errorf("model.from.savedmodel: %w", err)
 		}
-		if meta.Scale != 0 && !sameScale(meta.Scale, st.cfg.Data.Scale) {
+		if read.Scale != 0 && !sameScale(read.Scale, st.cfg.Data.Scale) {
 			return nil, fmt.Errorf("model.from.savedmodel: %s was trained with data.scale %g, this run's data.scale is %g; reused layers need the pixels they were trained on",
-				from.SavedModel, meta.Scale, st.cfg.Data.Scale)
+				from.SavedModel, read.Scale, st.cfg.Data.Scale)
 		}
-		src = values
+		src = read.Weights
 	}
 	return transfer.Pick(net, full, src)
 }
@@ -249,11 +249,12 @@ func paramsOf(m *graph.Model) Params {
 // reuse loads the stage's existing export when it was built from the same
 // network and classes; ok is false when there is none or it differs (the
 // reason is printed and the stage is trained).
-func (st *stage) reuse(net config.Network, full *graph.Model, classes []string) (sr StageReport, values map[string]*tf.Tensor, ok bool, err error) {
+func (st *stage) reuse(net config.Network, full *graph.Model, classes []string) (sr StageReport, values graph.Weights, ok bool, err error) {
 	c := st.conf()
 	dir := st.cfg.ExportDir(st.i)
 	out := st.opt.Out
-	meta, values, err := savedmodel.ReadVariables(dir, savedmodel.LoadOptions{})
+	read, err := savedmodel.ReadVariables(dir, savedmodel.LoadOptions{Run: st.cfg.Run})
+	meta, values := read.Meta, read.Weights
 	stored, storedClasses := meta.Network, meta.Classes
 	if err != nil {
 		fmt.Fprintf(out, "No reusable export (%v); training.\n", err)

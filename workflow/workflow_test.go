@@ -75,14 +75,17 @@ func TestRunReference(t *testing.T) {
 
 	// The frozen layers of the transfer export hold the base export's
 	// weights bit for bit; the new head does not.
-	_, base, err := savedmodel.ReadVariables(rep.Stages[0].Export, savedmodel.LoadOptions{})
+	baseRead, err := savedmodel.ReadVariables(rep.Stages[0].Export, savedmodel.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta, transfer, err := savedmodel.ReadVariables(rep.Stages[1].Export, savedmodel.LoadOptions{})
+	base := baseRead.Weights
+	transferRead, err := savedmodel.ReadVariables(rep.Stages[1].Export, savedmodel.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	transfer := transferRead.Weights
+	meta := transferRead.Meta
 	classes := meta.Classes
 	for _, name := range []string{"conv2d/kernel", "conv2d/bias", "conv2d_1/kernel", "conv2d_1/bias", "conv2d_2/kernel", "conv2d_2/bias"} {
 		if !sameTensor(base[name], transfer[name]) {
@@ -226,14 +229,16 @@ func TestFineTune(t *testing.T) {
 	if tr.Params.NonTrainable != 0 || tr.Params.Trainable != 418837 || tr.CachedLayers != 0 {
 		t.Errorf("fine-tuned transfer: params %+v, cached %d; want all 418,837 trainable, none cached", tr.Params, tr.CachedLayers)
 	}
-	_, base, err := savedmodel.ReadVariables(rep.Stages[0].Export, savedmodel.LoadOptions{})
+	baseRead, err := savedmodel.ReadVariables(rep.Stages[0].Export, savedmodel.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, transfer, err := savedmodel.ReadVariables(tr.Export, savedmodel.LoadOptions{})
+	base := baseRead.Weights
+	transferRead, err := savedmodel.ReadVariables(tr.Export, savedmodel.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	transfer := transferRead.Weights
 	if sameTensor(base["conv2d/kernel"], transfer["conv2d/kernel"]) {
 		t.Error("fine-tuned conv2d/kernel is still the base's")
 	}

@@ -46,7 +46,7 @@ func evalSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) erro
 		if err != nil {
 			return err
 		}
-		ev, err := workflow.Evaluate(ctx, *model, cfg.Data, *split, savedmodel.LoadOptions{Trust: *trust})
+		ev, err := workflow.Evaluate(ctx, *model, cfg.Data, *split, savedmodel.LoadOptions{Trust: *trust, Run: cfg.Run})
 		if err != nil {
 			return err
 		}

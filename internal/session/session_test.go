@@ -1,4 +1,4 @@
-package train
+package session
 
 import (
 	"testing"
@@ -9,7 +9,7 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 )
 
-func TestSessionConfig(t *testing.T) {
+func TestConfig(t *testing.T) {
 	cases := []struct {
 		desc, device string
 		gpu          bool
@@ -24,12 +24,12 @@ func TestSessionConfig(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
-			b, gpu, err := sessionConfig(config.Run{Device: c.device, IntraOpThreads: 2, InterOpThreads: 1})
+			opt, gpu, err := Options(config.Run{Device: c.device, IntraOpThreads: 2, InterOpThreads: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var p pb.ConfigProto
-			if err := proto.Unmarshal(b, &p); err != nil {
+			if err := proto.Unmarshal(opt.Config, &p); err != nil {
 				t.Fatal(err)
 			}
 			if gpu != c.gpu || p.GetGpuOptions().GetVisibleDeviceList() != c.visible || (p.DeviceCount["GPU"] == 0 && p.DeviceCount != nil) != c.hideGPUs {
@@ -42,17 +42,13 @@ func TestSessionConfig(t *testing.T) {
 	}
 }
 
-func TestSessionConfigPrecision(t *testing.T) {
+func TestConfigPrecision(t *testing.T) {
 	for _, c := range []struct {
 		precision string
 		want      pb.RewriterConfig_Toggle
 	}{{"float32", pb.RewriterConfig_DEFAULT}, {"mixed_bfloat16", pb.RewriterConfig_ON}} {
-		b, _, err := sessionConfig(config.Run{Precision: c.precision})
+		p, _, err := Config(config.Run{Precision: c.precision})
 		if err != nil {
-			t.Fatal(err)
-		}
-		var p pb.ConfigProto
-		if err := proto.Unmarshal(b, &p); err != nil {
 			t.Fatal(err)
 		}
 		if got := p.GetGraphOptions().GetRewriteOptions().GetAutoMixedPrecisionOnednnBfloat16(); got != c.want {
@@ -61,10 +57,10 @@ func TestSessionConfigPrecision(t *testing.T) {
 	}
 }
 
-func TestSessionConfigErrors(t *testing.T) {
+func TestConfigErrors(t *testing.T) {
 	for _, d := range []string{"tpu", "/device:TPU:0", "/device:GPU:x", "/device:GPU:-1", "/job:worker/replica:0/task:3/device:CPU:0"} {
 		t.Run(d, func(t *testing.T) {
-			if _, _, err := sessionConfig(config.Run{Device: d}); err == nil {
+			if _, _, err := Options(config.Run{Device: d}); err == nil {
 				t.Errorf("device %q: got no error", d)
 			}
 		})

@@ -1,4 +1,4 @@
-package savedmodel
+package checkpoint
 
 import (
 	"path/filepath"
@@ -100,7 +100,7 @@ func saverGraph(t *testing.T, checkShapes bool, vars map[string][]int64) (*tf.Se
 	if err != nil {
 		t.Fatal(err)
 	}
-	return session(t, s), sv, tv
+	return openSession(t, s), sv, tv
 }
 
 func TestSaverRoundTrip(t *testing.T) {

@@ -1,4 +1,4 @@
-package savedmodel
+package checkpoint
 
 import (
 	"errors"
@@ -45,22 +45,10 @@ type Saver struct {
 // it before a session runs the graph. Entries are stored sorted by name;
 // names must be unique and not empty.
 func NewSaver(s *op.Scope, entries []Entry) (*Saver, error) {
-	if len(entries) == 0 {
-		return nil, errors.New("savedmodel: saver needs at least one variable")
+	sorted, names, err := sortEntries(entries)
+	if err != nil {
+		return nil, err
 	}
-	sorted := slices.Clone(entries)
-	slices.SortFunc(sorted, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
-	names := make([]string, len(sorted))
-	for i, e := range sorted {
-		if e.Name == "" {
-			return nil, fmt.Errorf("savedmodel: saver entry %d has no name", i)
-		}
-		if i > 0 && e.Name == sorted[i-1].Name {
-			return nil, fmt.Errorf("savedmodel: saver variable %q listed twice", e.Name)
-		}
-		names[i] = e.Name
-	}
-
 	s = s.SubScope("save")
 	filename := s.AddOperation(tf.OpSpec{
 		Type:  "PlaceholderWithDefault",
@@ -69,51 +57,83 @@ func NewSaver(s *op.Scope, entries []Entry) (*Saver, error) {
 		Attrs: map[string]interface{}{"shape": tf.ScalarShape()},
 	})
 	if s.Err() != nil {
-		return nil, fmt.Errorf("savedmodel: build saver: %w", s.Err())
+		return nil, fmt.Errorf("checkpoint: build saver: %w", s.Err())
 	}
-	prefix := filename.Output(0)
+	v := &Saver{filename: filename.Output(0), names: names, checks: map[string]string{}}
 	keys := op.Const(s.SubScope("tensor_names"), names)
 	specs := op.Const(s.SubScope("shape_and_slices"), make([]string, len(names)))
-
-	reads := make([]tf.Output, len(sorted))
-	dtypes := make([]tf.DataType, len(sorted))
-	for i, e := range sorted {
-		reads[i] = op.ReadVariableOp(s.SubScope("read"), e.Handle, e.DType)
-		dtypes[i] = e.DType
+	v.save = saveOp(s, v.filename, keys, specs, sorted)
+	v.restore = v.restoreOp(s, keys, specs, sorted)
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf("checkpoint: build saver: %w", err)
 	}
-	saveOp := op.SaveV2(s, prefix, keys, specs, reads)
-	save := s.WithControlDependencies(saveOp).AddOperation(tf.OpSpec{
+	return v, nil
+}
+
+// sortEntries returns entries sorted by name and their names, or an error
+// for an empty or repeated name.
+func sortEntries(entries []Entry) ([]Entry, []string, error) {
+	if len(entries) == 0 {
+		return nil, nil, errors.New("checkpoint: saver needs at least one variable")
+	}
+	sorted := slices.Clone(entries)
+	slices.SortFunc(sorted, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	names := make([]string, len(sorted))
+	for i, e := range sorted {
+		if e.Name == "" {
+			return nil, nil, fmt.Errorf("checkpoint: saver entry %d has no name", i)
+		}
+		if i > 0 && e.Name == sorted[i-1].Name {
+			return nil, nil, fmt.Errorf("checkpoint: saver variable %q listed twice", e.Name)
+		}
+		names[i] = e.Name
+	}
+	return sorted, names, nil
+}
+
+// saveOp adds ReadVariableOp→SaveV2 for entries and returns the save
+// tensor: an Identity of the prefix that runs after SaveV2.
+func saveOp(s *op.Scope, prefix, keys, specs tf.Output, entries []Entry) tf.Output {
+	reads := make([]tf.Output, len(entries))
+	for i, e := range entries {
+		reads[i] = op.ReadVariableOp(s.SubScope("read"), e.Handle, e.DType)
+	}
+	save := op.SaveV2(s, prefix, keys, specs, reads)
+	return s.WithControlDependencies(save).AddOperation(tf.OpSpec{
 		Type:  "Identity",
 		Name:  "control_dependency",
 		Input: []tf.Input{prefix},
-	})
+	}).Output(0)
+}
 
-	restored := op.RestoreV2(s, prefix, keys, specs, dtypes)
-	assigns := make([]*tf.Operation, len(sorted))
-	checks := map[string]string{}
-	for i, e := range sorted {
+// restoreOp adds RestoreV2→EnsureShape→AssignVariableOp for entries,
+// grouped under a NoOp it returns, and records the shape checks.
+func (v *Saver) restoreOp(s *op.Scope, keys, specs tf.Output, entries []Entry) *tf.Operation {
+	dtypes := make([]tf.DataType, len(entries))
+	for i, e := range entries {
+		dtypes[i] = e.DType
+	}
+	restored := op.RestoreV2(s, v.filename, keys, specs, dtypes)
+	assigns := make([]*tf.Operation, len(entries))
+	for i, e := range entries {
 		if s.Err() != nil {
 			break
 		}
-		v := restored[i]
+		val := restored[i]
 		if e.Shape != nil {
-			v = s.AddOperation(tf.OpSpec{
+			val = s.AddOperation(tf.OpSpec{
 				Type:  "EnsureShape",
 				Name:  "shape/" + e.Name,
-				Input: []tf.Input{v},
+				Input: []tf.Input{val},
 				Attrs: map[string]interface{}{"shape": tf.MakeShape(e.Shape...)},
 			}).Output(0)
 			if s.Err() == nil {
-				checks[v.Op.Name()] = e.Name
+				v.checks[val.Op.Name()] = e.Name
 			}
 		}
-		assigns[i] = op.AssignVariableOp(s.SubScope("assign"), e.Handle, v)
+		assigns[i] = op.AssignVariableOp(s.SubScope("assign"), e.Handle, val)
 	}
-	restore := s.WithControlDependencies(assigns...).AddOperation(tf.OpSpec{Type: "NoOp", Name: "restore_all"})
-	if err := s.Err(); err != nil {
-		return nil, fmt.Errorf("savedmodel: build saver: %w", err)
-	}
-	return &Saver{filename: prefix, save: save.Output(0), restore: restore, names: names, checks: checks}, nil
+	return s.WithControlDependencies(assigns...).AddOperation(tf.OpSpec{Type: "NoOp", Name: "restore_all"})
 }
 
 // Names returns the checkpoint keys of the saver, sorted.
@@ -123,7 +143,7 @@ func (v *Saver) Names() []string { return slices.Clone(v.names) }
 // prefix.data-00000-of-00001). The directory of prefix must exist.
 func (v *Saver) Save(sess *tf.Session, prefix string) error {
 	if err := v.run(sess, prefix, []tf.Output{v.save}, nil); err != nil {
-		return fmt.Errorf("savedmodel: save checkpoint %s: %w", prefix, err)
+		return fmt.Errorf("checkpoint: save checkpoint %s: %w", prefix, err)
 	}
 	return nil
 }
@@ -133,7 +153,7 @@ func (v *Saver) Save(sess *tf.Session, prefix string) error {
 // with an error naming it; variables may then be partly assigned.
 func (v *Saver) Restore(sess *tf.Session, prefix string) error {
 	if err := v.restoreFrom(sess, prefix); err != nil {
-		return fmt.Errorf("savedmodel: restore checkpoint %s: %w", prefix, err)
+		return fmt.Errorf("checkpoint: restore checkpoint %s: %w", prefix, err)
 	}
 	return nil
 }
