@@ -60,24 +60,41 @@ func (o Optimizer) Slots() int {
 // params returns the number of parameters of l (defaults filled) on an
 // input of shape in.
 func (l Layer) params(in []int) float64 {
-	c := float64(in[len(in)-1])
-	bias := func(n float64) float64 {
-		if l.HasBias() {
-			return n
-		}
-		return 0
+	p := 0.0
+	for _, w := range l.Weights(in) {
+		p += volume(w.Shape)
 	}
-	switch l.Type {
-	case "conv2d":
-		f := float64(l.Filters)
-		return float64(l.Kernel[0])*float64(l.Kernel[1])*c*f + bias(f)
-	case "dense":
-		u := float64(l.Units)
-		return c*u + bias(u)
-	case "batchnorm":
-		return 4 * c // gamma, beta, moving mean and variance
+	return p
+}
+
+// Weights returns the variables holding l's parameters on an input of
+// shape in, in the order the graph creates them (none for a layer without
+// parameters).
+func (l Layer) Weights(in []int) []Weight {
+	l = l.withDefaults()
+	if f := kinds[l.Type].weights; f != nil {
+		return f(l, in)
 	}
-	return 0
+	return nil
+}
+
+// HasWeights reports whether l has parameters that gradients train (a
+// conv2d, dense or batchnorm layer).
+func (l Layer) HasWeights() bool {
+	return kinds[l.Type].weights != nil
+}
+
+// FLOPs returns the floating-point operations of l's forward pass for one
+// example with input shape in and output shape out, counting a
+// multiply-add as two: convolutions and dense layers (with their bias)
+// by their products, flatten none, the other layers one operation per
+// value they read.
+func (l Layer) FLOPs(in, out []int) float64 {
+	l = l.withDefaults()
+	if f := kinds[l.Type].flops; f != nil {
+		return f(l, in, out)
+	}
+	return volume(in)
 }
 
 func volume(shape []int) float64 {
@@ -113,13 +130,13 @@ func (n Network) checkFootprint(f Footprint, limit float64, doing string) error 
 }
 
 // Cacheable returns how many leading layers of n are reused, frozen and
-// deterministic (not dropout), so that their outputs can be computed once
+// deterministic (no dropout), so that their outputs can be computed once
 // for all images (train.cache_frozen); at least one layer is always left
 // to train.
 func (n Network) Cacheable() int {
 	k := 0
 	for _, l := range n.Layers[:max(len(n.Layers)-1, 0)] {
-		if !l.Reused || !l.Frozen || l.Type == "dropout" {
+		if !l.Reused || !l.Frozen || kinds[l.Type].random {
 			break
 		}
 		k++

@@ -156,7 +156,7 @@ func TestTfgoPanicRecovered(t *testing.T) {
 		b := &builder{s: s, m: &Model{}}
 		x := op.Const(s.SubScope("x"), []float32{1, 2}) // not a matrix
 		l := config.Network{Layers: []config.Layer{{Type: "dense", Units: 2}}}.Named().Layers[0]
-		b.layer(s.SubScope("dense"), l, x, []int{2})
+		b.layer(s.SubScope("dense"), l, x, []int{2}, []int{2})
 		t.Error("no panic from tfgo")
 	})
 	if err == nil || !strings.Contains(err.Error(), "failed to add operation") {
