@@ -24,6 +24,7 @@ const (
 	Dense                  LayerType = "dense"
 	Activation             LayerType = "activation"
 	BatchNormalization     LayerType = "batchnorm"
+	ZeroPadding2D          LayerType = "zero_padding2d"
 )
 
 // Layer is one layer of a network. Type selects what it is; each type
@@ -40,6 +41,8 @@ const (
 //	dense:            units (required); activation, use_bias, initializers as conv2d
 //	activation:       activation (required)
 //	batchnorm:        momentum 0.99; epsilon 0.001 (over the last axis)
+//	zero_padding2d:   pad [1 1]: pad[0] rows of zeros above and below, pad[1]
+//	                  columns left and right; [H W C] -> [H+2*pad[0] W+2*pad[1] C]
 //
 // Name defaults as Keras names layers (conv2d, conv2d_1, max_pooling2d, ...).
 // Trainable false freezes the layer. Reused and Frozen are not read from
@@ -61,6 +64,7 @@ type Layer struct {
 	Rate              float64        `mapstructure:"rate" yaml:"rate,omitempty"`
 	Momentum          float64        `mapstructure:"momentum" yaml:"momentum,omitempty"`
 	Epsilon           float64        `mapstructure:"epsilon" yaml:"epsilon,omitempty"`
+	Pad               Size           `mapstructure:"pad" yaml:"pad,flow,omitempty"`
 	Trainable         *bool          `mapstructure:"trainable" yaml:"trainable,omitempty"`
 
 	Reused bool `mapstructure:"-" yaml:"-"` // taken from the source of a transfer network
@@ -180,6 +184,27 @@ var kinds = map[LayerType]kind{
 		weights: func(l Layer, in []int) []Weight {
 			c := []int{last(in)}
 			return []Weight{{"gamma", c, Ones, true}, {"beta", c, Zeros, true}, {"moving_mean", c, Zeros, false}, {"moving_variance", c, Ones, false}}
+		},
+	},
+	ZeroPadding2D: {keras: "ZeroPadding2D", prefix: "zero_padding2d", fields: []string{"pad"},
+		defaults: func(l *Layer) { defSize(&l.Pad, Size{1, 1}) },
+		check: func(l Layer) error {
+			if len(l.Pad) != 2 {
+				return fmt.Errorf("pad: want an integer n or [rows, columns], got %v", []int(l.Pad))
+			}
+			if min(l.Pad[0], l.Pad[1]) < 0 || max(l.Pad[0], l.Pad[1]) > math.MaxInt32 {
+				return fmt.Errorf("pad: want sizes from 0 to %d, got %v", math.MaxInt32, []int(l.Pad))
+			}
+			return nil
+		},
+		shape: func(l Layer, in []int) ([]int, error) {
+			if len(in) != 3 {
+				return nil, fmt.Errorf("input: zero_padding2d wants an [height, width, channels] input, got %v", in)
+			}
+			if l.Pad[0] > (math.MaxInt-in[0])/2 || l.Pad[1] > (math.MaxInt-in[1])/2 {
+				return nil, fmt.Errorf("pad: %v on input %v makes more rows or columns than an int holds", []int(l.Pad), in)
+			}
+			return []int{in[0] + 2*l.Pad[0], in[1] + 2*l.Pad[1], in[2]}, nil
 		},
 	},
 }

@@ -33,6 +33,8 @@ func TestLayerTable(t *testing.T) {
 		{Layer{Type: Activation, Activation: ReLU}, []int{6, 6, 4}, "Activation", []int{6, 6, 4}, nil, 144, false, false},
 		{Layer{Type: BatchNormalization}, []int{6, 6, 4}, "BatchNormalization", []int{6, 6, 4},
 			map[string][]int{"gamma": {4}, "beta": {4}, "moving_mean": {4}, "moving_variance": {4}}, 144, true, false},
+		{Layer{Type: ZeroPadding2D}, []int{6, 6, 4}, "ZeroPadding2D", []int{8, 8, 4}, nil, 144, false, false},
+		{Layer{Type: ZeroPadding2D, Pad: Size{2, 0}}, []int{6, 6, 4}, "ZeroPadding2D", []int{10, 6, 4}, nil, 144, false, false},
 	}
 	seen := map[LayerType]bool{}
 	for _, tt := range tests {

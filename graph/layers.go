@@ -50,6 +50,10 @@ var builders = map[config.LayerType]opBuilder{
 	config.BatchNormalization: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, w map[string]*Variable, out []int) (y, pre tf.Output) {
 		return b.batchnorm(s, l, x, w, out), x
 	},
+	config.ZeroPadding2D: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, _ map[string]*Variable, _ []int) (y, pre tf.Output) {
+		h, w := int32(l.Pad[0]), int32(l.Pad[1]) // Validate caps pad at MaxInt32; int32, as the gradient of Pad slices with int32 indices
+		return op.Pad(s, x, op.Const(s.SubScope("paddings"), [][]int32{{0, 0}, {h, h}, {w, w}, {0, 0}})), x
+	},
 }
 
 // layer adds one layer (defaults filled) on x, whose shape is in, with its
