@@ -67,36 +67,6 @@ func (l Layer) params(in []int) float64 {
 	return p
 }
 
-// Weights returns the variables holding l's parameters on an input of
-// shape in, in the order the graph creates them (none for a layer without
-// parameters).
-func (l Layer) Weights(in []int) []Weight {
-	l = l.withDefaults()
-	if f := kinds[l.Type].weights; f != nil {
-		return f(l, in)
-	}
-	return nil
-}
-
-// HasWeights reports whether l has parameters that gradients train (a
-// conv2d, dense or batchnorm layer).
-func (l Layer) HasWeights() bool {
-	return kinds[l.Type].weights != nil
-}
-
-// FLOPs returns the floating-point operations of l's forward pass for one
-// example with input shape in and output shape out, counting a
-// multiply-add as two: convolutions and dense layers (with their bias)
-// by their products, flatten none, the other layers one operation per
-// value they read.
-func (l Layer) FLOPs(in, out []int) float64 {
-	l = l.withDefaults()
-	if f := kinds[l.Type].flops; f != nil {
-		return f(l, in, out)
-	}
-	return volume(in)
-}
-
 func volume(shape []int) float64 {
 	v := 1.0
 	for _, d := range shape {

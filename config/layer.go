@@ -101,6 +101,36 @@ func (l Layer) withDefaults() Layer {
 	return l
 }
 
+// Weights returns the variables holding l's parameters on an input of
+// shape in, in the order the graph creates them (none for a layer without
+// parameters).
+func (l Layer) Weights(in []int) []Weight {
+	l = l.withDefaults()
+	if f := kinds[l.Type].weights; f != nil {
+		return f(l, in)
+	}
+	return nil
+}
+
+// HasWeights reports whether l has parameters that gradients train (a
+// conv2d, dense or batchnorm layer).
+func (l Layer) HasWeights() bool {
+	return kinds[l.Type].weights != nil
+}
+
+// FLOPs returns the floating-point operations of l's forward pass for one
+// example with input shape in and output shape out, counting a
+// multiply-add as two: convolutions and dense layers (with their bias)
+// by their products, flatten none, the other layers one operation per
+// value they read.
+func (l Layer) FLOPs(in, out []int) float64 {
+	l = l.withDefaults()
+	if f := kinds[l.Type].flops; f != nil {
+		return f(l, in, out)
+	}
+	return volume(in)
+}
+
 // Validate checks the settings of one layer on its own (not its shape).
 // The error names the field and what was expected.
 func (l Layer) Validate() error {
