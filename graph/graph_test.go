@@ -177,3 +177,17 @@ func tiny() config.Network {
 }
 
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*(1+math.Abs(b)) }
+
+func TestEveryLayerTypeHasBuilder(t *testing.T) {
+	for _, typ := range config.Types() {
+		if builders[typ] == nil {
+			t.Errorf("layer type %s has no op builder", typ)
+		}
+		if typ.Keras() == "" {
+			t.Errorf("layer type %s has no Keras name", typ)
+		}
+	}
+	if n, k := len(builders), len(config.Types()); n != k {
+		t.Errorf("%d op builders for %d layer types", n, k)
+	}
+}
