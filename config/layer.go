@@ -75,17 +75,35 @@ func allowed(typ LayerType, field string) bool {
 	return slices.Contains(commonFields, field) || slices.Contains(kinds[typ].fields, field)
 }
 
+// setting is one setting of Layer: its YAML name and field index.
+type setting struct {
+	name  string
+	index int
+}
+
+// layerSettings are the settings of Layer besides type, name and trainable, in
+// the order Layer declares them.
+var layerSettings = func() []setting {
+	var fs []setting
+	t := reflect.TypeFor[Layer]()
+	for i := range t.NumField() {
+		tag := t.Field(i).Tag.Get("mapstructure")
+		if tag != "-" && !slices.Contains(commonFields, tag) {
+			fs = append(fs, setting{tag, i})
+		}
+	}
+	return fs
+}()
+
 // setFields lists the settings (besides type, name and trainable) that
 // hold a non-zero value, in the order Layer declares them.
 func (l Layer) setFields() []string {
 	var fs []string
-	v := reflect.ValueOf(l)
-	for _, f := range reflect.VisibleFields(v.Type()) {
-		tag := f.Tag.Get("mapstructure")
-		if tag == "-" || slices.Contains(commonFields, tag) || v.FieldByIndex(f.Index).IsZero() {
-			continue
+	v := reflect.ValueOf(&l).Elem()
+	for _, f := range layerSettings {
+		if !v.Field(f.index).IsZero() {
+			fs = append(fs, f.name)
 		}
-		fs = append(fs, tag)
 	}
 	return fs
 }
@@ -96,7 +114,7 @@ func (l Layer) HasBias() bool { return l.UseBias == nil || *l.UseBias }
 // withDefaults returns l with every default setting filled in, except Name.
 func (l Layer) withDefaults() Layer {
 	if d := kinds[l.Type].defaults; d != nil {
-		d(&l)
+		return d(l)
 	}
 	return l
 }

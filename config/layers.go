@@ -77,7 +77,7 @@ type kind struct {
 	keras    string                                 // Keras class name, as the summary shows it
 	prefix   string                                 // Keras default name prefix
 	fields   []string                               // settings besides type, name, trainable
-	defaults func(*Layer)                           // fills the unset settings
+	defaults func(Layer) Layer                      // fills the unset settings
 	check    func(Layer) error                      // checks the settings on their own
 	shape    func(l Layer, in []int) ([]int, error) // output shape; nil: the input's
 	weights  func(l Layer, in []int) []Weight       // variables holding parameters
@@ -94,10 +94,10 @@ var (
 // kinds is the table of layer types.
 var kinds = map[LayerType]kind{
 	Conv2D: {keras: "Conv2D", prefix: "conv2d", fields: convFields,
-		defaults: func(l *Layer) {
+		defaults: func(l Layer) Layer {
 			defSize(&l.Strides, Size{1, 1})
 			def(&l.Padding, Valid)
-			denseDefaults(l)
+			return denseDefaults(l)
 		},
 		check: func(l Layer) error {
 			if l.Filters <= 0 {
@@ -168,9 +168,10 @@ var kinds = map[LayerType]kind{
 		},
 	},
 	BatchNormalization: {keras: "BatchNormalization", prefix: "batch_normalization", fields: []string{"momentum", "epsilon"},
-		defaults: func(l *Layer) {
+		defaults: func(l Layer) Layer {
 			def(&l.Momentum, 0.99)
 			def(&l.Epsilon, 0.001)
+			return l
 		},
 		check: func(l Layer) error {
 			return firstErr(checkFloat("momentum", "value", l.Momentum, unitOpen), checkFloat("epsilon", "value", l.Epsilon, positive))
@@ -187,7 +188,7 @@ var kinds = map[LayerType]kind{
 		},
 	},
 	ZeroPadding2D: {keras: "ZeroPadding2D", prefix: "zero_padding2d", fields: []string{"pad"},
-		defaults: func(l *Layer) { defSize(&l.Pad, Size{1, 1}) },
+		defaults: func(l Layer) Layer { defSize(&l.Pad, Size{1, 1}); return l },
 		check: func(l Layer) error {
 			if len(l.Pad) != 2 {
 				return fmt.Errorf("pad: want an integer n or [rows, columns], got %v", []int(l.Pad))
@@ -222,10 +223,11 @@ type Weight struct {
 // poolKind is maxpool2d or avgpool2d.
 func poolKind(keras, prefix string) kind {
 	return kind{keras: keras, prefix: prefix, fields: poolFields,
-		defaults: func(l *Layer) {
+		defaults: func(l Layer) Layer {
 			defSize(&l.Pool, Size{2, 2})
 			defSize(&l.Strides, l.Pool)
 			def(&l.Padding, Valid)
+			return l
 		},
 		check: func(l Layer) error {
 			return firstErr(checkSize("pool", l.Pool, false), checkSize("strides", l.Strides, false))
@@ -235,7 +237,7 @@ func poolKind(keras, prefix string) kind {
 }
 
 // denseDefaults fills the settings dense shares with conv2d.
-func denseDefaults(l *Layer) {
+func denseDefaults(l Layer) Layer {
 	def(&l.Activation, Linear)
 	if l.UseBias == nil {
 		b := true
@@ -243,6 +245,7 @@ func denseDefaults(l *Layer) {
 	}
 	def(&l.KernelInitializer, GlorotUniform)
 	def(&l.BiasInitializer, Zeros)
+	return l
 }
 
 // withBias returns the kernel and, when l has one, its bias.
