@@ -71,8 +71,9 @@ type Layer struct {
 	Frozen bool `mapstructure:"-" yaml:"-"` // variables not trainable (reused and frozen, or trainable: false)
 }
 
-// kind describes one layer type. Every function gets the layer with its
-// defaults filled in; a nil function means the type has nothing to do there.
+// kind describes one layer type. Every function but defaults gets the layer
+// with its defaults filled in; a nil function means the type has nothing to
+// do there.
 type kind struct {
 	keras    string                                 // Keras class name, as the summary shows it
 	prefix   string                                 // Keras default name prefix
@@ -253,7 +254,7 @@ func (l Layer) withBias(kernel Weight) []Weight {
 	if !l.HasBias() {
 		return []Weight{kernel}
 	}
-	return []Weight{kernel, {"bias", kernel.Shape[len(kernel.Shape)-1:], l.BiasInitializer, true}}
+	return []Weight{kernel, {"bias", []int{last(kernel.Shape)}, l.BiasInitializer, true}}
 }
 
 // windowShape is the output shape of a conv2d or pooling layer sliding a
