@@ -37,19 +37,19 @@ type Loader func(dir string) (Network, error)
 // transfer network reusing its first six layers, frozen, with a new head
 // trained on classes 5-9.
 func Default() *Config {
-	conv := func(f, k int) Layer { return Layer{Type: "conv2d", Filters: f, Kernel: Size{k, k}, Activation: "relu"} }
+	conv := func(f, k int) Layer { return Layer{Type: Conv2D, Filters: f, Kernel: Size{k, k}, Activation: ReLU} }
 	head := []Layer{
-		{Type: "dense", Units: 128},
-		{Type: "activation", Activation: "relu"},
-		{Type: "dense", Units: 5},
-		{Type: "activation", Activation: "softmax"},
+		{Type: Dense, Units: 128},
+		{Type: Activation, Activation: ReLU},
+		{Type: Dense, Units: 5},
+		{Type: Activation, Activation: Softmax},
 	}
 	base := append([]Layer{
 		conv(8, 5), conv(16, 5),
-		{Type: "maxpool2d", Pool: Size{2, 2}},
+		{Type: MaxPooling2D, Pool: Size{2, 2}},
 		conv(32, 3),
-		{Type: "flatten"},
-		{Type: "dropout", Rate: 0.4},
+		{Type: Flatten},
+		{Type: Dropout, Rate: 0.4},
 	}, head...)
 	from := DefaultReuse()
 	c := &Config{

@@ -64,7 +64,7 @@ func TestReferenceYAML(t *testing.T) {
 	// It documents every layer type, every layer setting and every section field.
 	text := string(configs.Reference)
 	for _, typ := range Types() {
-		if !strings.Contains(text, "type: "+typ) {
+		if !strings.Contains(text, "type: "+string(typ)) {
 			t.Errorf("reference.yaml has no layer of type %s", typ)
 		}
 	}

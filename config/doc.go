@@ -21,5 +21,15 @@
 // of layers, reused ones first, marked Reused and (unless fine-tuned)
 // Frozen; that flat list is what package graph builds.
 //
+// Layer types live in one table (layers.go): a LayerType constant and one
+// entry per type holding its YAML settings and their defaults, the
+// validation of its settings, its output shape, its weights (and so its
+// parameter count), its forward FLOPs, its Keras class and default-name
+// prefix, and whether it draws random numbers in training (then its output
+// cannot be cached). Validate, Shapes, Footprint, Cacheable, the summary's
+// Keras names and the FLOPs estimate all read that table; package graph
+// adds only the op builder of each type. The closed sets of names a layer
+// setting takes are typed too: ActivationFunc, Padding and Initializer.
+//
 // The package does not import TensorFlow.
 package config

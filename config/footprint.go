@@ -60,24 +60,11 @@ func (o Optimizer) Slots() int {
 // params returns the number of parameters of l (defaults filled) on an
 // input of shape in.
 func (l Layer) params(in []int) float64 {
-	c := float64(in[len(in)-1])
-	bias := func(n float64) float64 {
-		if l.HasBias() {
-			return n
-		}
-		return 0
+	p := 0.0
+	for _, w := range l.Weights(in) {
+		p += volume(w.Shape)
 	}
-	switch l.Type {
-	case "conv2d":
-		f := float64(l.Filters)
-		return float64(l.Kernel[0])*float64(l.Kernel[1])*c*f + bias(f)
-	case "dense":
-		u := float64(l.Units)
-		return c*u + bias(u)
-	case "batchnorm":
-		return 4 * c // gamma, beta, moving mean and variance
-	}
-	return 0
+	return p
 }
 
 func volume(shape []int) float64 {
@@ -113,13 +100,13 @@ func (n Network) checkFootprint(f Footprint, limit float64, doing string) error 
 }
 
 // Cacheable returns how many leading layers of n are reused, frozen and
-// deterministic (not dropout), so that their outputs can be computed once
+// deterministic (no dropout), so that their outputs can be computed once
 // for all images (train.cache_frozen); at least one layer is always left
 // to train.
 func (n Network) Cacheable() int {
 	k := 0
 	for _, l := range n.Layers[:max(len(n.Layers)-1, 0)] {
-		if !l.Reused || !l.Frozen || l.Type == "dropout" {
+		if !l.Reused || !l.Frozen || kinds[l.Type].random {
 			break
 		}
 		k++

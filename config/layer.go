@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -13,114 +15,96 @@ import (
 // YAML it is written as one integer n (meaning [n, n]) or as [h, w].
 type Size []int
 
-// Layer is one layer of a network. Type selects what it is; each type
-// accepts only its own fields (see Types). Zero values mean "default":
-//
-//	conv2d:           filters, kernel (required); strides [1 1]; padding valid;
-//	                  activation linear; use_bias true; kernel_initializer
-//	                  glorot_uniform; bias_initializer zeros
-//	maxpool2d,
-//	avgpool2d:        pool [2 2]; strides = pool; padding valid
-//	global_avgpool2d: no settings; [H W C] -> [C]
-//	flatten:          no settings; any shape -> [N]
-//	dropout:          rate in (0, 1) (required)
-//	dense:            units (required); activation, use_bias, initializers as conv2d
-//	activation:       activation (required)
-//	batchnorm:        momentum 0.99; epsilon 0.001 (over the last axis)
-//
-// Name defaults as Keras names layers (conv2d, conv2d_1, max_pooling2d, ...).
-// Trainable false freezes the layer. Reused and Frozen are not read from
-// YAML: Network.Reuse sets them on the layers a transfer network takes from
-// its source.
-type Layer struct {
-	Type              string  `mapstructure:"type" yaml:"type"`
-	Name              string  `mapstructure:"name" yaml:"name,omitempty"`
-	Filters           int     `mapstructure:"filters" yaml:"filters,omitempty"`
-	Kernel            Size    `mapstructure:"kernel" yaml:"kernel,flow,omitempty"`
-	Pool              Size    `mapstructure:"pool" yaml:"pool,flow,omitempty"`
-	Strides           Size    `mapstructure:"strides" yaml:"strides,flow,omitempty"`
-	Padding           string  `mapstructure:"padding" yaml:"padding,omitempty"`
-	Units             int     `mapstructure:"units" yaml:"units,omitempty"`
-	Activation        string  `mapstructure:"activation" yaml:"activation,omitempty"`
-	UseBias           *bool   `mapstructure:"use_bias" yaml:"use_bias,omitempty"`
-	KernelInitializer string  `mapstructure:"kernel_initializer" yaml:"kernel_initializer,omitempty"`
-	BiasInitializer   string  `mapstructure:"bias_initializer" yaml:"bias_initializer,omitempty"`
-	Rate              float64 `mapstructure:"rate" yaml:"rate,omitempty"`
-	Momentum          float64 `mapstructure:"momentum" yaml:"momentum,omitempty"`
-	Epsilon           float64 `mapstructure:"epsilon" yaml:"epsilon,omitempty"`
-	Trainable         *bool   `mapstructure:"trainable" yaml:"trainable,omitempty"`
+// ActivationFunc names an activation function, as YAML writes it.
+type ActivationFunc string
 
-	Reused bool `mapstructure:"-" yaml:"-"` // taken from the source of a transfer network
-	Frozen bool `mapstructure:"-" yaml:"-"` // variables not trainable (reused and frozen, or trainable: false)
-}
+// The activation functions.
+const (
+	Linear  ActivationFunc = "linear"
+	ReLU    ActivationFunc = "relu"
+	Sigmoid ActivationFunc = "sigmoid"
+	Softmax ActivationFunc = "softmax"
+	Tanh    ActivationFunc = "tanh"
+)
 
-// kind describes one layer type.
-type kind struct {
-	prefix string   // Keras default name prefix
-	fields []string // settings the type accepts besides type, name, trainable
-}
+// Padding names how a sliding window treats the edges: valid (only whole
+// windows) or same (zeros around, ceil(n/strides) outputs).
+type Padding string
+
+// The paddings.
+const (
+	Valid Padding = "valid"
+	Same  Padding = "same"
+)
+
+// Initializer names how a variable's initial value is drawn.
+type Initializer string
+
+// The initializers, as Keras defines them.
+const (
+	GlorotUniform Initializer = "glorot_uniform"
+	GlorotNormal  Initializer = "glorot_normal"
+	HeUniform     Initializer = "he_uniform"
+	HeNormal      Initializer = "he_normal"
+	LecunUniform  Initializer = "lecun_uniform"
+	LecunNormal   Initializer = "lecun_normal"
+	Zeros         Initializer = "zeros"
+	Ones          Initializer = "ones"
+)
 
 var (
-	convFields  = []string{"filters", "kernel", "strides", "padding", "activation", "use_bias", "kernel_initializer", "bias_initializer"}
-	poolFields  = []string{"pool", "strides", "padding"}
-	denseFields = []string{"units", "activation", "use_bias", "kernel_initializer", "bias_initializer"}
-	kinds       = map[string]kind{
-		"conv2d":           {"conv2d", convFields},
-		"maxpool2d":        {"max_pooling2d", poolFields},
-		"avgpool2d":        {"average_pooling2d", poolFields},
-		"global_avgpool2d": {"global_average_pooling2d", nil},
-		"flatten":          {"flatten", nil},
-		"dropout":          {"dropout", []string{"rate"}},
-		"dense":            {"dense", denseFields},
-		"activation":       {"activation", []string{"activation"}},
-		"batchnorm":        {"batch_normalization", []string{"momentum", "epsilon"}},
-	}
 	commonFields = []string{"type", "name", "trainable"}
-
-	// Activations are the names an activation setting accepts.
-	Activations = []string{"linear", "relu", "sigmoid", "softmax", "tanh"}
-	// Initializers are the names kernel_initializer and bias_initializer accept.
-	Initializers = []string{"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal", "zeros", "ones"}
-	// Paddings are the names padding accepts.
-	Paddings = []string{"valid", "same"}
+	activations  = []ActivationFunc{Linear, ReLU, Sigmoid, Softmax, Tanh}
+	initializers = []Initializer{GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Zeros, Ones}
+	paddings     = []Padding{Valid, Same}
 )
 
 // Types returns the layer types, sorted.
-func Types() []string {
-	var ts []string
-	for t := range kinds {
-		ts = append(ts, t)
-	}
+func Types() []LayerType {
+	ts := slices.Collect(maps.Keys(kinds))
 	slices.Sort(ts)
 	return ts
 }
 
+// Keras returns the Keras class name of a layer type (Conv2D), or "" for
+// an unknown type.
+func (t LayerType) Keras() string { return kinds[t].keras }
+
 // allowed reports whether field may be set on a layer of type typ.
-func allowed(typ, field string) bool {
+func allowed(typ LayerType, field string) bool {
 	return slices.Contains(commonFields, field) || slices.Contains(kinds[typ].fields, field)
 }
 
-// setFields lists the settings that hold a non-zero value.
-func (l Layer) setFields() []string {
-	var fs []string
-	add := func(set bool, name string) {
-		if set {
-			fs = append(fs, name)
+// setting is one setting of Layer: its YAML name and field index.
+type setting struct {
+	name  string
+	index int
+}
+
+// layerSettings are the settings of Layer besides type, name and trainable, in
+// the order Layer declares them.
+var layerSettings = func() []setting {
+	var fs []setting
+	t := reflect.TypeFor[Layer]()
+	for i := range t.NumField() {
+		tag := t.Field(i).Tag.Get("mapstructure")
+		if tag != "-" && !slices.Contains(commonFields, tag) {
+			fs = append(fs, setting{tag, i})
 		}
 	}
-	add(l.Filters != 0, "filters")
-	add(l.Kernel != nil, "kernel")
-	add(l.Pool != nil, "pool")
-	add(l.Strides != nil, "strides")
-	add(l.Padding != "", "padding")
-	add(l.Units != 0, "units")
-	add(l.Activation != "", "activation")
-	add(l.UseBias != nil, "use_bias")
-	add(l.KernelInitializer != "", "kernel_initializer")
-	add(l.BiasInitializer != "", "bias_initializer")
-	add(l.Rate != 0, "rate")
-	add(l.Momentum != 0, "momentum")
-	add(l.Epsilon != 0, "epsilon")
+	return fs
+}()
+
+// setFields lists the settings (besides type, name and trainable) that
+// hold a non-zero value, in the order Layer declares them.
+func (l Layer) setFields() []string {
+	var fs []string
+	v := reflect.ValueOf(&l).Elem()
+	for _, f := range layerSettings {
+		if !v.Field(f.index).IsZero() {
+			fs = append(fs, f.name)
+		}
+	}
 	return fs
 }
 
@@ -129,46 +113,40 @@ func (l Layer) HasBias() bool { return l.UseBias == nil || *l.UseBias }
 
 // withDefaults returns l with every default setting filled in, except Name.
 func (l Layer) withDefaults() Layer {
-	switch l.Type {
-	case "conv2d", "dense":
-		if l.Type == "conv2d" && l.Strides == nil {
-			l.Strides = Size{1, 1}
-		}
-		if l.Type == "conv2d" && l.Padding == "" {
-			l.Padding = "valid"
-		}
-		if l.Activation == "" {
-			l.Activation = "linear"
-		}
-		if l.UseBias == nil {
-			b := true
-			l.UseBias = &b
-		}
-		if l.KernelInitializer == "" {
-			l.KernelInitializer = "glorot_uniform"
-		}
-		if l.BiasInitializer == "" {
-			l.BiasInitializer = "zeros"
-		}
-	case "maxpool2d", "avgpool2d":
-		if l.Pool == nil {
-			l.Pool = Size{2, 2}
-		}
-		if l.Strides == nil {
-			l.Strides = l.Pool
-		}
-		if l.Padding == "" {
-			l.Padding = "valid"
-		}
-	case "batchnorm":
-		if l.Momentum == 0 {
-			l.Momentum = 0.99
-		}
-		if l.Epsilon == 0 {
-			l.Epsilon = 0.001
-		}
+	if d := kinds[l.Type].defaults; d != nil {
+		return d(l)
 	}
 	return l
+}
+
+// Weights returns the variables holding l's parameters on an input of
+// shape in, in the order the graph creates them (none for a layer without
+// parameters).
+func (l Layer) Weights(in []int) []Weight {
+	l = l.withDefaults()
+	if f := kinds[l.Type].weights; f != nil {
+		return f(l, in)
+	}
+	return nil
+}
+
+// HasWeights reports whether l has parameters that gradients train (a
+// conv2d, dense or batchnorm layer).
+func (l Layer) HasWeights() bool {
+	return kinds[l.Type].weights != nil
+}
+
+// FLOPs returns the floating-point operations of l's forward pass for one
+// example with input shape in and output shape out, counting a
+// multiply-add as two: convolutions and dense layers (with their bias)
+// by their products, flatten none, the other layers one operation per
+// value they read.
+func (l Layer) FLOPs(in, out []int) float64 {
+	l = l.withDefaults()
+	if f := kinds[l.Type].flops; f != nil {
+		return f(l, in, out)
+	}
+	return volume(in)
 }
 
 // Validate checks the settings of one layer on its own (not its shape).
@@ -176,7 +154,8 @@ func (l Layer) withDefaults() Layer {
 func (l Layer) Validate() error {
 	k, ok := kinds[l.Type]
 	if !ok {
-		return fmt.Errorf("type: unknown layer type %q%s, want one of %s", l.Type, didYouMean(l.Type, Types()), strings.Join(Types(), ", "))
+		names := strs(Types())
+		return fmt.Errorf("type: unknown layer type %q%s, want one of %s", l.Type, didYouMean(string(l.Type), names), strings.Join(names, ", "))
 	}
 	for _, f := range l.setFields() {
 		if !allowed(l.Type, f) {
@@ -184,58 +163,20 @@ func (l Layer) Validate() error {
 		}
 	}
 	l = l.withDefaults()
-	switch l.Type {
-	case "conv2d":
-		if l.Filters <= 0 {
-			return fmt.Errorf("filters: want a positive number of filters, got %d", l.Filters)
-		}
-		if err := checkSize("kernel", l.Kernel, true); err != nil {
-			return err
-		}
-		if err := checkSize("strides", l.Strides, false); err != nil {
-			return err
-		}
-	case "maxpool2d", "avgpool2d":
-		if err := checkSize("pool", l.Pool, false); err != nil {
-			return err
-		}
-		if err := checkSize("strides", l.Strides, false); err != nil {
-			return err
-		}
-	case "dense":
-		if l.Units <= 0 {
-			return fmt.Errorf("units: want a positive number of units, got %d", l.Units)
-		}
-	case "dropout":
-		if err := checkFloat("rate", "fraction", l.Rate, unitOpen); err != nil {
-			return err
-		}
-	case "activation":
-		if l.Activation == "" {
-			return fmt.Errorf("activation: required, one of %s", strings.Join(Activations, ", "))
-		}
-	case "batchnorm":
-		if err := checkFloat("momentum", "value", l.Momentum, unitOpen); err != nil {
-			return err
-		}
-		if err := checkFloat("epsilon", "value", l.Epsilon, positive); err != nil {
+	if k.check != nil {
+		if err := k.check(l); err != nil {
 			return err
 		}
 	}
-	if err := oneOf("padding", l.Padding, Paddings); err != nil {
-		return err
-	}
-	if err := oneOf("activation", l.Activation, Activations); err != nil {
-		return err
-	}
-	if err := oneOf("kernel_initializer", l.KernelInitializer, Initializers); err != nil {
-		return err
-	}
-	return oneOf("bias_initializer", l.BiasInitializer, Initializers)
+	return firstErr(
+		oneOf("padding", l.Padding, paddings),
+		oneOf("activation", l.Activation, activations),
+		oneOf("kernel_initializer", l.KernelInitializer, initializers),
+		oneOf("bias_initializer", l.BiasInitializer, initializers))
 }
 
 // notSetting reports field f, set on a layer of type typ that does not take it.
-func notSetting(f, typ string, k kind) error {
+func notSetting(f string, typ LayerType, k kind) error {
 	msg := fmt.Sprintf("%s: not a setting of %s layers (they take %s)", f, typ, settings(k))
 	if s := didYouMean(f, slices.Concat(k.fields, commonFields)); s != "" {
 		msg += "; " + strings.TrimSuffix(strings.TrimPrefix(s, " ("), ")")
@@ -259,11 +200,33 @@ func settings(k kind) string {
 }
 
 // oneOf checks that a set value is one of the names.
-func oneOf(field, v string, names []string) error {
+func oneOf[T ~string](field string, v T, names []T) error {
 	if v == "" || slices.Contains(names, v) {
 		return nil
 	}
-	return fmt.Errorf("%s: unknown value %q%s, want one of %s", field, v, didYouMean(v, names), strings.Join(names, ", "))
+	return fmt.Errorf("%s: unknown value %q%s, want one of %s", field, v, didYouMean(string(v), strs(names)), list(names))
+}
+
+// strs converts a list of names to strings.
+func strs[T ~string](names []T) []string {
+	s := make([]string, len(names))
+	for i, n := range names {
+		s[i] = string(n)
+	}
+	return s
+}
+
+// list lists names separated by commas.
+func list[T ~string](names []T) string { return strings.Join(strs(names), ", ") }
+
+// firstErr returns the first non-nil error.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func checkSize(field string, s Size, required bool) error {

@@ -379,7 +379,8 @@ func checkNetworkKeys(model map[string]any, prefix string) error {
 		if !ok {
 			return fmt.Errorf("%slayers[%d]: want a mapping with a type, got %v", prefix, i, l)
 		}
-		typ, _ := lm["type"].(string)
+		s, _ := lm["type"].(string)
+		typ := LayerType(s)
 		name, _ := lm["name"].(string)
 		k, ok := kinds[typ]
 		if !ok {

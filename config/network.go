@@ -156,7 +156,7 @@ func checkFeatureInput(in []int) error {
 func layerErr(i int, l Layer, err error) error {
 	name := l.Name
 	if name == "" {
-		name = l.Type
+		name = string(l.Type)
 	}
 	return fmt.Errorf("layers[%d] (%s): %w", i, name, err)
 }

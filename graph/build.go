@@ -56,8 +56,8 @@ func Build(s *op.Scope, net config.Network, opt Options) (*Model, error) {
 
 // build adds the placeholders and the layers in order.
 func (b *builder) build(net config.Network, shapes [][]int) {
-	in := append([]int64{-1}, dims(net.Input)...)
-	b.images = op.Placeholder(b.s.SubScope("images"), tf.Float, op.PlaceholderShape(tf.MakeShape(in...)))
+	batch := append([]int64{-1}, dims(net.Input)...)
+	b.images = op.Placeholder(b.s.SubScope("images"), tf.Float, op.PlaceholderShape(tf.MakeShape(batch...)))
 	ts := b.s.SubScope("training")
 	b.m.Images = b.images
 	b.m.Training = op.PlaceholderWithDefault(ts, op.Const(ts.SubScope("default"), false), tf.ScalarShape())
@@ -67,12 +67,14 @@ func (b *builder) build(net config.Network, shapes [][]int) {
 		x = op.Mul(ss, x, op.Const(ss.SubScope("factor"), sc))
 	}
 	var logits tf.Output
+	in := net.Input
 	for i, l := range net.Layers {
 		var pre tf.Output
 		first := len(b.m.Variables)
-		x, pre = b.layer(b.s.SubScope(l.Name), l, x, shapes[i])
+		x, pre = b.layer(b.s.SubScope(l.Name), l, x, in, shapes[i])
+		in = shapes[i]
 		logits = x
-		if l.Activation == "softmax" {
+		if l.Activation == config.Softmax {
 			logits = pre
 		}
 		info := LayerInfo{Name: l.Name, Type: l.Type, OutputShape: dims(shapes[i]), Trainable: !l.Frozen}
@@ -84,7 +86,7 @@ func (b *builder) build(net config.Network, shapes [][]int) {
 	}
 	last := net.Layers[len(net.Layers)-1]
 	b.m.Logits = logits
-	if last.Activation == "softmax" {
+	if last.Activation == config.Softmax {
 		b.m.Probabilities = x
 	} else {
 		b.m.Probabilities = op.Softmax(b.s.SubScope("probabilities"), logits)

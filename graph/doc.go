@@ -22,6 +22,10 @@
 // tells whether they fit a model's variables (names, types, shapes, finite
 // values) and Of selects those of some layers by Variable.Layer.
 //
+// Each layer type has one op builder (layers.go); its weights (names,
+// shapes, initializers, trainable or not) come from config's table of layer
+// types, the builder only wires them into ops.
+//
 // graph only builds ops: it opens no files and runs no sessions. The ops it
 // uses all have C++ gradients, so op.Gradients of a loss on Logits with
 // respect to the Read outputs of TrainableVariables works.

@@ -157,7 +157,7 @@ func handForward(net config.Network, img [][][]float32, w map[string]*tf.Tensor)
 // slide applies f at every output position of a window of size k with
 // strides s; f gets the input, the window's top-left corner (may be
 // negative with same padding) and the output position.
-func slide(x [][][]float64, k, s config.Size, padding string, f func(win [][][]float64, oy, ox, dy, dx int) []float64) [][][]float64 {
+func slide(x [][][]float64, k, s config.Size, padding config.Padding, f func(win [][][]float64, oy, ox, dy, dx int) []float64) [][][]float64 {
 	h, w := len(x), len(x[0])
 	oh, ow := (h-k[0])/s[0]+1, (w-k[1])/s[1]+1
 	py, px := 0, 0
@@ -184,7 +184,7 @@ func at(x [][][]float64, y, i int) []float64 {
 	return x[y][i]
 }
 
-func act(name string, v float64) float64 {
+func act(name config.ActivationFunc, v float64) float64 {
 	switch name {
 	case "relu":
 		return math.Max(v, 0)

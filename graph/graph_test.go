@@ -156,7 +156,7 @@ func TestTfgoPanicRecovered(t *testing.T) {
 		b := &builder{s: s, m: &Model{}}
 		x := op.Const(s.SubScope("x"), []float32{1, 2}) // not a matrix
 		l := config.Network{Layers: []config.Layer{{Type: "dense", Units: 2}}}.Named().Layers[0]
-		b.layer(s.SubScope("dense"), l, x, []int{2})
+		b.layer(s.SubScope("dense"), l, x, []int{2}, []int{2})
 		t.Error("no panic from tfgo")
 	})
 	if err == nil || !strings.Contains(err.Error(), "failed to add operation") {
@@ -177,3 +177,17 @@ func tiny() config.Network {
 }
 
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*(1+math.Abs(b)) }
+
+func TestEveryLayerTypeHasBuilder(t *testing.T) {
+	for _, typ := range config.Types() {
+		if builders[typ] == nil {
+			t.Errorf("layer type %s has no op builder", typ)
+		}
+		if typ.Keras() == "" {
+			t.Errorf("layer type %s has no Keras name", typ)
+		}
+	}
+	if n, k := len(builders), len(config.Types()); n != k {
+		t.Errorf("%d op builders for %d layer types", n, k)
+	}
+}

@@ -12,61 +12,93 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 )
 
-// layer adds one layer (defaults filled) on x and returns its output and,
-// for conv2d and dense, the output before the activation (pre).
-func (b *builder) layer(s *op.Scope, l config.Layer, x tf.Output, shape []int) (out, pre tf.Output) {
-	switch l.Type {
-	case "conv2d":
-		k := b.variable(s, l, "kernel", []int64{int64(l.Kernel[0]), int64(l.Kernel[1]), x.Shape().Size(3), int64(l.Filters)}, l.KernelInitializer, true)
-		x = op.Conv2D(s, x, k.Read, []int64{1, int64(l.Strides[0]), int64(l.Strides[1]), 1}, strings.ToUpper(l.Padding))
-		x = b.bias(s, l, x)
-		return activate(s, l.Activation, x), x
-	case "dense":
-		k := b.variable(s, l, "kernel", []int64{x.Shape().Size(1), int64(l.Units)}, l.KernelInitializer, true)
-		x = tg.NewTensor(s, x).MatMul(k.Read).Output
-		x = b.bias(s, l, x)
-		return activate(s, l.Activation, x), x
-	case "maxpool2d":
-		return op.MaxPool(s, x, window(l.Pool), window(l.Strides), strings.ToUpper(l.Padding)), x
-	case "avgpool2d":
-		return op.AvgPool(s, x, window(l.Pool), window(l.Strides), strings.ToUpper(l.Padding)), x
-	case "global_avgpool2d":
+// opBuilder adds the ops of one layer type on x and returns the output and,
+// for a layer with an activation, the output before it (pre). l has its
+// defaults filled, w holds the variables of the layer's config.Weight
+// list by name, and out is the layer's output shape without the batch.
+type opBuilder func(b *builder, s *op.Scope, l config.Layer, x tf.Output, w map[string]*Variable, out []int) (y, pre tf.Output)
+
+// builders are the op builders of the layer types; config's table of layer
+// types holds everything else about them.
+var builders = map[config.LayerType]opBuilder{
+	config.Conv2D: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, w map[string]*Variable, _ []int) (y, pre tf.Output) {
+		x = op.Conv2D(s, x, w["kernel"].Read, window(l.Strides), padding(l.Padding))
+		return activated(s, l, addBias(s, x, w))
+	},
+	config.Dense: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, w map[string]*Variable, _ []int) (y, pre tf.Output) {
+		x = tg.NewTensor(s, x).MatMul(w["kernel"].Read).Output
+		return activated(s, l, addBias(s, x, w))
+	},
+	config.MaxPooling2D: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, _ map[string]*Variable, _ []int) (y, pre tf.Output) {
+		return op.MaxPool(s, x, window(l.Pool), window(l.Strides), padding(l.Padding)), x
+	},
+	config.AveragePooling2D: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, _ map[string]*Variable, _ []int) (y, pre tf.Output) {
+		return op.AvgPool(s, x, window(l.Pool), window(l.Strides), padding(l.Padding)), x
+	},
+	config.GlobalAveragePooling2D: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, _ map[string]*Variable, _ []int) (y, pre tf.Output) {
 		return op.Mean(s, x, op.Const(s.SubScope("axes"), []int32{1, 2})), x
-	case "flatten":
-		return op.Reshape(s, x, op.Const(s.SubScope("shape"), []int64{-1, int64(shape[0])})), x
-	case "dropout":
-		return b.dropout(s, l, x, shape), x
-	case "activation":
+	},
+	config.Flatten: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, _ map[string]*Variable, out []int) (y, pre tf.Output) {
+		return op.Reshape(s, x, op.Const(s.SubScope("shape"), []int64{-1, int64(out[0])})), x
+	},
+	config.Dropout: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, _ map[string]*Variable, out []int) (y, pre tf.Output) {
+		return b.dropout(s, l, x, out), x
+	},
+	config.Activation: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, _ map[string]*Variable, _ []int) (y, pre tf.Output) {
 		return activate(s, l.Activation, x), x
-	case "batchnorm":
-		return b.batchnorm(s, l, x, shape), x
-	}
-	s.UpdateErr("Build", fmt.Errorf("layer %q: unknown type %q", l.Name, l.Type))
-	return x, x
+	},
+	config.BatchNormalization: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, w map[string]*Variable, out []int) (y, pre tf.Output) {
+		return b.batchnorm(s, l, x, w, out), x
+	},
+	config.ZeroPadding2D: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, _ map[string]*Variable, _ []int) (y, pre tf.Output) {
+		h, w := int32(l.Pad[0]), int32(l.Pad[1]) // Validate caps pad at MaxInt32; int32, as the gradient of Pad slices with int32 indices
+		return op.Pad(s, x, op.Const(s.SubScope("paddings"), [][]int32{{0, 0}, {h, h}, {w, w}, {0, 0}})), x
+	},
 }
 
-// bias adds the layer's bias when it has one.
-func (b *builder) bias(s *op.Scope, l config.Layer, x tf.Output) tf.Output {
-	if !l.HasBias() {
-		return x
+// layer adds one layer (defaults filled) on x, whose shape is in, with its
+// variables, and returns its output and the output before the activation
+// (pre).
+func (b *builder) layer(s *op.Scope, l config.Layer, x tf.Output, in, out []int) (y, pre tf.Output) {
+	build, ok := builders[l.Type]
+	if !ok {
+		s.UpdateErr("Build", fmt.Errorf("layer %q: unknown type %q", l.Name, l.Type))
+		return x, x
 	}
-	n := x.Shape().Size(x.Shape().NumDimensions() - 1)
-	v := b.variable(s, l, "bias", []int64{n}, l.BiasInitializer, true)
-	return op.BiasAdd(s, x, v.Read)
+	w := map[string]*Variable{}
+	for _, v := range l.Weights(in) {
+		w[v.Name] = b.variable(s, l, v.Name, dims(v.Shape), v.Init, v.Trainable)
+	}
+	return build(b, s, l, x, w, out)
+}
+
+// addBias adds the layer's bias when it has one.
+func addBias(s *op.Scope, x tf.Output, w map[string]*Variable) tf.Output {
+	if v, ok := w["bias"]; ok {
+		return op.BiasAdd(s, x, v.Read)
+	}
+	return x
+}
+
+// activated applies l's activation to pre and returns both.
+func activated(s *op.Scope, l config.Layer, pre tf.Output) (y, _ tf.Output) {
+	return activate(s, l.Activation, pre), pre
 }
 
 func window(w config.Size) []int64 { return []int64{1, int64(w[0]), int64(w[1]), 1} }
 
+func padding(p config.Padding) string { return strings.ToUpper(string(p)) }
+
 // activate applies a named activation (linear: none).
-func activate(s *op.Scope, name string, x tf.Output) tf.Output {
+func activate(s *op.Scope, name config.ActivationFunc, x tf.Output) tf.Output {
 	switch name {
-	case "relu":
+	case config.ReLU:
 		return op.Relu(s, x)
-	case "sigmoid":
+	case config.Sigmoid:
 		return op.Sigmoid(s, x)
-	case "tanh":
+	case config.Tanh:
 		return op.Tanh(s, x)
-	case "softmax":
+	case config.Softmax:
 		return op.Softmax(s, x)
 	}
 	return x
@@ -83,7 +115,7 @@ func activate(s *op.Scope, name string, x tf.Output) tf.Output {
 // 1/65536. The mask's shape comes from the Images batch size and the static
 // layer shape, so it does not depend on the weights.
 func (b *builder) dropout(s *op.Scope, l config.Layer, x tf.Output, shape []int) tf.Output {
-	step := b.variable(s, l, "seed", []int64{}, "zeros", false)
+	step := b.variable(s, l, "seed", []int64{}, config.Zeros, false)
 	step.State = true
 	batch := op.Slice(s, op.Shape(s, b.images, op.ShapeOutType(tf.Int64)), op.Const(s.SubScope("begin"), []int64{0}), op.Const(s.SubScope("size"), []int64{1}))
 	dims := op.ConcatV2(s, []tf.Output{batch, op.Const(s.SubScope("dims"), dimsOf(shape))}, op.Const(s.SubScope("axis"), int32(0)))
@@ -109,12 +141,9 @@ func dimsOf(shape []int) []int64 { return dims(shape) }
 // training mode (and Model.Updates moving the moving statistics towards
 // them by 1-momentum), with the moving statistics in inference mode. A
 // frozen batchnorm always runs in inference mode, as in Keras.
-func (b *builder) batchnorm(s *op.Scope, l config.Layer, x tf.Output, shape []int) tf.Output {
+func (b *builder) batchnorm(s *op.Scope, l config.Layer, x tf.Output, w map[string]*Variable, shape []int) tf.Output {
 	c := int64(shape[len(shape)-1])
-	gamma := b.variable(s, l, "gamma", []int64{c}, "ones", true)
-	beta := b.variable(s, l, "beta", []int64{c}, "zeros", true)
-	mean := b.variable(s, l, "moving_mean", []int64{c}, "zeros", false)
-	variance := b.variable(s, l, "moving_variance", []int64{c}, "ones", false)
+	gamma, beta, mean, variance := w["gamma"], w["beta"], w["moving_mean"], w["moving_variance"]
 	flat := len(shape) == 1
 	if flat { // FusedBatchNormV3 wants NHWC
 		x = op.Reshape(s, x, op.Const(s.SubScope("to4d"), []int64{-1, 1, 1, c}))

@@ -2,6 +2,8 @@ package graph
 
 import (
 	tf "github.com/galeone/tensorflow/tensorflow/go"
+
+	"github.com/tfcifar/tfcifar/config"
 )
 
 // Variable is one resource variable of a built model.
@@ -48,7 +50,7 @@ type Model struct {
 // LayerInfo describes one layer for the summary.
 type LayerInfo struct {
 	Name        string
-	Type        string  // config type, e.g. "conv2d"
+	Type        config.LayerType
 	OutputShape []int64 // without the batch dimension, e.g. [28 28 8]
 	Params      int64   // trainable + non-trainable parameters of the layer
 	Trainable   bool

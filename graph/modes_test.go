@@ -283,6 +283,7 @@ func TestGradients(t *testing.T) {
 		{Type: "conv2d", Filters: 4, Kernel: config.Size{3, 3}, Padding: "same", Activation: "tanh"},
 		{Type: "batchnorm"},
 		{Type: "maxpool2d"},
+		{Type: "zero_padding2d", Pad: config.Size{1, 2}},
 		{Type: "conv2d", Filters: 4, Kernel: config.Size{3, 3}, Activation: "sigmoid", KernelInitializer: "he_normal"},
 		{Type: "avgpool2d", Pool: config.Size{2, 2}},
 		{Type: "dropout", Rate: 0.2},

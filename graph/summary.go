@@ -7,19 +7,6 @@ import (
 	"strings"
 )
 
-// kerasTypes are the Keras class names the summary shows for layer types.
-var kerasTypes = map[string]string{
-	"conv2d":           "Conv2D",
-	"maxpool2d":        "MaxPooling2D",
-	"avgpool2d":        "AveragePooling2D",
-	"global_avgpool2d": "GlobalAveragePooling2D",
-	"flatten":          "Flatten",
-	"dropout":          "Dropout",
-	"dense":            "Dense",
-	"activation":       "Activation",
-	"batchnorm":        "BatchNormalization",
-}
-
 // Summary writes a table like Keras' model.summary(): per layer its name
 // and type, output shape (None for the batch), parameter count and whether
 // it is trainable; then the total, trainable and non-trainable counts.
@@ -40,7 +27,7 @@ func (m *Model) Summary(w io.Writer) error {
 		if l.Params == 0 {
 			t = "-"
 		}
-		row(fmt.Sprintf("%s (%s)", l.Name, kerasTypes[l.Type]), shape(l.OutputShape), thousands(l.Params), t)
+		row(fmt.Sprintf("%s (%s)", l.Name, l.Type.Keras()), shape(l.OutputShape), thousands(l.Params), t)
 	}
 	b.WriteString(strings.ReplaceAll(rule, "─", "═") + "\n")
 	total, trainable := m.Params()

@@ -12,7 +12,7 @@ import (
 
 // variable adds the resource variable <layer>/<param> of the given shape,
 // its Init op (the initializer's value) and its Read output.
-func (b *builder) variable(ls *op.Scope, l config.Layer, param string, shape []int64, init string, trainable bool) *Variable {
+func (b *builder) variable(ls *op.Scope, l config.Layer, param string, shape []int64, init config.Initializer, trainable bool) *Variable {
 	name := l.Name + "/" + param
 	s := ls.SubScope(param)
 	h := op.VarHandleOp(s, tf.Float, tf.MakeShape(shape...), op.VarHandleOpSharedName(name))
@@ -32,11 +32,11 @@ func (b *builder) variable(ls *op.Scope, l config.Layer, param string, shape []i
 // initial returns the initial value of variable name: zeros, ones, or a
 // Keras variance-scaling draw from a stateless random op seeded by
 // (Options.Seed, hash of name).
-func (b *builder) initial(s *op.Scope, name string, shape []int64, init string) tf.Output {
+func (b *builder) initial(s *op.Scope, name string, shape []int64, init config.Initializer) tf.Output {
 	switch init {
-	case "zeros", "ones":
+	case config.Zeros, config.Ones:
 		v := float32(0)
-		if init == "ones" {
+		if init == config.Ones {
 			v = 1
 		}
 		return op.Fill(s, op.Const(s.SubScope("shape"), shape), op.Const(s.SubScope("value"), v))
@@ -44,15 +44,15 @@ func (b *builder) initial(s *op.Scope, name string, shape []int64, init string) 
 	fanIn, fanOut := fans(shape)
 	scale, n := 1.0, fanIn
 	switch init {
-	case "glorot_uniform", "glorot_normal":
+	case config.GlorotUniform, config.GlorotNormal:
 		n = (fanIn + fanOut) / 2
-	case "he_uniform", "he_normal":
+	case config.HeUniform, config.HeNormal:
 		scale = 2
 	}
 	shapeOut := op.Const(s.SubScope("shape"), shape)
 	seed := op.Const(s.SubScope("seed"), []int64{b.opt.Seed, hash(name)})
 	switch init {
-	case "glorot_uniform", "he_uniform", "lecun_uniform":
+	case config.GlorotUniform, config.HeUniform, config.LecunUniform:
 		limit := float32(math.Sqrt(3 * scale / n))
 		u := op.StatelessRandomUniform(s, shapeOut, seed) // [0, 1)
 		return op.Sub(s, op.Mul(s, u, op.Const(s.SubScope("width"), 2*limit)), op.Const(s.SubScope("limit"), limit))

@@ -19,7 +19,7 @@ var allowed = setOf(
 	"ArgMax", "MatMul", "BiasAdd",
 	// Layers and activations.
 	"Conv2D", "MaxPool", "AvgPool", "FusedBatchNormV3", "Relu", "Sigmoid",
-	"Tanh", "Softmax",
+	"Tanh", "Softmax", "Pad",
 	// Stateless random numbers: initializers and dropout masks, whose
 	// sizes come from constant shapes or from the batch.
 	"StatelessRandomUniform", "StatelessTruncatedNormal",

@@ -1,0 +1,103 @@
+package config
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestLayerTable(t *testing.T) {
+	// Per type on input [6 6 4] (flat [4] for dense): Keras class, output
+	// shape, weights (name and shape), forward FLOPs per example, and
+	// whether gradients train it or its output is random.
+	tests := []struct {
+		layer   Layer
+		in      []int
+		keras   string
+		out     []int
+		weights map[string][]int
+		flops   float64
+		trained bool
+		random  bool
+	}{
+		{Layer{Type: Conv2D, Filters: 2, Kernel: Size{3, 3}}, []int{6, 6, 4}, "Conv2D", []int{4, 4, 2},
+			map[string][]int{"kernel": {3, 3, 4, 2}, "bias": {2}}, 32 * (2*36 + 1), true, false},
+		{Layer{Type: Conv2D, Filters: 2, Kernel: Size{3, 3}, UseBias: new(bool)}, []int{6, 6, 4}, "Conv2D", []int{4, 4, 2},
+			map[string][]int{"kernel": {3, 3, 4, 2}}, 32 * (2*36 + 1), true, false},
+		{Layer{Type: MaxPooling2D}, []int{6, 6, 4}, "MaxPooling2D", []int{3, 3, 4}, nil, 144, false, false},
+		{Layer{Type: AveragePooling2D, Pool: Size{3, 3}}, []int{6, 6, 4}, "AveragePooling2D", []int{2, 2, 4}, nil, 144, false, false},
+		{Layer{Type: GlobalAveragePooling2D}, []int{6, 6, 4}, "GlobalAveragePooling2D", []int{4}, nil, 144, false, false},
+		{Layer{Type: Flatten}, []int{6, 6, 4}, "Flatten", []int{144}, nil, 0, false, false},
+		{Layer{Type: Dropout, Rate: 0.5}, []int{6, 6, 4}, "Dropout", []int{6, 6, 4}, nil, 144, false, true},
+		{Layer{Type: Dense, Units: 3}, []int{4}, "Dense", []int{3},
+			map[string][]int{"kernel": {4, 3}, "bias": {3}}, 3 * (2*4 + 1), true, false},
+		{Layer{Type: Activation, Activation: ReLU}, []int{6, 6, 4}, "Activation", []int{6, 6, 4}, nil, 144, false, false},
+		{Layer{Type: BatchNormalization}, []int{6, 6, 4}, "BatchNormalization", []int{6, 6, 4},
+			map[string][]int{"gamma": {4}, "beta": {4}, "moving_mean": {4}, "moving_variance": {4}}, 144, true, false},
+		{Layer{Type: ZeroPadding2D}, []int{6, 6, 4}, "ZeroPadding2D", []int{8, 8, 4}, nil, 144, false, false},
+		{Layer{Type: ZeroPadding2D, Pad: Size{2, 0}}, []int{6, 6, 4}, "ZeroPadding2D", []int{10, 6, 4}, nil, 144, false, false},
+	}
+	seen := map[LayerType]bool{}
+	for _, tt := range tests {
+		seen[tt.layer.Type] = true
+		t.Run(string(tt.layer.Type), func(t *testing.T) {
+			if err := tt.layer.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.layer.Type.Keras(); got != tt.keras {
+				t.Errorf("Keras() = %q, want %q", got, tt.keras)
+			}
+			out, err := tt.layer.withDefaults().shape(tt.in)
+			if err != nil || !reflect.DeepEqual(out, tt.out) {
+				t.Errorf("shape = %v, %v; want %v", out, err, tt.out)
+			}
+			ws := map[string][]int{}
+			for _, w := range tt.layer.Weights(tt.in) {
+				ws[w.Name] = w.Shape
+			}
+			if len(ws) == 0 {
+				ws = nil
+			}
+			if !reflect.DeepEqual(ws, tt.weights) {
+				t.Errorf("Weights = %v, want %v", ws, tt.weights)
+			}
+			var p float64
+			for _, s := range tt.weights {
+				p += volume(s)
+			}
+			if got := tt.layer.withDefaults().params(tt.in); got != p {
+				t.Errorf("params = %v, want %v", got, p)
+			}
+			if got := tt.layer.FLOPs(tt.in, tt.out); got != tt.flops {
+				t.Errorf("FLOPs = %v, want %v", got, tt.flops)
+			}
+			if got := tt.layer.HasWeights(); got != tt.trained {
+				t.Errorf("HasWeights = %v, want %v", got, tt.trained)
+			}
+			if got := kinds[tt.layer.Type].random; got != tt.random {
+				t.Errorf("random = %v, want %v", got, tt.random)
+			}
+		})
+	}
+	for _, typ := range Types() {
+		if !seen[typ] {
+			t.Errorf("layer type %s has no case", typ)
+		}
+	}
+}
+
+func TestBatchnormMovingStatisticsNotTrained(t *testing.T) {
+	for _, w := range (Layer{Type: BatchNormalization}).Weights([]int{3}) {
+		want := w.Name == "gamma" || w.Name == "beta"
+		if w.Trainable != want {
+			t.Errorf("%s: Trainable = %v, want %v", w.Name, w.Trainable, want)
+		}
+	}
+}
+
+func TestCacheableStopsAtRandomLayer(t *testing.T) {
+	frozen := func(typ LayerType) Layer { return Layer{Type: typ, Rate: 0.5, Reused: true, Frozen: true} }
+	n := Network{Layers: []Layer{frozen(Flatten), frozen(Dropout), frozen(Flatten), {Type: Dense, Units: 2}}}
+	if got := n.Cacheable(); got != 1 {
+		t.Errorf("Cacheable = %d, want 1 (stops at dropout)", got)
+	}
+}
