@@ -24,10 +24,24 @@ import (
 
 // DownloadURL is where Download fetches the official CIFAR-10 binary
 // archive (cifar-10-binary.tar.gz).
-var DownloadURL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+const DownloadURL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 
 // DownloadMD5 is the hex MD5 sum the archive at DownloadURL must have.
-var DownloadMD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+const DownloadMD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+
+// Source is where a CIFAR-10 binary archive is downloaded from and the hex
+// MD5 sum it must have.
+type Source struct {
+	URL, MD5 string
+}
+
+// Official returns the source of the official archive: DownloadURL, with
+// DownloadMD5.
+func Official() Source { return Source{DownloadURL, DownloadMD5} }
+
+// official is the source of Download and Locate; tests point it at a
+// local server.
+var official = Official()
 
 // Timeouts of Download; variables so that tests can shorten them.
 var (
@@ -66,6 +80,11 @@ const (
 // within its size limit; absolute paths, "..", links and other entries
 // fail the download.
 func Download(ctx context.Context, cacheDir string, progress io.Writer) (dir string, err error) {
+	return official.Download(ctx, cacheDir, progress)
+}
+
+// Download is the package's Download, from s.
+func (s Source) Download(ctx context.Context, cacheDir string, progress io.Writer) (dir string, err error) {
 	if cacheDir == "" {
 		if cacheDir, err = DefaultCacheDir(); err != nil {
 			return "", err
@@ -82,9 +101,9 @@ func Download(ctx context.Context, cacheDir string, progress io.Writer) (dir str
 
 	archive := filepath.Join(tmp, "cifar-10-binary.tar.gz")
 	if progress != nil {
-		fmt.Fprintf(progress, "Downloading CIFAR-10 from %s into %s\n", DownloadURL, cacheDir)
+		fmt.Fprintf(progress, "Downloading CIFAR-10 from %s into %s\n", s.URL, cacheDir)
 	}
-	if err := fetch(ctx, DownloadURL, archive, progress); err != nil {
+	if err := fetch(ctx, s, archive, progress); err != nil {
 		return "", err
 	}
 	root := filepath.Join(tmp, "extract")
@@ -118,9 +137,10 @@ func Download(ctx context.Context, cacheDir string, progress io.Writer) (dir str
 	return dir, nil
 }
 
-// fetch downloads url to the file dst, checking its size limit and MD5,
+// fetch downloads src.URL to the file dst, checking its size limit and MD5,
 // within connectTimeout and idleTimeout.
-func fetch(ctx context.Context, url, dst string, progress io.Writer) error {
+func fetch(ctx context.Context, src Source, dst string, progress io.Writer) error {
+	url := src.URL
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -191,8 +211,8 @@ func fetch(ctx context.Context, url, dst string, progress io.Writer) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("cifar: download: %w", err)
 	}
-	if sum := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(sum, DownloadMD5) {
-		return fmt.Errorf("cifar: download %s: MD5 %s, want %s (corrupt or wrong file)", url, sum, DownloadMD5)
+	if sum := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(sum, src.MD5) {
+		return fmt.Errorf("cifar: download %s: MD5 %s, want %s (corrupt or wrong file)", url, sum, src.MD5)
 	}
 	return nil
 }

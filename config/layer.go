@@ -77,12 +77,12 @@ var (
 	}
 	commonFields = []string{"type", "name", "trainable"}
 
-	// Activations are the names an activation setting accepts.
-	Activations = []string{"linear", "relu", "sigmoid", "softmax", "tanh"}
-	// Initializers are the names kernel_initializer and bias_initializer accept.
-	Initializers = []string{"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal", "zeros", "ones"}
-	// Paddings are the names padding accepts.
-	Paddings = []string{"valid", "same"}
+	// activations are the names an activation setting accepts.
+	activations = []string{"linear", "relu", "sigmoid", "softmax", "tanh"}
+	// initializers are the names kernel_initializer and bias_initializer accept.
+	initializers = []string{"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal", "zeros", "ones"}
+	// paddings are the names padding accepts.
+	paddings = []string{"valid", "same"}
 )
 
 // Types returns the layer types, sorted.
@@ -212,7 +212,7 @@ func (l Layer) Validate() error {
 		}
 	case "activation":
 		if l.Activation == "" {
-			return fmt.Errorf("activation: required, one of %s", strings.Join(Activations, ", "))
+			return fmt.Errorf("activation: required, one of %s", strings.Join(activations, ", "))
 		}
 	case "batchnorm":
 		if err := checkFloat("momentum", "value", l.Momentum, unitOpen); err != nil {
@@ -222,16 +222,16 @@ func (l Layer) Validate() error {
 			return err
 		}
 	}
-	if err := oneOf("padding", l.Padding, Paddings); err != nil {
+	if err := oneOf("padding", l.Padding, paddings); err != nil {
 		return err
 	}
-	if err := oneOf("activation", l.Activation, Activations); err != nil {
+	if err := oneOf("activation", l.Activation, activations); err != nil {
 		return err
 	}
-	if err := oneOf("kernel_initializer", l.KernelInitializer, Initializers); err != nil {
+	if err := oneOf("kernel_initializer", l.KernelInitializer, initializers); err != nil {
 		return err
 	}
-	return oneOf("bias_initializer", l.BiasInitializer, Initializers)
+	return oneOf("bias_initializer", l.BiasInitializer, initializers)
 }
 
 // notSetting reports field f, set on a layer of type typ that does not take it.

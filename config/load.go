@@ -263,7 +263,7 @@ func join(prefix, k string) string {
 }
 
 // applyEnv applies every TFCIFAR_<KEY> variable of env but those in
-// OtherEnv, in key order (a whole list before its items); one that names no
+// otherEnv, in key order (a whole list before its items); one that names no
 // config key is an error. A variable may set a whole section or list
 // (TFCIFAR_STAGES_0_MODEL_LAYERS='[{type: flatten}, ...]').
 func applyEnv(m map[string]any, env []string) error {
@@ -271,7 +271,7 @@ func applyEnv(m map[string]any, env []string) error {
 	var sets []override
 	for _, e := range env {
 		name, v, ok := strings.Cut(e, "=")
-		if !ok || !strings.HasPrefix(name, EnvPrefix) || slices.Contains(OtherEnv, name) {
+		if !ok || !strings.HasPrefix(name, EnvPrefix) || slices.Contains(otherEnv, name) {
 			continue
 		}
 		key, ok := envKey(m, name)

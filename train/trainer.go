@@ -87,8 +87,8 @@ func New(s *op.Scope, m *graph.Model, cfg config.Train, opt Options) (t *Trainer
 	if opt.Run.Progress == "" {
 		opt.Run.Progress = "auto"
 	}
-	if !slices.Contains(config.Progresses, opt.Run.Progress) {
-		return nil, fmt.Errorf("run.progress: want one of %v, got %q", config.Progresses, opt.Run.Progress)
+	if !slices.Contains(config.Progresses(), opt.Run.Progress) {
+		return nil, fmt.Errorf("run.progress: want one of %v, got %q", config.Progresses(), opt.Run.Progress)
 	}
 	if opt.Clock == nil {
 		opt.Clock = time.Now
