@@ -118,19 +118,9 @@ func (s Source) Download(ctx context.Context, cacheDir string, progress io.Write
 		return "", fmt.Errorf("cifar: install: %w", err)
 	}
 	dir = filepath.Join(cacheDir, DirName)
-	old := ""
-	if _, err := os.Stat(dir); err == nil {
-		old = filepath.Join(tmp, "old")
-		if err := os.Rename(dir, old); err != nil {
-			return "", fmt.Errorf("cifar: replace %s: %w", dir, err)
-		}
-	}
-	if err := os.Rename(got, dir); err != nil {
+	if err := atomicfile.ReplaceDir(got, dir); err != nil {
 		if Check(dir) == nil { // installed meanwhile by another process
 			return dir, nil
-		}
-		if old != "" {
-			os.Rename(old, dir) // put the previous copy back
 		}
 		return "", fmt.Errorf("cifar: install %s: %w", dir, err)
 	}

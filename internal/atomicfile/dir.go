@@ -141,3 +141,23 @@ func LockDir(dir string) (unlock func(), err error) {
 	}
 	return func() { f.Close() }, nil
 }
+
+// BuildDir builds the directory final out of sight: it makes a temporary
+// directory next to final (named prefix followed by random characters),
+// has fill write into it, gives it the modes of SetModes and hands it to
+// install (os.Rename, which fails when final exists, or ReplaceDir). The
+// temporary directory is removed whatever happens, a no-op once installed.
+func BuildDir(final, prefix string, fill func(tmp string) error, install func(tmp, final string) error) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(final), prefix+"*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := fill(tmp); err != nil {
+		return err
+	}
+	if err := SetModes(tmp); err != nil {
+		return err
+	}
+	return install(tmp, final)
+}
