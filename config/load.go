@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tfcifar/tfcifar/configs"
+	"github.com/tfcifar/tfcifar/internal/capped"
 )
 
 // EnvPrefix starts the names of environment overrides: TFCIFAR_RUN_OUT sets
@@ -31,7 +32,7 @@ func Load(path string, sets []string) (*Config, error) {
 	name, b := "transfer.yaml (embedded)", configs.Transfer
 	if path != "" {
 		var err error
-		if b, err = ReadFile(path); err != nil {
+		if b, err = capped.ReadStream(path, MaxFileSize, "config files"); err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 		name = path
