@@ -38,7 +38,8 @@ func trainFiles() []string {
 	return names
 }
 
-// dataFiles returns all files Load reads: the training files, then the test file, then the meta file.
+// dataFiles returns all files Load reads: the training files, then the
+// test file, then the meta file.
 func dataFiles() []string { return append(trainFiles(), TestFile, MetaFile) }
 
 // FormatError reports a file that is missing or does not follow the

@@ -14,7 +14,6 @@ import (
 type prefetcher struct {
 	b       *cifar.Batcher
 	slots   [2]map[int]*batchInput
-	next    int // slot the next request fills
 	req     chan []int
 	done    chan *batchInput
 	pending bool
