@@ -2,7 +2,6 @@ package graph
 
 import (
 	"bytes"
-	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -167,5 +166,3 @@ func tiny() config.Network {
 		{Type: "dense", Units: 3, Activation: "softmax", BiasInitializer: "ones"},
 	}}
 }
-
-func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*(1+math.Abs(b)) }

@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/infer"
 	"github.com/tfcifar/tfcifar/internal/cifartest"
+	"github.com/tfcifar/tfcifar/internal/tolerance"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
 
@@ -45,7 +45,7 @@ func TestScaleTravelsWithExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(ev.Accuracy-want) > 1e-6 {
+	if !tolerance.EqualWithinAbs(ev.Accuracy, want, 1e-6) {
 		t.Errorf("eval with the default data.scale: accuracy %.6f, training measured %.6f", ev.Accuracy, want)
 	}
 	if !testing.Short() && want < 0.6 {
@@ -121,7 +121,7 @@ func checkPredictMatchesGo(t *testing.T, dir string) {
 		}
 		for _, g := range got[0].Top {
 			want := float64(probs[slices.Index(m.Classes, g.Class)])
-			if math.Abs(g.Probability-want) > 0.02 {
+			if !tolerance.EqualWithinAbs(g.Probability, want, 0.02) {
 				t.Errorf("%d x %d image: P(%s) = %.4f, %.4f with Go decoding", size[0], size[1], g.Class, g.Probability, want)
 			}
 		}
