@@ -97,7 +97,7 @@ func (s Source) Download(ctx context.Context, cacheDir string, progress io.Write
 	if err != nil {
 		return "", fmt.Errorf("cifar: cache dir: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }() // best effort, as the dataset is in place or the error says why
 
 	archive := filepath.Join(tmp, "cifar-10-binary.tar.gz")
 	if progress != nil {
@@ -137,7 +137,11 @@ func fetch(ctx context.Context, src Source, dst string, progress io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("cifar: download: %w", err)
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	base, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return fmt.Errorf("cifar: download: http.DefaultTransport is a %T, want an *http.Transport", http.DefaultTransport)
+	}
+	transport := base.Clone()
 	transport.DialContext = (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext
 	transport.TLSHandshakeTimeout = connectTimeout
 	transport.ResponseHeaderTimeout = connectTimeout
@@ -150,7 +154,7 @@ func fetch(ctx context.Context, src Source, dst string, progress io.Writer) erro
 		}
 		return fmt.Errorf("cifar: download: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // a body read to its end or abandoned: nothing to report
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("cifar: download %s: %s", url, resp.Status)
 	}
@@ -171,7 +175,7 @@ func fetch(ctx context.Context, src Source, dst string, progress io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("cifar: download: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // for early returns: the success path closes f and checks it
 	h := md5.New()
 	w := io.MultiWriter(f, h)
 	if progress != nil {
@@ -184,7 +188,7 @@ func fetch(ctx context.Context, src Source, dst string, progress io.Writer) erro
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }),
 		)
-		defer bar.Finish()
+		defer func() { _ = bar.Finish() }() // console output
 		w = io.MultiWriter(w, bar)
 	}
 	n, err := io.Copy(w, io.LimitReader(body, maxArchive+1))
@@ -215,12 +219,12 @@ func (f readFunc) Read(p []byte) (int, error) { return f(p) }
 // entryLimit returns the size limit of an accepted archive file name (its
 // base name inside DirName) or false if the name is not accepted.
 func entryLimit(base string) (int64, bool) {
-	switch {
-	case base == MetaFile:
+	switch base {
+	case MetaFile:
 		return maxMeta, true
-	case base == readmeFile:
+	case readmeFile:
 		return maxReadme, true
-	case base == TestFile:
+	case TestFile:
 		return maxBin, true
 	}
 	for _, name := range trainFiles() {
@@ -237,12 +241,12 @@ func extract(ctx context.Context, archive, root string) error {
 	if err != nil {
 		return fmt.Errorf("cifar: extract: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	zr, err := gzip.NewReader(f)
 	if err != nil {
 		return fmt.Errorf("cifar: extract: %w", err)
 	}
-	defer zr.Close()
+	defer func() { _ = zr.Close() }() // tr.Next reports a corrupt stream first
 	if err := os.MkdirAll(filepath.Join(root, DirName), 0o755); err != nil {
 		return fmt.Errorf("cifar: extract: %w", err)
 	}
@@ -253,7 +257,7 @@ func extract(ctx context.Context, archive, root string) error {
 			return err
 		}
 		hdr, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil && !errors.Is(err, tar.ErrInsecurePath) {
@@ -331,7 +335,7 @@ func writeEntry(dst string, r io.Reader, size int64) error {
 		return err
 	}
 	if _, err := io.CopyN(f, r, size); err != nil {
-		f.Close()
+		_ = f.Close() // the copy error is the one to report
 		return err
 	}
 	return f.Close()

@@ -210,7 +210,7 @@ func readClasses(dir string) ([]string, error) {
 	if err != nil {
 		return nil, missing(dir, MetaFile, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	data, err := io.ReadAll(io.LimitReader(f, MaxMetaSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("cifar: %w", err)
@@ -309,7 +309,7 @@ func readFile(path string, buf []byte, size int) ([]byte, error) {
 	if err != nil {
 		return buf, fmt.Errorf("cifar: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	if cap(buf) < size {
 		buf = make([]byte, size)
 	}

@@ -215,10 +215,10 @@ func (l Layer) Validate() error {
 			return fmt.Errorf("activation: required, one of %s", strings.Join(activations, ", "))
 		}
 	case "batchnorm":
-		if err := checkFloat("momentum", "value", l.Momentum, unitOpen); err != nil {
+		if err := checkFloat("momentum", plainValue, l.Momentum, unitOpen); err != nil {
 			return err
 		}
-		if err := checkFloat("epsilon", "value", l.Epsilon, positive); err != nil {
+		if err := checkFloat("epsilon", plainValue, l.Epsilon, positive); err != nil {
 			return err
 		}
 	}

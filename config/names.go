@@ -39,3 +39,15 @@ func ReservedNames() []string { return slices.Clone(reservedNames) }
 // test length, TensorFlow's own logging); Load leaves them alone and
 // refuses any other TFCIFAR_ variable that names no config key.
 func OtherEnv() []string { return slices.Clone(otherEnv) }
+
+// The device kinds of run.device (ParseDevice) and the optimizers of
+// optimizer.name.
+const (
+	CPU  = "cpu"
+	GPU  = "gpu"
+	Adam = "adam"
+	SGD  = "sgd"
+)
+
+// plainValue is what checkFloat calls a number with no more specific name.
+const plainValue = "value"

@@ -76,7 +76,7 @@ var progresses = []string{"auto", "bar", "lines", "off"}
 
 // DefaultRun is the reference run section.
 func DefaultRun() Run {
-	return Run{Out: "runs/transfer", Seed: 42, Device: "cpu", Progress: "auto", Precision: "float32"}
+	return Run{Out: "runs/transfer", Seed: 42, Device: CPU, Progress: "auto", Precision: "float32"}
 }
 
 // Validate checks r.
@@ -104,10 +104,10 @@ func (r Run) Validate() error {
 // refused: tfcifar trains in one process, on its own devices.
 func ParseDevice(d string) (kind string, index int, err error) {
 	switch strings.ToLower(d) {
-	case "", "cpu":
-		return "cpu", -1, nil
-	case "gpu":
-		return "gpu", -1, nil
+	case "", CPU:
+		return CPU, -1, nil
+	case GPU:
+		return GPU, -1, nil
 	}
 	bad := fmt.Errorf("run.device: want cpu, gpu or a device string like /device:GPU:0, got %q", d)
 	if !strings.HasPrefix(d, "/") {
@@ -124,7 +124,7 @@ func ParseDevice(d string) (kind string, index int, err error) {
 	}
 	last := strings.TrimPrefix(parts[0], "device:")
 	kind, num, ok := strings.Cut(last, ":")
-	if kind != "cpu" && kind != "gpu" {
+	if kind != CPU && kind != GPU {
 		return "", 0, bad
 	}
 	if !ok {

@@ -59,11 +59,11 @@ type Optimizer struct {
 }
 
 // optimizers are the names optimizer.name accepts.
-var optimizers = []string{"adam", "sgd"}
+var optimizers = []string{Adam, SGD}
 
 // DefaultOptimizer is Adam with Keras defaults.
 func DefaultOptimizer() Optimizer {
-	return Optimizer{Name: "adam", LearningRate: 0.001, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}
+	return Optimizer{Name: Adam, LearningRate: 0.001, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}
 }
 
 // Validate checks o.
@@ -71,7 +71,7 @@ func (o Optimizer) Validate() error {
 	switch {
 	case !slices.Contains(optimizers, o.Name):
 		return fmt.Errorf("train.optimizer.name: want one of %s, got %q", strings.Join(optimizers, ", "), o.Name)
-	case o.Name != "sgd" && (o.Momentum != 0 || o.Nesterov):
+	case o.Name != SGD && (o.Momentum != 0 || o.Nesterov):
 		return fmt.Errorf("train.optimizer: momentum and nesterov are sgd settings, not %s ones", o.Name)
 	}
 	for _, f := range []struct {
@@ -80,10 +80,10 @@ func (o Optimizer) Validate() error {
 		s           span
 	}{
 		{"learning_rate", "rate", o.LearningRate, positive},
-		{"beta1", "value", o.Beta1, unitLow},
-		{"beta2", "value", o.Beta2, unitLow},
-		{"epsilon", "value", o.Epsilon, positive},
-		{"momentum", "value", o.Momentum, unitLow},
+		{"beta1", plainValue, o.Beta1, unitLow},
+		{"beta2", plainValue, o.Beta2, unitLow},
+		{"epsilon", plainValue, o.Epsilon, positive},
+		{"momentum", plainValue, o.Momentum, unitLow},
 	} {
 		if err := checkFloat("train.optimizer."+f.field, f.what, f.v, f.s); err != nil {
 			return err

@@ -2,6 +2,7 @@ package infer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -34,7 +35,7 @@ type Evaluation struct {
 // export that records its pixel scale gets raw pixels and applies it
 // itself; an older one gets pixels times data.scale. load says whether
 // the model is trusted (savedmodel.Load).
-func Evaluate(ctx context.Context, modelDir string, data config.Data, split string, load savedmodel.LoadOptions) (*Evaluation, error) {
+func Evaluate(ctx context.Context, modelDir string, data config.Data, split string, load savedmodel.LoadOptions) (ev *Evaluation, err error) {
 	if !slices.Contains(splits, split) {
 		return nil, fmt.Errorf("split %q: want one of %v", split, splits)
 	}
@@ -42,7 +43,7 @@ func Evaluate(ctx context.Context, modelDir string, data config.Data, split stri
 	if err != nil {
 		return nil, err
 	}
-	defer m.Close()
+	defer func() { err = errors.Join(err, m.Close()) }()
 	set, err := evalSet(ctx, data, split, m.Classes, modelDir)
 	if err != nil {
 		return nil, err
@@ -51,7 +52,7 @@ func Evaluate(ctx context.Context, modelDir string, data config.Data, split stri
 	if m.Scale == 0 {
 		scale = float32(data.Scale)
 	}
-	ev := &Evaluation{Model: modelDir, Split: split, Images: set.Len(), Classes: m.Classes}
+	ev = &Evaluation{Model: modelDir, Split: split, Images: set.Len(), Classes: m.Classes}
 	if err := ev.count(ctx, m, set, scale); err != nil {
 		return nil, err
 	}

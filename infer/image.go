@@ -2,6 +2,7 @@ package infer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg" // headers for DecodeConfig
@@ -98,7 +99,7 @@ func decodeResize(b []byte, format string, resize bool, w, h int) (px []float32,
 	if err != nil {
 		return nil, err
 	}
-	defer sess.Close()
+	defer func() { err = errors.Join(err, sess.Close()) }()
 	res, err := sess.Run(nil, []tf.Output{out}, nil)
 	if err != nil {
 		return nil, err

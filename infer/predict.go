@@ -2,6 +2,7 @@ package infer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -37,12 +38,12 @@ type PredictOptions struct {
 // TensorFlow); files larger than MaxImageBytes or MaxImagePixels are
 // refused before being decoded. It returns the top classes of each file,
 // most probable first.
-func Predict(ctx context.Context, modelDir string, files []string, opt PredictOptions) ([]Prediction, error) {
+func Predict(ctx context.Context, modelDir string, files []string, opt PredictOptions) (out []Prediction, err error) {
 	m, err := savedmodel.Load(ctx, modelDir, opt.Load)
 	if err != nil {
 		return nil, err
 	}
-	defer m.Close()
+	defer func() { err = errors.Join(err, m.Close()) }()
 	in := m.Network.Input
 	if len(in) != 3 || in[2] != 3 {
 		return nil, fmt.Errorf("%s: model input %v is not an RGB image", modelDir, in)
@@ -70,7 +71,7 @@ func Predict(ctx context.Context, modelDir string, files []string, opt PredictOp
 		return nil, err
 	}
 	k := len(m.Classes)
-	out := make([]Prediction, len(files))
+	out = make([]Prediction, len(files))
 	for i, f := range files {
 		out[i] = Prediction{File: f, Top: top(probs[i*k:(i+1)*k], m.Classes, opt.Top)}
 	}
