@@ -133,34 +133,16 @@ func fetch(ctx context.Context, src Source, dst string, progress io.Writer) erro
 	url := src.URL
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	transport, err := newTransport()
 	if err != nil {
-		return fmt.Errorf("cifar: download: %w", err)
+		return err
 	}
-	base, ok := http.DefaultTransport.(*http.Transport)
-	if !ok {
-		return fmt.Errorf("cifar: download: http.DefaultTransport is a %T, want an *http.Transport", http.DefaultTransport)
-	}
-	transport := base.Clone()
-	transport.DialContext = (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext
-	transport.TLSHandshakeTimeout = connectTimeout
-	transport.ResponseHeaderTimeout = connectTimeout
 	defer transport.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: transport}).Do(req)
+	resp, err := get(ctx, &http.Client{Transport: transport}, url)
 	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
-			return fmt.Errorf("cifar: download %s: no response within %v (%w)", url, connectTimeout, err)
-		}
-		return fmt.Errorf("cifar: download: %w", err)
+		return err
 	}
 	defer func() { _ = resp.Body.Close() }() // a body read to its end or abandoned: nothing to report
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("cifar: download %s: %s", url, resp.Status)
-	}
-	if resp.ContentLength > maxArchive {
-		return fmt.Errorf("cifar: download %s: %d bytes, limit %d", url, resp.ContentLength, maxArchive)
-	}
 	// The watchdog cancels the request when no bytes arrive for idleTimeout.
 	watchdog := time.AfterFunc(idleTimeout, func() { cancel(errStalled) })
 	defer watchdog.Stop()
@@ -179,15 +161,7 @@ func fetch(ctx context.Context, src Source, dst string, progress io.Writer) erro
 	h := md5.New()
 	w := io.MultiWriter(f, h)
 	if progress != nil {
-		bar := progressbar.NewOptions64(resp.ContentLength,
-			progressbar.OptionSetWriter(progress),
-			progressbar.OptionSetDescription("CIFAR-10"),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionShowTotalBytes(true),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }),
-		)
+		bar := newBar(progress, resp.ContentLength)
 		defer func() { _ = bar.Finish() }() // console output
 		w = io.MultiWriter(w, bar)
 	}
@@ -209,6 +183,59 @@ func fetch(ctx context.Context, src Source, dst string, progress io.Writer) erro
 		return fmt.Errorf("cifar: download %s: MD5 %s, want %s (corrupt or wrong file)", url, sum, src.MD5)
 	}
 	return nil
+}
+
+// get sends the GET request of url and returns a response of status 200
+// within the size limit of the archive.
+func get(ctx context.Context, client *http.Client, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("cifar: download: %w", err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+			return nil, fmt.Errorf("cifar: download %s: no response within %v (%w)", url, connectTimeout, err)
+		}
+		return nil, fmt.Errorf("cifar: download: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.ContentLength > maxArchive {
+		_ = resp.Body.Close() // refused unread
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("cifar: download %s: %s", url, resp.Status)
+		}
+		return nil, fmt.Errorf("cifar: download %s: %d bytes, limit %d", url, resp.ContentLength, maxArchive)
+	}
+	return resp, nil
+}
+
+// newTransport returns a copy of the default HTTP transport that gives up
+// after connectTimeout for connecting and for the response headers.
+func newTransport() (*http.Transport, error) {
+	base, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return nil, fmt.Errorf("cifar: download: http.DefaultTransport is a %T, want an *http.Transport", http.DefaultTransport)
+	}
+	t := base.Clone()
+	t.DialContext = (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = connectTimeout
+	t.ResponseHeaderTimeout = connectTimeout
+	return t, nil
+}
+
+// newBar returns the progress bar of a download of size bytes (-1 when
+// unknown), written to w.
+func newBar(w io.Writer, size int64) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(size,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("CIFAR-10"),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
 }
 
 // readFunc is an io.Reader made of a function.
