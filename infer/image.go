@@ -64,8 +64,8 @@ func decodeImage(b []byte, w, h int, scale float32) ([]float32, error) {
 }
 
 // decodeResize decodes the image b (format "png" or "jpeg") to RGB in a
-// TensorFlow graph, resizes it to w x h with tfgo's image package when
-// resize is set, and returns its float32 pixels. tfgo panics on a graph
+// TensorFlow graph, as a tfgo image, resizes it to w x h (bilinear, pixel
+// centers aligned) when resize is set, and returns its float32 pixels. tfgo panics on a graph
 // error; the panic is recovered here and returned as an error.
 func decodeResize(b []byte, format string, resize bool, w, h int) (px []float32, err error) {
 	defer func() {
@@ -88,7 +88,10 @@ func decodeResize(b []byte, format string, resize bool, w, h int) (px []float32,
 	batch := op.ExpandDims(s, decoded, op.Const(s.SubScope("axis"), []int32{0}))
 	img := (&tgimage.Image{Tensor: tg.NewTensor(s, batch)}).Cast(tf.Float)
 	if resize {
-		img = img.ResizeBilinear(tgimage.Size{Height: float32(h), Width: float32(w)})
+		// Not img.ResizeBilinear: tfgo drops its attributes, and without
+		// half-pixel centers the image shifts by up to half a source pixel.
+		size := op.Const(s.SubScope("size"), []int32{int32(h), int32(w)})
+		img.Output = op.ResizeBilinear(s.SubScope("resize"), img.Output, size, op.ResizeBilinearHalfPixelCenters(true))
 	}
 	out := img.Output
 	g, err := s.Finalize()

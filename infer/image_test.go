@@ -127,11 +127,11 @@ func TestDecodeMatchesGo(t *testing.T) {
 	}{
 		{"png 32 x 32", 32, 32, false, 0, 0},
 		{"jpeg 32 x 32", 32, 32, true, 1, 8},
-		{"png 64 x 64, downscaled", 64, 64, false, 3, 12},
-		{"png 20 x 24, upscaled", 20, 24, false, 3, 12},
+		{"png 64 x 64, downscaled", 64, 64, false, 0.5, 6},
+		{"png 20 x 24, upscaled", 20, 24, false, 0.5, 2},
 		// x/image widens its bilinear kernel when it downscales (smoothing);
 		// TensorFlow's samples the four nearest pixels.
-		{"jpeg 100 x 80, downscaled", 100, 80, true, 6, 30},
+		{"jpeg 100 x 80, downscaled", 100, 80, true, 2, 15},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
