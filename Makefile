@@ -26,14 +26,19 @@ endif
 # install needs (none for the system install made as root).
 LIBTF := eval "$$(scripts/install-libtensorflow.sh --env)"
 
-.PHONY: run test build libtensorflow python bench clean
+.PHONY: run test lint build libtensorflow python bench clean
 
 run: build
 	$(BIN) -config $(CONFIG) $(if $(DATA),-data $(DATA)) $(if $(OUT),-out $(OUT)) $(ARGS)
 
-# The real-data test of cifar runs first so that CIFAR-10 is found, or downloaded
-# once, before the packages' tests run in parallel.
-test: python
+# The linter, pinned in tools/go.mod (a module of its own, so that go.mod
+# holds only what tfcifar imports), with the settings of .golangci.yml.
+lint:
+	$(LIBTF) && $(GO) tool -modfile=tools/go.mod golangci-lint run ./...
+
+# The linter runs first, then the real-data test of cifar so that CIFAR-10 is
+# found, or downloaded once, before the packages' tests run in parallel.
+test: lint python
 	$(LIBTF) && $(GO) vet ./... && $(GO) test -count=1 -v -run 'TestVersion|TestGradients' ./internal/libtf/ && \
 		$(GO) test -count=1 -run '^TestRealData$$' ./cifar/ && $(GO) test -count=1 -timeout 30m ./...
 	"$$(scripts/setup-python.sh | tail -n1)" scripts/keras_reference_test.py

@@ -1,9 +1,10 @@
 package cifar
 
 import (
-	"math"
 	"slices"
 	"testing"
+
+	"github.com/tfcifar/tfcifar/internal/tolerance"
 )
 
 func TestBatcherSteps(t *testing.T) {
@@ -60,7 +61,7 @@ func TestBatcherValues(t *testing.T) {
 				for i := range batch.N {
 					img := s.Image(next)
 					for p := range img {
-						if got, want := batch.Images[i*ImageSize+p], tc.want(img[p]); math.Abs(float64(got-want)) > 1e-6 {
+						if got, want := batch.Images[i*ImageSize+p], tc.want(img[p]); !tolerance.EqualWithinAbs(float64(got), float64(want), 1e-6) {
 							t.Fatalf("image %d value %d: got %g, want %g", next, p, got, want)
 						}
 					}

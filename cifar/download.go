@@ -24,10 +24,24 @@ import (
 
 // DownloadURL is where Download fetches the official CIFAR-10 binary
 // archive (cifar-10-binary.tar.gz).
-var DownloadURL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+const DownloadURL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 
 // DownloadMD5 is the hex MD5 sum the archive at DownloadURL must have.
-var DownloadMD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+const DownloadMD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+
+// Archive is where a CIFAR-10 binary archive is downloaded from and the hex
+// MD5 sum it must have.
+type Archive struct {
+	URL, MD5 string
+}
+
+// Official returns the source of the official archive: DownloadURL, with
+// DownloadMD5.
+func Official() Archive { return Archive{DownloadURL, DownloadMD5} }
+
+// official is the source of Download and Locate; tests point it at a
+// local server.
+var official = Official()
 
 // Timeouts of Download; variables so that tests can shorten them.
 var (
@@ -66,6 +80,11 @@ const (
 // within its size limit; absolute paths, "..", links and other entries
 // fail the download.
 func Download(ctx context.Context, cacheDir string, progress io.Writer) (dir string, err error) {
+	return official.Download(ctx, cacheDir, progress)
+}
+
+// Download is the package's Download, from s.
+func (s Archive) Download(ctx context.Context, cacheDir string, progress io.Writer) (dir string, err error) {
 	if cacheDir == "" {
 		if cacheDir, err = DefaultCacheDir(); err != nil {
 			return "", err
@@ -78,13 +97,13 @@ func Download(ctx context.Context, cacheDir string, progress io.Writer) (dir str
 	if err != nil {
 		return "", fmt.Errorf("cifar: cache dir: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }() // best effort, as the dataset is in place or the error says why
 
 	archive := filepath.Join(tmp, "cifar-10-binary.tar.gz")
 	if progress != nil {
-		fmt.Fprintf(progress, "Downloading CIFAR-10 from %s into %s\n", DownloadURL, cacheDir)
+		fmt.Fprintf(progress, "Downloading CIFAR-10 from %s into %s\n", s.URL, cacheDir)
 	}
-	if err := fetch(ctx, DownloadURL, archive, progress); err != nil {
+	if err := fetch(ctx, s, archive, progress); err != nil {
 		return "", err
 	}
 	root := filepath.Join(tmp, "extract")
@@ -99,54 +118,31 @@ func Download(ctx context.Context, cacheDir string, progress io.Writer) (dir str
 		return "", fmt.Errorf("cifar: install: %w", err)
 	}
 	dir = filepath.Join(cacheDir, DirName)
-	old := ""
-	if _, err := os.Stat(dir); err == nil {
-		old = filepath.Join(tmp, "old")
-		if err := os.Rename(dir, old); err != nil {
-			return "", fmt.Errorf("cifar: replace %s: %w", dir, err)
-		}
-	}
-	if err := os.Rename(got, dir); err != nil {
+	if err := atomicfile.ReplaceDir(got, dir); err != nil {
 		if Check(dir) == nil { // installed meanwhile by another process
 			return dir, nil
-		}
-		if old != "" {
-			os.Rename(old, dir) // put the previous copy back
 		}
 		return "", fmt.Errorf("cifar: install %s: %w", dir, err)
 	}
 	return dir, nil
 }
 
-// fetch downloads url to the file dst, checking its size limit and MD5,
+// fetch downloads src.URL to the file dst, checking its size limit and MD5,
 // within connectTimeout and idleTimeout.
-func fetch(ctx context.Context, url, dst string, progress io.Writer) error {
+func fetch(ctx context.Context, src Archive, dst string, progress io.Writer) error {
+	url := src.URL
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	transport, err := newTransport()
 	if err != nil {
-		return fmt.Errorf("cifar: download: %w", err)
+		return err
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.DialContext = (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext
-	transport.TLSHandshakeTimeout = connectTimeout
-	transport.ResponseHeaderTimeout = connectTimeout
 	defer transport.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: transport}).Do(req)
+	resp, err := get(ctx, &http.Client{Transport: transport}, url)
 	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
-			return fmt.Errorf("cifar: download %s: no response within %v (%w)", url, connectTimeout, err)
-		}
-		return fmt.Errorf("cifar: download: %w", err)
+		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("cifar: download %s: %s", url, resp.Status)
-	}
-	if resp.ContentLength > maxArchive {
-		return fmt.Errorf("cifar: download %s: %d bytes, limit %d", url, resp.ContentLength, maxArchive)
-	}
+	defer func() { _ = resp.Body.Close() }() // a body read to its end or abandoned: nothing to report
 	// The watchdog cancels the request when no bytes arrive for idleTimeout.
 	watchdog := time.AfterFunc(idleTimeout, func() { cancel(errStalled) })
 	defer watchdog.Stop()
@@ -161,20 +157,12 @@ func fetch(ctx context.Context, url, dst string, progress io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("cifar: download: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // for early returns: the success path closes f and checks it
 	h := md5.New()
 	w := io.MultiWriter(f, h)
 	if progress != nil {
-		bar := progressbar.NewOptions64(resp.ContentLength,
-			progressbar.OptionSetWriter(progress),
-			progressbar.OptionSetDescription("CIFAR-10"),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionShowTotalBytes(true),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }),
-		)
-		defer bar.Finish()
+		bar := newBar(progress, resp.ContentLength)
+		defer func() { _ = bar.Finish() }() // console output
 		w = io.MultiWriter(w, bar)
 	}
 	n, err := io.Copy(w, io.LimitReader(body, maxArchive+1))
@@ -191,10 +179,63 @@ func fetch(ctx context.Context, url, dst string, progress io.Writer) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("cifar: download: %w", err)
 	}
-	if sum := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(sum, DownloadMD5) {
-		return fmt.Errorf("cifar: download %s: MD5 %s, want %s (corrupt or wrong file)", url, sum, DownloadMD5)
+	if sum := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(sum, src.MD5) {
+		return fmt.Errorf("cifar: download %s: MD5 %s, want %s (corrupt or wrong file)", url, sum, src.MD5)
 	}
 	return nil
+}
+
+// get sends the GET request of url and returns a response of status 200
+// within the size limit of the archive.
+func get(ctx context.Context, client *http.Client, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("cifar: download: %w", err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+			return nil, fmt.Errorf("cifar: download %s: no response within %v (%w)", url, connectTimeout, err)
+		}
+		return nil, fmt.Errorf("cifar: download: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.ContentLength > maxArchive {
+		_ = resp.Body.Close() // refused unread
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("cifar: download %s: %s", url, resp.Status)
+		}
+		return nil, fmt.Errorf("cifar: download %s: %d bytes, limit %d", url, resp.ContentLength, maxArchive)
+	}
+	return resp, nil
+}
+
+// newTransport returns a copy of the default HTTP transport that gives up
+// after connectTimeout for connecting and for the response headers.
+func newTransport() (*http.Transport, error) {
+	base, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return nil, fmt.Errorf("cifar: download: http.DefaultTransport is a %T, want an *http.Transport", http.DefaultTransport)
+	}
+	t := base.Clone()
+	t.DialContext = (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = connectTimeout
+	t.ResponseHeaderTimeout = connectTimeout
+	return t, nil
+}
+
+// newBar returns the progress bar of a download of size bytes (-1 when
+// unknown), written to w.
+func newBar(w io.Writer, size int64) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(size,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("CIFAR-10"),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
 }
 
 // readFunc is an io.Reader made of a function.
@@ -205,12 +246,12 @@ func (f readFunc) Read(p []byte) (int, error) { return f(p) }
 // entryLimit returns the size limit of an accepted archive file name (its
 // base name inside DirName) or false if the name is not accepted.
 func entryLimit(base string) (int64, bool) {
-	switch {
-	case base == MetaFile:
+	switch base {
+	case MetaFile:
 		return maxMeta, true
-	case base == readmeFile:
+	case readmeFile:
 		return maxReadme, true
-	case base == TestFile:
+	case TestFile:
 		return maxBin, true
 	}
 	for _, name := range trainFiles() {
@@ -227,12 +268,12 @@ func extract(ctx context.Context, archive, root string) error {
 	if err != nil {
 		return fmt.Errorf("cifar: extract: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	zr, err := gzip.NewReader(f)
 	if err != nil {
 		return fmt.Errorf("cifar: extract: %w", err)
 	}
-	defer zr.Close()
+	defer func() { _ = zr.Close() }() // tr.Next reports a corrupt stream first
 	if err := os.MkdirAll(filepath.Join(root, DirName), 0o755); err != nil {
 		return fmt.Errorf("cifar: extract: %w", err)
 	}
@@ -243,7 +284,7 @@ func extract(ctx context.Context, archive, root string) error {
 			return err
 		}
 		hdr, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil && !errors.Is(err, tar.ErrInsecurePath) {
@@ -321,7 +362,7 @@ func writeEntry(dst string, r io.Reader, size int64) error {
 		return err
 	}
 	if _, err := io.CopyN(f, r, size); err != nil {
-		f.Close()
+		_ = f.Close() // the copy error is the one to report
 		return err
 	}
 	return f.Close()

@@ -78,7 +78,7 @@ func md5hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// serve serves archive at DownloadURL and sets DownloadMD5 to sum
+// serve serves archive and points Download at it, with MD5 sum
 // (the archive's own sum if empty) for the rest of the test. It returns
 // a counter of requests.
 func serve(t *testing.T, archive []byte, sum string) *int {
@@ -101,9 +101,9 @@ func serve(t *testing.T, archive []byte, sum string) *int {
 }
 
 func setDownload(t *testing.T, url, sum string) {
-	oldURL, oldSum := DownloadURL, DownloadMD5
-	DownloadURL, DownloadMD5 = url, sum
-	t.Cleanup(func() { DownloadURL, DownloadMD5 = oldURL, oldSum })
+	old := official
+	official = Archive{url, sum}
+	t.Cleanup(func() { official = old })
 }
 
 // leftovers returns the names in cacheDir other than the dataset directory.
@@ -221,7 +221,7 @@ func TestDownloadErrors(t *testing.T) {
 	})
 	t.Run("HTTP 404", func(t *testing.T) {
 		serve(t, nil, "")
-		DownloadURL += ".missing"
+		official.URL += ".missing"
 		if _, err := Download(context.Background(), t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), "404") {
 			t.Errorf("got %v, want a 404 error", err)
 		}

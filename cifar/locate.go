@@ -35,6 +35,11 @@ func DefaultCacheDir() (string, error) {
 // neither found nor downloaded the error says how to point tfcifar at a
 // local copy; without download it wraps ErrNotFound.
 func Locate(ctx context.Context, dataDir, cacheDir string, download bool, progress io.Writer) (dir string, err error) {
+	return official.Locate(ctx, dataDir, cacheDir, download, progress)
+}
+
+// Locate is the package's Locate, downloading from s.
+func (s Archive) Locate(ctx context.Context, dataDir, cacheDir string, download bool, progress io.Writer) (dir string, err error) {
 	if dataDir != "" {
 		if err := Check(dataDir); err != nil {
 			return "", err // names the file inside dataDir
@@ -58,13 +63,13 @@ func Locate(ctx context.Context, dataDir, cacheDir string, download bool, progre
 		}
 		return "", fmt.Errorf("cifar: %w in %s%s and download is disabled; %s", ErrNotFound, dir, why, localHint)
 	}
-	dir, err = Download(ctx, cacheDir, progress)
+	dir, err = s.Download(ctx, cacheDir, progress)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", err
 		}
 		return "", fmt.Errorf("%w; instead, download %s by hand (MD5 %s), extract it with tar xzf and %s",
-			err, DownloadURL, DownloadMD5, localHint)
+			err, s.URL, s.MD5, localHint)
 	}
 	return dir, nil
 }

@@ -95,7 +95,7 @@ func TestLocateErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			serve(t, nil, "")
-			DownloadURL = "http://127.0.0.1:1/cifar-10-binary.tar.gz" // nothing listens on port 1
+			official.URL = "http://127.0.0.1:1/cifar-10-binary.tar.gz" // nothing listens on port 1
 			cache := t.TempDir()
 			if tc.badCache {
 				if err := os.CopyFS(filepath.Join(cache, DirName), os.DirFS(broken)); err != nil {

@@ -38,7 +38,8 @@ func trainFiles() []string {
 	return names
 }
 
-// dataFiles returns all files Load reads: the training files, then the test file, then the meta file.
+// dataFiles returns all files Load reads: the training files, then the
+// test file, then the meta file.
 func dataFiles() []string { return append(trainFiles(), TestFile, MetaFile) }
 
 // FormatError reports a file that is missing or does not follow the
@@ -209,7 +210,7 @@ func readClasses(dir string) ([]string, error) {
 	if err != nil {
 		return nil, missing(dir, MetaFile, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	data, err := io.ReadAll(io.LimitReader(f, MaxMetaSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("cifar: %w", err)
@@ -308,7 +309,7 @@ func readFile(path string, buf []byte, size int) ([]byte, error) {
 	if err != nil {
 		return buf, fmt.Errorf("cifar: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	if cap(buf) < size {
 		buf = make([]byte, size)
 	}

@@ -148,6 +148,6 @@ func ExampleDataset_Split() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(train.Len(), val.Len(), train.Classes, train.Labels[:5])
+	fmt.Printf("%d %d %v %v\n", train.Len(), val.Len(), train.Classes, train.Labels[:5])
 	// Output: 60 15 [dog frog horse ship truck] [0 1 2 3 4]
 }

@@ -35,7 +35,7 @@ func Encode(s *Set) []byte {
 // of d.Train in batches.meta.txt. d.Train needs 5 to 50,000 images and
 // d.Test 1 to 10,000 (at most FileRecords per file); dir must not exist. The files are written to a
 // temporary directory next to dir, which is then renamed to dir.
-func Save(dir string, d *Dataset) (err error) {
+func Save(dir string, d *Dataset) error {
 	switch {
 	case d == nil || d.Train == nil || d.Test == nil:
 		return errors.New("cifar: save: dataset needs both Train and Test")
@@ -60,15 +60,6 @@ func Save(dir string, d *Dataset) (err error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return fmt.Errorf("cifar: save: %w", err)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".save-*")
-	if err != nil {
-		return fmt.Errorf("cifar: save: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
 	files := map[string][]byte{
 		TestFile: Encode(d.Test),
 		MetaFile: []byte(strings.Join(d.Train.Classes, "\n") + "\n"),
@@ -78,15 +69,15 @@ func Save(dir string, d *Dataset) (err error) {
 		a, b := i*n/TrainFiles, (i+1)*n/TrainFiles
 		files[name] = Encode(&Set{Images: d.Train.Images[a*ImageSize : b*ImageSize], Labels: d.Train.Labels[a:b]})
 	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
-			return fmt.Errorf("cifar: save: %w", err)
+	err := atomicfile.BuildDir(dir, ".save-", func(tmp string) error {
+		for name, data := range files {
+			if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
+				return err
+			}
 		}
-	}
-	if err := atomicfile.SetModes(tmp); err != nil {
-		return fmt.Errorf("cifar: save: %w", err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
+		return nil
+	}, os.Rename)
+	if err != nil {
 		return fmt.Errorf("cifar: save: %w", err)
 	}
 	return nil

@@ -310,8 +310,9 @@ func (c *Config) ExportDir(i int) string {
 }
 
 // complete fills defaults that depend on other fields: export dirs default
-// to <stage name>/model (beside the stage's history and checkpoint), and layers get their default settings and names (the
-// new layers of a transfer network avoid the names of the reused ones).
+// to <stage name>/model (beside the stage's history and checkpoint), and
+// layers get their default settings and names (the new layers of a
+// transfer network avoid the names of the reused ones).
 func (c *Config) complete() {
 	r := c.resolver(nil)
 	for i := range c.Stages {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -374,6 +375,61 @@ func TestEnvErrors(t *testing.T) {
 			_, err := Load("", nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Load = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// leaves lists the dotted paths of the scalar and list-of-scalar values of
+// m, with list indices as path elements.
+func leaves(prefix string, v any, out *[]string) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			leaves(join(prefix, k), e, out)
+		}
+	case []any:
+		if len(t) > 0 {
+			if _, ok := t[0].(map[string]any); ok {
+				for i, e := range t {
+					leaves(join(prefix, strconv.Itoa(i)), e, out)
+				}
+				return
+			}
+		}
+		*out = append(*out, prefix)
+	default:
+		*out = append(*out, prefix)
+	}
+}
+
+// TestPrecedence checks the layers of Load from lowest to highest:
+// defaults, file, environment, -set.
+func TestPrecedence(t *testing.T) {
+	path := writeFile(t, "run: {seed: 3, device: gpu}\n"+minimal)
+	tests := []struct {
+		desc string
+		env  map[string]string
+		sets []string
+		want func(*Config) bool
+	}{
+		{"default under the file", nil, nil, func(c *Config) bool { return c.Run.Out == DefaultRun().Out && c.Run.Seed == 3 }},
+		{"env over the file", map[string]string{"TFCIFAR_RUN_SEED": "4"}, nil, func(c *Config) bool { return c.Run.Seed == 4 && c.Run.Device == "gpu" }},
+		{"set over env", map[string]string{"TFCIFAR_RUN_SEED": "4"}, []string{"run.seed=5"}, func(c *Config) bool { return c.Run.Seed == 5 }},
+		{"env over a default", map[string]string{"TFCIFAR_RUN_PROGRESS": "off"}, nil, func(c *Config) bool { return c.Run.Progress == "off" }},
+		{"whole section from env", map[string]string{"TFCIFAR_RUN": "{seed: 6}"}, nil, func(c *Config) bool { return c.Run.Seed == 6 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := Load(path, tt.sets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.want(c) {
+				t.Errorf("got run %+v", c.Run)
 			}
 		})
 	}

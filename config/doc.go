@@ -9,7 +9,11 @@
 //
 // Load reads a file (or the embedded reference config), applies TFCIFAR_*
 // environment overrides and "key=value" overrides, fills defaults, rejects
-// unknown keys and validates everything before any TensorFlow work: errors
+// unknown keys and validates everything before any TensorFlow work. A fresh
+// viper per load holds the layers (defaults, file, environment, overrides,
+// in rising precedence) and decodes them into Config; Load adds what viper
+// lacks: list items addressed by index or stage name, defaults under the
+// stages list, suggestions for unknown keys and variables, and size caps. Errors
 // name the file, the stage, the layer index and name, the field and what was
 // expected. Shapes are computed in pure Go (Network.Shapes), so a network
 // that shrinks to nothing is caught here.

@@ -25,6 +25,8 @@ func TestLoadErrors(t *testing.T) {
 		// did you mean
 		{"misspelt top-level key", "stags:\n  - name: x\n" + minimal, nil, []string{"test.yaml", "invalid keys: stags (did you mean stages?)"}},
 		{"misspelt key in a file", strings.Replace(minimal, "classes:", "clases:", 1), nil, []string{"stages[0]: invalid keys: clases (did you mean classes?)"}},
+		{"scalar section", "run: 5\n" + minimal, nil, []string{"test.yaml", "run: want a mapping, got int"}},
+		{"stages not a list", "stages: 5\n", nil, []string{"test.yaml", "stages: want a list of stages, got int"}},
 		{"key one level too high", "run: {out: x, epochs: 2}\n" + minimal, nil, []string{"run: invalid keys: epochs"}},
 		{"misspelt set key", "", []string{"run.sed=1"}, []string{`set "run.sed=1": run: invalid keys: sed (did you mean seed?)`}},
 		{"misspelt section in set", "", []string{"stages.0.trian.epochs=1"}, []string{"stages.0: invalid keys: trian (did you mean train?)"}},

@@ -49,7 +49,7 @@ func (n Network) Footprint(batch, slots int) (Footprint, error) {
 // parameter: 2 for adam (two moments), 1 for sgd with momentum, else 0.
 func (o Optimizer) Slots() int {
 	switch {
-	case o.Name == "adam":
+	case o.Name == Adam:
 		return 2
 	case o.Momentum != 0:
 		return 1

@@ -8,11 +8,11 @@ import (
 	"strings"
 )
 
-// OtherEnv are the TFCIFAR_ environment variables that are not config
+// otherEnv are the TFCIFAR_ environment variables that are not config
 // overrides (test data, Python virtualenv, libtensorflow prefix, reference
 // test length, TensorFlow's own logging); Load leaves them alone and
 // refuses any other TFCIFAR_ variable that names no config key.
-var OtherEnv = []string{"TFCIFAR_DATA", "TFCIFAR_VENV", "TFCIFAR_LIBTENSORFLOW", "TFCIFAR_REFERENCE_EPOCHS", "TFCIFAR_TF_LOG"}
+var otherEnv = []string{"TFCIFAR_DATA", "TFCIFAR_VENV", "TFCIFAR_LIBTENSORFLOW", "TFCIFAR_REFERENCE_EPOCHS", "TFCIFAR_TF_LOG"}
 
 var (
 	configType = reflect.TypeFor[Config]()
@@ -224,8 +224,8 @@ func unknownEnv(name string) error {
 			toks[i] = "N"
 		}
 	}
-	msg := fmt.Sprintf("env %s: not a config key nor one of %s", name, strings.Join(OtherEnv, ", "))
-	if s := closest(strings.Join(toks, "_"), append(known, OtherEnv...), func(n string) string { return n }); s != "" {
+	msg := fmt.Sprintf("env %s: not a config key nor one of %s", name, strings.Join(otherEnv, ", "))
+	if s := closest(strings.Join(toks, "_"), append(known, otherEnv...), func(n string) string { return n }); s != "" {
 		for _, n := range nums {
 			s = strings.Replace(s, "_N", "_"+n, 1)
 		}

@@ -2,12 +2,9 @@ package config
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -34,26 +31,6 @@ const (
 	// (see Network.Footprint) and of running a network on one example: 16 GiB.
 	MaxTrainBytes = 16 << 30
 )
-
-// ReadFile reads a config or network spec file of at most MaxFileSize
-// bytes; a larger file (or an endless one such as /dev/zero) is refused
-// after reading MaxFileSize+1 bytes. A named pipe is opened without waiting
-// for a writer (with none, it reads as empty).
-func ReadFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxFileSize {
-		return nil, fmt.Errorf("%s: larger than %s, the cap for config files", path, sizeText(MaxFileSize))
-	}
-	return b, nil
-}
 
 // checkYAML parses b as YAML nodes (no alias is expanded) and checks the
 // size limits, so that decoding it stays fast: the decoder's duplicate-key

@@ -2,8 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -97,22 +95,6 @@ func TestLoadLimits(t *testing.T) {
 			t.Errorf("last stage: %d layers, %v; want %d", len(n.Layers), err, MaxLayers)
 		}
 	})
-}
-
-func TestReadFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(path, make([]byte, MaxFileSize), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := ReadFile(path); err != nil || len(b) != MaxFileSize {
-		t.Errorf("ReadFile of a file at the cap: %d bytes, %v", len(b), err)
-	}
-	if err := os.Truncate(path, 1<<40); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), path+": larger than 1 MiB") {
-		t.Errorf("ReadFile of a sparse 1 TiB file = %v, want an error naming the file and the cap", err)
-	}
 }
 
 func TestSizeText(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tfcifar/tfcifar/configs"
+	"github.com/tfcifar/tfcifar/internal/capped"
 )
 
 // EnvPrefix starts the names of environment overrides: TFCIFAR_RUN_OUT sets
@@ -31,7 +32,7 @@ func Load(path string, sets []string) (*Config, error) {
 	name, b := "transfer.yaml (embedded)", configs.Transfer
 	if path != "" {
 		var err error
-		if b, err = ReadFile(path); err != nil {
+		if b, err = capped.ReadStream(path, MaxFileSize, "config files"); err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 		name = path
@@ -43,25 +44,43 @@ func Load(path string, sets []string) (*Config, error) {
 	return c, nil
 }
 
+// parse loads a config the way golangci-lint loads its own: a fresh viper
+// holds the layers (defaults of the data and run sections, the file, the
+// environment, the -set overrides), merges them with its precedence and
+// decodes the result into Config. What viper cannot do is done here:
+//
+//   - items of the stages list (and of the lists inside a stage) are
+//     addressed by index or stage name, and a whole list or section may be
+//     given as a YAML value; viper keeps a list as one value, so these
+//     overrides edit a copy of the stages list, which is then set whole;
+//   - the defaults of each stage, which live under the list;
+//   - unknown keys and unknown TFCIFAR_ variables are errors with a
+//     suggestion, and YAML size and nesting caps apply to the file and to
+//     every value.
 func parse(b []byte, sets []string) (*Config, error) {
-	m, err := read(b)
+	v, err := newViper(b)
 	if err != nil {
 		return nil, err
 	}
-	if err := withDefaults(m); err != nil {
+	if err := checkSections(v); err != nil {
 		return nil, err
 	}
-	if err := applyEnv(m, os.Environ()); err != nil {
+	v.SetDefault("data", toMap(DefaultData()))
+	v.SetDefault("run", toMap(DefaultRun()))
+	bindEnv(v)
+	o := overrides{v: v, list: map[string]any{"stages": v.Get("stages")}}
+	if err := o.applyEnv(os.Environ()); err != nil {
 		return nil, err
 	}
 	for _, s := range sets {
-		if err := applySet(m, s); err != nil {
+		if err := o.applySet(s); err != nil {
 			return nil, err
 		}
 	}
-	if err := withDefaults(m); err != nil { // again, under maps that sets replaced
+	if err := o.finish(); err != nil {
 		return nil, err
 	}
+	m := v.AllSettings()
 	if err := checkKeys(m, configType, ""); err != nil {
 		return nil, err
 	}
@@ -69,7 +88,7 @@ func parse(b []byte, sets []string) (*Config, error) {
 		return nil, err
 	}
 	var c Config
-	if err := decode(m, &c); err != nil {
+	if err := unmarshal(v, &c); err != nil {
 		return nil, err
 	}
 	if err := checkStageCount(len(c.Stages)); err != nil {
@@ -85,15 +104,15 @@ func parse(b []byte, sets []string) (*Config, error) {
 // ParseNetwork reads a network spec written by Network.YAML (as stored in a
 // SavedModel export), fills defaults and validates it.
 func ParseNetwork(b []byte) (Network, error) {
-	m, err := read(b)
+	v, err := newViper(b)
 	if err != nil {
 		return Network{}, fmt.Errorf("network spec: %w", err)
 	}
-	if err := checkNetworkKeys(m, ""); err != nil {
+	if err := checkNetworkKeys(v.AllSettings(), ""); err != nil {
 		return Network{}, fmt.Errorf("network spec: %w", err)
 	}
 	var n Network
-	if err := decode(m, &n); err != nil {
+	if err := unmarshal(v, &n); err != nil {
 		return Network{}, fmt.Errorf("network spec: %w", err)
 	}
 	n = n.Named()
@@ -103,9 +122,9 @@ func ParseNetwork(b []byte) (Network, error) {
 	return n.frozen(), nil
 }
 
-// read parses YAML into a map through a fresh viper, after checking its
+// newViper returns a fresh viper holding the YAML b, after checking its
 // size limits.
-func read(b []byte) (map[string]any, error) {
+func newViper(b []byte) (*viper.Viper, error) {
 	if err := checkYAML(b); err != nil {
 		return nil, err
 	}
@@ -114,24 +133,47 @@ func read(b []byte) (map[string]any, error) {
 	if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
 		return nil, err
 	}
-	return v.AllSettings(), nil
+	return v, nil
 }
 
-// decode fills out from m, rejecting unknown keys and lossy numbers.
-func decode(m map[string]any, out any) error {
-	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		DecodeHook:  mapstructure.ComposeDecodeHookFunc(sizeHook, intHook),
-		ErrorUnused: true,
-		Result:      out,
-	})
-	if err != nil {
-		return err
+// checkSections checks that the file's data and run sections, if given,
+// are mappings: viper would let the defaults beneath shadow a scalar.
+func checkSections(v *viper.Viper) error {
+	for _, k := range []string{"data", "run"} {
+		if x := v.Get(k); x != nil {
+			if _, ok := x.(map[string]any); !ok {
+				return fmt.Errorf("%s: want a mapping, got %T", k, x)
+			}
+		}
 	}
-	if err := d.Decode(m); err != nil {
+	return nil
+}
+
+// unmarshal decodes the settings of v into out with viper, rejecting
+// unknown keys and lossy numbers and reading string values (from the
+// environment) as YAML.
+func unmarshal(v *viper.Viper, out any) error {
+	err := v.Unmarshal(out,
+		viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(yamlHook, sizeHook, intHook)),
+		func(dc *mapstructure.DecoderConfig) {
+			dc.ErrorUnused = true
+			dc.WeaklyTypedInput = false
+		})
+	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), "decoding failed due to the following error(s):\n\n")
 		return fmt.Errorf("%s", strings.ReplaceAll(msg, "\n", "; "))
 	}
 	return nil
+}
+
+// yamlHook reads a string as a YAML value for a field that is not a
+// string: environment variables reach viper as strings.
+func yamlHook(from, to reflect.Type, v any) (any, error) {
+	s, ok := v.(string)
+	if !ok || to.Kind() == reflect.String || to.Kind() == reflect.Interface {
+		return v, nil
+	}
+	return parseValue(s)
 }
 
 var sizeType = reflect.TypeOf(Size{})
@@ -183,15 +225,13 @@ func toMap(v any) map[string]any {
 	return m
 }
 
-// withDefaults merges the default data, run and per-stage sections under m.
-func withDefaults(m map[string]any) error {
-	def := toMap(Config{Data: DefaultData(), Run: DefaultRun()})
-	delete(def, "stages")
-	merge(m, def)
-	stages, ok := m["stages"].([]any)
+// stageDefaults merges the defaults of a stage under each item of the
+// stages list, which viper's defaults cannot reach.
+func stageDefaults(list any) error {
+	stages, ok := list.([]any)
 	if !ok {
-		if _, set := m["stages"]; set {
-			return fmt.Errorf("stages: want a list of stages, got %T", m["stages"])
+		if list != nil {
+			return fmt.Errorf("stages: want a list of stages, got %T", list)
 		}
 		return nil
 	}
@@ -200,8 +240,7 @@ func withDefaults(m map[string]any) error {
 		if !ok {
 			return fmt.Errorf("stages[%d]: want a mapping, got %T", i, s)
 		}
-		// Fresh defaults per stage: merge shares their maps with sm, and a
-		// later -set into one stage must not change another.
+		// Fresh defaults per stage: merge shares their maps with sm.
 		st := toMap(Stage{Train: DefaultTrain()})
 		for _, k := range []string{"name", "classes", "model"} {
 			delete(st, k)
@@ -232,29 +271,6 @@ func merge(dst, def map[string]any) {
 	}
 }
 
-// leaves lists the dotted paths of the scalar and list-of-scalar values of
-// m, with list indices as path elements.
-func leaves(prefix string, v any, out *[]string) {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			leaves(join(prefix, k), e, out)
-		}
-	case []any:
-		if len(t) > 0 {
-			if _, ok := t[0].(map[string]any); ok {
-				for i, e := range t {
-					leaves(join(prefix, strconv.Itoa(i)), e, out)
-				}
-				return
-			}
-		}
-		*out = append(*out, prefix)
-	default:
-		*out = append(*out, prefix)
-	}
-}
-
 func join(prefix, k string) string {
 	if prefix == "" {
 		return k
@@ -262,35 +278,88 @@ func join(prefix, k string) string {
 	return prefix + "." + k
 }
 
-// applyEnv applies every TFCIFAR_<KEY> variable of env but those in
-// OtherEnv, in key order (a whole list before its items); one that names no
-// config key is an error. A variable may set a whole section or list
+// overrides applies the environment and -set overrides on top of the file
+// in v. Keys outside the stages list go to viper: its environment layer
+// (bindEnv) or, for -set and for a whole section given in a variable, its
+// Set layer, which comes first. Keys inside the stages list edit list, a
+// copy of the list that finish sets whole.
+type overrides struct {
+	v    *viper.Viper
+	list map[string]any // {"stages": the stages list}
+}
+
+// envLeaves are the keys outside the stages list that viper reads from
+// the environment (bindEnv).
+var envLeaves = leafKeys(configType, "")
+
+// leafKeys returns the dotted keys of the values of the struct type t
+// that lie outside lists.
+func leafKeys(t reflect.Type, prefix string) []string {
+	var out []string
+	for _, f := range fields(t) {
+		ft := deref(f.typ)
+		switch {
+		case isList(ft):
+		case ft.Kind() == reflect.Struct:
+			out = append(out, leafKeys(ft, join(prefix, f.name))...)
+		default:
+			out = append(out, join(prefix, f.name))
+		}
+	}
+	return out
+}
+
+// envName is the environment variable of key: run.out is TFCIFAR_RUN_OUT.
+func envName(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// bindEnv lets viper read the variable of every key outside the stages
+// list (envName); an empty variable sets an empty value.
+func bindEnv(v *viper.Viper) {
+	v.SetEnvPrefix(strings.TrimSuffix(EnvPrefix, "_"))
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AllowEmptyEnv(true)
+	for _, k := range envLeaves {
+		if err := v.BindEnv(k); err != nil {
+			panic(err) // BindEnv fails only without a key
+		}
+	}
+}
+
+// applyEnv checks every TFCIFAR_<KEY> variable of env but those of
+// OtherEnv: one that names no config key is an error. It applies those
+// viper does not read itself, in key order (a whole list before its
+// items). A variable may set a whole section or list
 // (TFCIFAR_STAGES_0_MODEL_LAYERS='[{type: flatten}, ...]').
-func applyEnv(m map[string]any, env []string) error {
+func (o *overrides) applyEnv(env []string) error {
 	type override struct{ key, name, value string }
 	var sets []override
 	for _, e := range env {
 		name, v, ok := strings.Cut(e, "=")
-		if !ok || !strings.HasPrefix(name, EnvPrefix) || slices.Contains(OtherEnv, name) {
+		if !ok || !strings.HasPrefix(name, EnvPrefix) || slices.Contains(otherEnv, name) {
 			continue
 		}
-		key, ok := envKey(m, name)
+		key, ok := envKey(o.list, name)
 		if !ok {
 			return unknownEnv(name)
+		}
+		if name == envName(key) && slices.Contains(envLeaves, key) {
+			continue // read by viper
 		}
 		sets = append(sets, override{key, name, v})
 	}
 	slices.SortFunc(sets, func(a, b override) int { return strings.Compare(a.key, b.key) })
-	for _, o := range sets {
-		if err := set(m, o.key, o.value); err != nil {
-			return fmt.Errorf("env %s: %w", o.name, err)
+	for _, s := range sets {
+		if err := o.set(s.key, s.value); err != nil {
+			return fmt.Errorf("env %s: %w", s.name, err)
 		}
 	}
 	return nil
 }
 
 // applySet applies one "key=value" override.
-func applySet(m map[string]any, s string) error {
+func (o *overrides) applySet(s string) error {
 	k, v, ok := strings.Cut(s, "=")
 	if !ok || strings.TrimSpace(k) == "" {
 		return fmt.Errorf("set %q: want key=value, e.g. run.out=runs/x", s)
@@ -299,25 +368,56 @@ func applySet(m map[string]any, s string) error {
 	if err := checkKey(key); err != nil {
 		return fmt.Errorf("set %q: %w", s, err)
 	}
-	if err := set(m, key, v); err != nil {
+	if err := o.set(key, v); err != nil {
 		return fmt.Errorf("set %q: %w", s, err)
 	}
 	return nil
 }
 
-// set stores the YAML value v at the dotted key in m. A path element
-// selects a list item by index or, in a list of mappings, by its name.
-func set(m map[string]any, key, v string) error {
-	var val any
-	if err := checkYAML([]byte(v)); err != nil {
+// set stores the YAML value v at the dotted key.
+func (o *overrides) set(key, v string) error {
+	val, err := parseValue(v)
+	if err != nil {
 		return fmt.Errorf("value: %w", err)
 	}
+	if key == "stages" || strings.HasPrefix(key, "stages.") {
+		return setIn(o.list, key, val)
+	}
+	o.v.Set(key, val)
+	return nil
+}
+
+// finish fills the defaults of each stage and sets the stages list.
+func (o *overrides) finish() error {
+	list := o.list["stages"]
+	if err := stageDefaults(list); err != nil {
+		return err
+	}
+	if list != nil {
+		o.v.Set("stages", list)
+	}
+	return nil
+}
+
+// parseValue reads an override's value as YAML, within the size limits;
+// an empty or null value is the string itself.
+func parseValue(v string) (any, error) {
+	if err := checkYAML([]byte(v)); err != nil {
+		return nil, err
+	}
+	var val any
 	if err := yaml.Unmarshal([]byte(v), &val); err != nil {
-		return fmt.Errorf("value: %w", err)
+		return nil, err
 	}
 	if val == nil {
-		val = v
+		return v, nil
 	}
+	return val, nil
+}
+
+// setIn stores val at the dotted key in m. A path element selects a list
+// item by index or, in a list of mappings, by its name.
+func setIn(m map[string]any, key string, val any) error {
 	parts := strings.Split(key, ".")
 	var cur any = m
 	for i, p := range parts {

@@ -115,17 +115,17 @@ func (n Network) checkLayers(first int) error {
 // without the scope separator '/', as variables are named <layer>/kernel.
 var layerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
-// ReservedNames are the names the graph, trainer and export give their own
+// reservedNames are the names the graph, trainer and export give their own
 // ops at the top of a graph; a layer called so would be renamed by
 // TensorFlow (images_1) and its variables would not be found.
-var ReservedNames = []string{"images", "training", "probabilities", "class_ids", "train", "init", "save", "assets", "export_values"}
+var reservedNames = []string{"images", "training", "probabilities", "class_ids", "train", "init", "save", "assets", "export_values"}
 
 func checkLayerName(name string) error {
 	if !layerName.MatchString(name) {
 		return fmt.Errorf("name: want letters, digits, '_', '-' or '.' (starting with a letter or digit), got %q", name)
 	}
-	if slices.Contains(ReservedNames, name) {
-		return fmt.Errorf("name: %q is reserved for tfcifar's own ops (%s)", name, strings.Join(ReservedNames, ", "))
+	if slices.Contains(reservedNames, name) {
+		return fmt.Errorf("name: %q is reserved for tfcifar's own ops (%s)", name, strings.Join(reservedNames, ", "))
 	}
 	return nil
 }

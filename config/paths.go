@@ -78,28 +78,8 @@ func (c *Config) checkExport(i int, run string, exports []string) error {
 	if within(dir, run) {
 		return fmt.Errorf("%s is the run dir or contains it; an export replaces its directory", dir)
 	}
-	if rel, ok := below(run, dir); ok {
-		parts := strings.Split(rel, string(filepath.Separator))
-		for _, f := range runFiles {
-			if strings.EqualFold(parts[0], f) {
-				return fmt.Errorf("%s would replace the run dir's %s", dir, f)
-			}
-		}
-		if j := slices.IndexFunc(c.Stages, func(s Stage) bool { return strings.EqualFold(s.Name, parts[0]) }); j >= 0 {
-			switch {
-			case j != i:
-				return fmt.Errorf("%s is in the directory of stages[%d] (%s); export into %s/... instead", dir, j, c.Stages[j].Name, c.Stages[i].Name)
-			case len(parts) == 1:
-				return fmt.Errorf("%s is the stage's own directory, which holds its history and checkpoint; use e.g. %s/model", dir, c.Stages[i].Name)
-			case strings.HasPrefix(parts[1], "."):
-				return fmt.Errorf("%s is a hidden name in the stage's directory, where tfcifar keeps temporary files", dir)
-			}
-			for _, f := range stageFiles {
-				if strings.EqualFold(parts[1], f) {
-					return fmt.Errorf("%s would replace the stage's %s", dir, f)
-				}
-			}
-		}
+	if err := c.checkInRun(i, dir, run); err != nil {
+		return err
 	}
 	for j := range i {
 		if within(dir, exports[j]) || within(exports[j], dir) {
@@ -114,6 +94,38 @@ func (c *Config) checkExport(i int, run string, exports []string) error {
 	for k, s := range c.Stages {
 		if f := s.Model.From; f != nil && f.SavedModel != "" && within(dir, realPath(f.SavedModel)) {
 			return fmt.Errorf("%s is or holds the SavedModel that stages[%d] (%s) reuses", dir, k, s.Name)
+		}
+	}
+	return nil
+}
+
+// checkInRun checks an export dir of stage i inside the run dir: it must
+// not take the place of a file of the run or of a stage.
+func (c *Config) checkInRun(i int, dir, run string) error {
+	rel, ok := below(run, dir)
+	if !ok {
+		return nil
+	}
+	parts := strings.Split(rel, string(filepath.Separator))
+	for _, f := range runFiles {
+		if strings.EqualFold(parts[0], f) {
+			return fmt.Errorf("%s would replace the run dir's %s", dir, f)
+		}
+	}
+	j := slices.IndexFunc(c.Stages, func(s Stage) bool { return strings.EqualFold(s.Name, parts[0]) })
+	switch {
+	case j < 0:
+		return nil
+	case j != i:
+		return fmt.Errorf("%s is in the directory of stages[%d] (%s); export into %s/... instead", dir, j, c.Stages[j].Name, c.Stages[i].Name)
+	case len(parts) == 1:
+		return fmt.Errorf("%s is the stage's own directory, which holds its history and checkpoint; use e.g. %s/model", dir, c.Stages[i].Name)
+	case strings.HasPrefix(parts[1], "."):
+		return fmt.Errorf("%s is a hidden name in the stage's directory, where tfcifar keeps temporary files", dir)
+	}
+	for _, f := range stageFiles {
+		if strings.EqualFold(parts[1], f) {
+			return fmt.Errorf("%s would replace the stage's %s", dir, f)
 		}
 	}
 	return nil

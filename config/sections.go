@@ -26,8 +26,8 @@ type Data struct {
 	Scale              float64 `mapstructure:"scale" yaml:"scale"`
 }
 
-// Splits are the names data.split accepts.
-var Splits = []string{"reference", "standard"}
+// splits are the names data.split accepts.
+var splits = []string{"reference", "standard"}
 
 // DefaultData is the reference data section.
 func DefaultData() Data {
@@ -36,8 +36,8 @@ func DefaultData() Data {
 
 // Validate checks d.
 func (d Data) Validate() error {
-	if err := oneOf("data.split", d.Split, Splits); err != nil || d.Split == "" {
-		return fmt.Errorf("data.split: want one of %s, got %q", strings.Join(Splits, ", "), d.Split)
+	if err := oneOf("data.split", d.Split, splits); err != nil || d.Split == "" {
+		return fmt.Errorf("data.split: want one of %s, got %q", strings.Join(splits, ", "), d.Split)
 	}
 	if err := checkFloat("data.validation_fraction", "fraction", d.ValidationFraction, unitLow); err != nil {
 		return err
@@ -68,15 +68,15 @@ type Run struct {
 	Precision      string `mapstructure:"precision" yaml:"precision"`
 }
 
-// Precisions are the names run.precision accepts.
-var Precisions = []string{"float32", "mixed_bfloat16"}
+// precisions are the names run.precision accepts.
+var precisions = []string{"float32", "mixed_bfloat16"}
 
-// Progresses are the names run.progress accepts.
-var Progresses = []string{"auto", "bar", "lines", "off"}
+// progresses are the names run.progress accepts.
+var progresses = []string{"auto", "bar", "lines", "off"}
 
 // DefaultRun is the reference run section.
 func DefaultRun() Run {
-	return Run{Out: "runs/transfer", Seed: 42, Device: "cpu", Progress: "auto", Precision: "float32"}
+	return Run{Out: "runs/transfer", Seed: 42, Device: CPU, Progress: "auto", Precision: "float32"}
 }
 
 // Validate checks r.
@@ -88,10 +88,10 @@ func (r Run) Validate() error {
 		return fmt.Errorf("run.intra_op_threads: want a count in [0, %d] (0: TensorFlow chooses), got %d", MaxThreads, r.IntraOpThreads)
 	case r.InterOpThreads < 0 || r.InterOpThreads > MaxThreads:
 		return fmt.Errorf("run.inter_op_threads: want a count in [0, %d] (0: TensorFlow chooses), got %d", MaxThreads, r.InterOpThreads)
-	case !slices.Contains(Progresses, r.Progress):
-		return fmt.Errorf("run.progress: want one of %s, got %q", strings.Join(Progresses, ", "), r.Progress)
-	case !slices.Contains(Precisions, r.Precision):
-		return fmt.Errorf("run.precision: want one of %s, got %q", strings.Join(Precisions, ", "), r.Precision)
+	case !slices.Contains(progresses, r.Progress):
+		return fmt.Errorf("run.progress: want one of %s, got %q", strings.Join(progresses, ", "), r.Progress)
+	case !slices.Contains(precisions, r.Precision):
+		return fmt.Errorf("run.precision: want one of %s, got %q", strings.Join(precisions, ", "), r.Precision)
 	}
 	_, _, err := ParseDevice(r.Device)
 	return err
@@ -104,10 +104,10 @@ func (r Run) Validate() error {
 // refused: tfcifar trains in one process, on its own devices.
 func ParseDevice(d string) (kind string, index int, err error) {
 	switch strings.ToLower(d) {
-	case "", "cpu":
-		return "cpu", -1, nil
-	case "gpu":
-		return "gpu", -1, nil
+	case "", CPU:
+		return CPU, -1, nil
+	case GPU:
+		return GPU, -1, nil
 	}
 	bad := fmt.Errorf("run.device: want cpu, gpu or a device string like /device:GPU:0, got %q", d)
 	if !strings.HasPrefix(d, "/") {
@@ -124,7 +124,7 @@ func ParseDevice(d string) (kind string, index int, err error) {
 	}
 	last := strings.TrimPrefix(parts[0], "device:")
 	kind, num, ok := strings.Cut(last, ":")
-	if kind != "cpu" && kind != "gpu" {
+	if kind != CPU && kind != GPU {
 		return "", 0, bad
 	}
 	if !ok {

@@ -58,20 +58,20 @@ type Optimizer struct {
 	Nesterov     bool    `mapstructure:"nesterov" yaml:"nesterov"`
 }
 
-// Optimizers are the names optimizer.name accepts.
-var Optimizers = []string{"adam", "sgd"}
+// optimizers are the names optimizer.name accepts.
+var optimizers = []string{Adam, SGD}
 
 // DefaultOptimizer is Adam with Keras defaults.
 func DefaultOptimizer() Optimizer {
-	return Optimizer{Name: "adam", LearningRate: 0.001, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}
+	return Optimizer{Name: Adam, LearningRate: 0.001, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}
 }
 
 // Validate checks o.
 func (o Optimizer) Validate() error {
 	switch {
-	case !slices.Contains(Optimizers, o.Name):
-		return fmt.Errorf("train.optimizer.name: want one of %s, got %q", strings.Join(Optimizers, ", "), o.Name)
-	case o.Name != "sgd" && (o.Momentum != 0 || o.Nesterov):
+	case !slices.Contains(optimizers, o.Name):
+		return fmt.Errorf("train.optimizer.name: want one of %s, got %q", strings.Join(optimizers, ", "), o.Name)
+	case o.Name != SGD && (o.Momentum != 0 || o.Nesterov):
 		return fmt.Errorf("train.optimizer: momentum and nesterov are sgd settings, not %s ones", o.Name)
 	}
 	for _, f := range []struct {
@@ -80,10 +80,10 @@ func (o Optimizer) Validate() error {
 		s           span
 	}{
 		{"learning_rate", "rate", o.LearningRate, positive},
-		{"beta1", "value", o.Beta1, unitLow},
-		{"beta2", "value", o.Beta2, unitLow},
-		{"epsilon", "value", o.Epsilon, positive},
-		{"momentum", "value", o.Momentum, unitLow},
+		{"beta1", plainValue, o.Beta1, unitLow},
+		{"beta2", plainValue, o.Beta2, unitLow},
+		{"epsilon", plainValue, o.Epsilon, positive},
+		{"momentum", plainValue, o.Momentum, unitLow},
 	} {
 		if err := checkFloat("train.optimizer."+f.field, f.what, f.v, f.s); err != nil {
 			return err
@@ -100,8 +100,8 @@ type Schedule struct {
 	Gamma      float64 `mapstructure:"gamma" yaml:"gamma"`
 }
 
-// Schedules are the names schedule.name accepts.
-var Schedules = []string{"constant", "step", "cosine"}
+// schedules are the names schedule.name accepts.
+var schedules = []string{"constant", "step", "cosine"}
 
 // DefaultSchedule is a constant rate.
 func DefaultSchedule() Schedule { return Schedule{Name: "constant", Gamma: 0.1} }
@@ -109,8 +109,8 @@ func DefaultSchedule() Schedule { return Schedule{Name: "constant", Gamma: 0.1} 
 // Validate checks s.
 func (s Schedule) Validate() error {
 	switch {
-	case !slices.Contains(Schedules, s.Name):
-		return fmt.Errorf("train.schedule.name: want one of %s, got %q", strings.Join(Schedules, ", "), s.Name)
+	case !slices.Contains(schedules, s.Name):
+		return fmt.Errorf("train.schedule.name: want one of %s, got %q", strings.Join(schedules, ", "), s.Name)
 	case s.StepEpochs < 0 || (s.Name == "step" && s.StepEpochs == 0):
 		return fmt.Errorf("train.schedule.step_epochs: want a positive number of epochs for the step schedule, got %d", s.StepEpochs)
 	}

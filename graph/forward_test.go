@@ -7,6 +7,7 @@ import (
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/tolerance"
 )
 
 // TestForward runs small nets and checks logits and probabilities against
@@ -58,13 +59,13 @@ func TestForward(t *testing.T) {
 				want := handForward(net, in[b], w)
 				var sum float64
 				for k := range want {
-					if !near(float64(logits[b][k]), want[k], 1e-4) {
+					if !tolerance.EqualWithinAbsOrRel(float64(logits[b][k]), want[k], 1e-4, 1e-4) {
 						t.Errorf("image %d logit %d = %g, want %g", b, k, logits[b][k], want[k])
 					}
 					sum += math.Exp(want[k])
 				}
 				for k := range want {
-					if p := math.Exp(want[k]) / sum; !near(float64(probs[b][k]), p, 1e-4) {
+					if p := math.Exp(want[k]) / sum; !tolerance.EqualWithinAbsOrRel(float64(probs[b][k]), p, 1e-4, 1e-4) {
 						t.Errorf("image %d probability %d = %g, want %g", b, k, probs[b][k], p)
 					}
 				}

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"bytes"
-	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,14 +112,6 @@ func TestSummary(t *testing.T) {
 	}
 }
 
-func TestThousands(t *testing.T) {
-	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 418837: "418,837", 1234567: "1,234,567", -1000: "-1,000"} {
-		if got := thousands(n); got != want {
-			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestBuildInvalidNetwork(t *testing.T) {
 	s := op.NewScope()
 	net := config.Network{Input: []int{4, 4, 1}, Layers: []config.Layer{{Type: "dense", Units: 2}}}
@@ -175,8 +166,6 @@ func tiny() config.Network {
 		{Type: "dense", Units: 3, Activation: "softmax", BiasInitializer: "ones"},
 	}}
 }
-
-func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*(1+math.Abs(b)) }
 
 func TestEveryLayerTypeHasBuilder(t *testing.T) {
 	for _, typ := range config.Types() {

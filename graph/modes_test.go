@@ -8,6 +8,7 @@ import (
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/tolerance"
 )
 
 func run(t *testing.T, sess *tf.Session, feeds map[tf.Output]*tf.Tensor, fetch []tf.Output, targets []*tf.Operation) []*tf.Tensor {
@@ -67,7 +68,7 @@ func TestDropout(t *testing.T) {
 					changed = changed || next[b][i] != v
 				}
 			}
-			if frac, want := float64(kept)/4000, 1-tt.rate; math.Abs(frac-want) > 0.04 {
+			if frac, want := float64(kept)/4000, 1-tt.rate; !tolerance.EqualWithinAbs(frac, want, 0.04) {
 				t.Errorf("kept %.3f of the values, want %.2f ± 0.04", frac, want)
 			}
 			if !same {
@@ -130,7 +131,7 @@ func TestBatchnorm(t *testing.T) {
 					if frozen {
 						want = v / math.Sqrt(1+eps) // moving mean 0, variance 1
 					}
-					if !near(float64(got[k]), want, 1e-3) {
+					if !tolerance.EqualWithinAbsOrRel(float64(got[k]), want, 1e-3, 1e-3) {
 						t.Errorf("training output[%d] = %g, want %g", k, got[k], want)
 					}
 					k++
@@ -160,7 +161,7 @@ func TestBatchnorm(t *testing.T) {
 					if frozen {
 						wm, wv = 0, 1
 					}
-					if !near(float64(gm[ch]), wm, 1e-4) || !near(float64(gv[ch]), wv, 1e-4) {
+					if !tolerance.EqualWithinAbsOrRel(float64(gm[ch]), wm, 1e-4, 1e-4) || !tolerance.EqualWithinAbsOrRel(float64(gv[ch]), wv, 1e-4, 1e-4) {
 						t.Errorf("channel %d: moving mean %g variance %g, want %g %g", ch, gm[ch], gv[ch], wm, wv)
 					}
 				}
@@ -168,7 +169,7 @@ func TestBatchnorm(t *testing.T) {
 				k = 0
 				each(func(ch int, v float64) {
 					want := (v - float64(gm[ch])) / math.Sqrt(float64(gv[ch])+eps)
-					if !near(float64(inf[k]), want, 1e-3) {
+					if !tolerance.EqualWithinAbsOrRel(float64(inf[k]), want, 1e-3, 1e-3) {
 						t.Errorf("inference output[%d] = %g, want %g", k, inf[k], want)
 					}
 					k++
@@ -254,7 +255,7 @@ func TestSeeds(t *testing.T) {
 			sq += float64(x) * float64(x)
 		}
 		n := float64(len(a[v.Name]))
-		if sd := math.Sqrt(sq / n); math.Abs(sum/n) > 4*limit/math.Sqrt(3*n) || !near(sd, limit/math.Sqrt(3), 0.1) {
+		if sd := math.Sqrt(sq / n); math.Abs(sum/n) > 4*limit/math.Sqrt(3*n) || !tolerance.EqualWithinAbsOrRel(sd, limit/math.Sqrt(3), 0.1, 0.1) {
 			t.Errorf("%s: mean %g sd %g, want about 0 and %g (Glorot uniform)", v.Name, sum/n, sd, limit/math.Sqrt(3))
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/tfcifar/tfcifar/internal/textfmt"
 )
 
 // Summary writes a table like Keras' model.summary(): per layer its name
@@ -27,12 +29,12 @@ func (m *Model) Summary(w io.Writer) error {
 		if l.Params == 0 {
 			t = "-"
 		}
-		row(fmt.Sprintf("%s (%s)", l.Name, l.Type.Keras()), shape(l.OutputShape), thousands(l.Params), t)
+		row(fmt.Sprintf("%s (%s)", l.Name, l.Type.Keras()), shape(l.OutputShape), textfmt.Thousands(l.Params), t)
 	}
 	b.WriteString(strings.ReplaceAll(rule, "─", "═") + "\n")
 	total, trainable := m.Params()
 	fmt.Fprintf(&b, "Total params: %s\nTrainable params: %s\nNon-trainable params: %s\n",
-		thousands(total), thousands(trainable), thousands(total-trainable))
+		textfmt.Thousands(total), textfmt.Thousands(trainable), textfmt.Thousands(total-trainable))
 	b.WriteString(rule + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -55,13 +57,4 @@ func shape(s []int64) string {
 		parts = append(parts, strconv.FormatInt(d, 10))
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
-}
-
-// thousands formats n with comma separators: 418837 -> "418,837".
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/tolerance"
 )
 
 // handNet is the tiny model computed in float64 in Go.
@@ -153,7 +154,7 @@ func TestOptimizerStepsMatchHandComputation(t *testing.T) {
 			moved := false
 			for name, want := range hand.params {
 				for i, w := range want {
-					if math.Abs(float64(got[name][i])-w) > 1e-5+1e-4*math.Abs(w) {
+					if !tolerance.EqualWithinAbsOrRel(float64(got[name][i]), w, 1e-5, 1e-4) {
 						t.Errorf("%s[%d] = %.7f, want %.7f", name, i, got[name][i], w)
 					}
 					moved = moved || float64(model.values()[name][i]) != w
@@ -205,7 +206,7 @@ func TestLayerRates(t *testing.T) {
 	plain, fast := moved(nil), moved(map[string]float64{"pre": 0.15})
 	for name, want := range map[string]float64{"pre/kernel": 3, "dense/kernel": 1, "dense/bias": 1} {
 		for i := range plain[name] {
-			if math.Abs(float64(fast[name][i])-want*float64(plain[name][i])) > 1e-6 {
+			if !tolerance.EqualWithinAbs(float64(fast[name][i]), want*float64(plain[name][i]), 1e-6) {
 				t.Errorf("%s[%d] moved %g with the layer rate, %g without; want a factor %g", name, i, fast[name][i], plain[name][i], want)
 			}
 		}

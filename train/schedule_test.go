@@ -1,10 +1,10 @@
 package train
 
 import (
-	"math"
 	"testing"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/tolerance"
 )
 
 func TestRate(t *testing.T) {
@@ -28,7 +28,7 @@ func TestRate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
-			if got := rate(0.1, c.s, c.epoch, c.step, c.total); math.Abs(got-c.want) > 1e-12 {
+			if got := rate(0.1, c.s, c.epoch, c.step, c.total); !tolerance.EqualWithinAbs(got, c.want, 1e-12) {
 				t.Errorf("rate = %g, want %g", got, c.want)
 			}
 		})

@@ -112,8 +112,8 @@ func newTrainer(m *graph.Model, cfg config.Train, opt Options) (*Trainer, error)
 	if opt.Run.Progress == "" {
 		opt.Run.Progress = "auto"
 	}
-	if !slices.Contains(config.Progresses, opt.Run.Progress) {
-		return nil, fmt.Errorf("run.progress: want one of %v, got %q", config.Progresses, opt.Run.Progress)
+	if !slices.Contains(config.Progresses(), opt.Run.Progress) {
+		return nil, fmt.Errorf("run.progress: want one of %v, got %q", config.Progresses(), opt.Run.Progress)
 	}
 	if opt.Clock == nil {
 		opt.Clock = time.Now

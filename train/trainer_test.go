@@ -3,7 +3,6 @@ package train
 import (
 	"context"
 	"errors"
-	"math"
 	"strings"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/tolerance"
 )
 
 func TestNewErrors(t *testing.T) {
@@ -129,7 +129,7 @@ func TestPredict(t *testing.T) {
 				best = j
 			}
 		}
-		if math.Abs(sum-1) > 1e-5 {
+		if !tolerance.EqualWithinAbs(sum, 1, 1e-5) {
 			t.Errorf("row %d sums to %g, want 1", i, sum)
 		}
 		if best != int(set.Labels[i]) {

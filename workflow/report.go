@@ -11,6 +11,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
+	"github.com/tfcifar/tfcifar/internal/textfmt"
 	"github.com/tfcifar/tfcifar/train"
 )
 
@@ -75,8 +76,8 @@ func (r *Report) Table(w io.Writer) {
 		if s.Reused {
 			took += " (reused)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%.4f\t%s\t\n", s.Name, thousands(s.Params.Trainable),
-			thousands(s.Params.NonTrainable), f.Accuracy, f.ValAccuracy, took)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%.4f\t%s\t\n", s.Name, textfmt.Thousands(s.Params.Trainable),
+			textfmt.Thousands(s.Params.NonTrainable), f.Accuracy, f.ValAccuracy, took)
 	}
 	tw.Flush()
 	for _, s := range r.Stages {
@@ -96,15 +97,6 @@ func (r *Report) write(dir string) error {
 	var t strings.Builder
 	r.Table(&t)
 	return atomicfile.WriteFile(filepath.Join(dir, config.ReportText), []byte(t.String()))
-}
-
-// thousands formats n with comma separators, as Keras' summary does.
-func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 // peakRSS returns the process's peak resident set size in bytes (0 when

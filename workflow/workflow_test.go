@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/internal/cifartest"
+	"github.com/tfcifar/tfcifar/internal/tolerance"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
 
@@ -205,7 +205,7 @@ func TestCacheFrozen(t *testing.T) {
 	for i := range direct.Epochs {
 		c, d := cached.Epochs[i], direct.Epochs[i]
 		for _, pair := range [][2]float64{{c.Loss, d.Loss}, {c.ValLoss, d.ValLoss}, {c.Accuracy, d.Accuracy}, {c.ValAccuracy, d.ValAccuracy}} {
-			if math.Abs(pair[0]-pair[1]) > 1e-3*math.Max(1, math.Abs(pair[1])) {
+			if !tolerance.EqualWithinAbsOrRel(pair[0], pair[1], 1e-3, 1e-3) {
 				t.Errorf("epoch %d: cached %+v, uncached %+v", i+1, c, d)
 				break
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tfcifar/tfcifar/cifar"
+	"github.com/tfcifar/tfcifar/infer"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/workflow"
@@ -35,9 +36,10 @@ func evalSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) erro
 			return usage(fmt.Errorf("eval: unexpected argument %q (the model is given with -model DIR)", args[0]))
 		case *model == "":
 			return usage(errors.New("eval: -model DIR is required"))
-		case !slices.Contains(workflow.Splits, *split):
-			err := fmt.Errorf("eval: -split %q: want one of %s", *split, strings.Join(workflow.Splits, ", "))
-			if s := suggest(*split, workflow.Splits); s != "" {
+		case !slices.Contains(infer.Splits(), *split):
+			splits := infer.Splits()
+			err := fmt.Errorf("eval: -split %q: want one of %s", *split, strings.Join(splits, ", "))
+			if s := suggest(*split, splits); s != "" {
 				err = fmt.Errorf("%w; did you mean %s?", err, s)
 			}
 			return usage(err)
@@ -46,7 +48,7 @@ func evalSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) erro
 		if err != nil {
 			return err
 		}
-		ev, err := workflow.Evaluate(ctx, *model, cfg.Data, *split, savedmodel.LoadOptions{Trust: *trust, Run: cfg.Run})
+		ev, err := infer.Evaluate(ctx, *model, cfg.Data, *split, savedmodel.LoadOptions{Trust: *trust, Run: cfg.Run})
 		if err != nil {
 			return err
 		}
@@ -75,7 +77,7 @@ func predictSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) e
 		case *scale < 0 || math.IsNaN(*scale) || math.IsInf(*scale, 0):
 			return usage(fmt.Errorf("predict: -scale %v: want a finite positive factor", *scale))
 		}
-		preds, err := workflow.Predict(ctx, *model, files, workflow.PredictOptions{
+		preds, err := infer.Predict(ctx, *model, files, infer.PredictOptions{
 			Top: *top, Scale: *scale, Load: savedmodel.LoadOptions{Trust: *trust},
 		})
 		if err != nil {

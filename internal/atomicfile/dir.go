@@ -45,7 +45,7 @@ func ReplaceDir(tmp, final string) error {
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		if rerr := os.Rename(old, final); rerr != nil {
-			return fmt.Errorf("%w (old directory kept at %s: %v)", err, old, rerr)
+			return fmt.Errorf("%w (old directory kept at %s: %w)", err, old, rerr)
 		}
 		return err
 	}
@@ -136,8 +136,28 @@ func LockDir(dir string) (unlock func(), err error) {
 		return nil, err
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
+		_ = f.Close() // the lock error is the one to report
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
-	return func() { f.Close() }, nil
+	return func() { _ = f.Close() }, nil // closing releases the lock
+}
+
+// BuildDir builds the directory final out of sight: it makes a temporary
+// directory next to final (named prefix followed by random characters),
+// has fill write into it, gives it the modes of SetModes and hands it to
+// install (os.Rename, which fails when final exists, or ReplaceDir). The
+// temporary directory is removed whatever happens, a no-op once installed.
+func BuildDir(final, prefix string, fill func(tmp string) error, install func(tmp, final string) error) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(final), prefix+"*")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(tmp) }() // best effort; gone once installed
+	if err := fill(tmp); err != nil {
+		return err
+	}
+	if err := SetModes(tmp); err != nil {
+		return err
+	}
+	return install(tmp, final)
 }

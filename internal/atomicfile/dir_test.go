@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -179,4 +180,47 @@ func TestRemoveTemp(t *testing.T) {
 	if err := RemoveTemp(filepath.Join(dir, "missing"), "x"); err != nil {
 		t.Errorf("RemoveTemp of a missing dir: %v", err)
 	}
+}
+
+func TestBuildDir(t *testing.T) {
+	t.Run("installs what fill wrote", func(t *testing.T) {
+		final := filepath.Join(t.TempDir(), "out")
+		err := BuildDir(final, ".build-", func(tmp string) error {
+			return os.WriteFile(filepath.Join(tmp, "a"), []byte("x"), 0o600)
+		}, os.Rename)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(filepath.Join(final, "a"))
+		if err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("got %v, %v; want a file of mode 0644", fi, err)
+		}
+	})
+	t.Run("fill fails", func(t *testing.T) {
+		parent := t.TempDir()
+		final := filepath.Join(parent, "out")
+		boom := errors.New("boom")
+		if err := BuildDir(final, ".build-", func(string) error { return boom }, os.Rename); !errors.Is(err, boom) {
+			t.Errorf("got %v, want %v", err, boom)
+		}
+		if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+			t.Errorf("left %v behind", entries)
+		}
+	})
+	t.Run("install fails", func(t *testing.T) {
+		parent := t.TempDir()
+		final := filepath.Join(parent, "out")
+		if err := os.MkdirAll(filepath.Join(final, "full"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		err := BuildDir(final, ".build-", func(tmp string) error {
+			return os.WriteFile(filepath.Join(tmp, "a"), nil, 0o644)
+		}, os.Rename)
+		if err == nil {
+			t.Fatal("got no error renaming onto a full directory")
+		}
+		if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+			t.Errorf("got %v, want only the old out", entries)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 )
 
 // ReadFile reads the regular file name, which must hold at most limit
@@ -14,7 +15,7 @@ func ReadFile(name string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -50,4 +51,25 @@ func Size(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// ReadStream reads name, which may also be a named pipe or a device, and
+// refuses it once it holds more than limit bytes, after reading limit+1
+// bytes whatever it is (/dev/zero is endless). A named pipe is opened
+// without waiting for a writer; with none it reads as empty. what names
+// the kind of file in the error ("config files").
+func ReadStream(name string, limit int64, what string) ([]byte, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }() // read only
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: larger than %s, the cap for %s", name, Size(limit), what)
+	}
+	return b, nil
 }

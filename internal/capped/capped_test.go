@@ -44,3 +44,22 @@ func TestReadFileErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestReadStream(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := ReadStream(path, 1<<20, "config files"); err != nil || len(b) != 1<<20 {
+		t.Errorf("ReadStream of a file at the cap: %d bytes, %v", len(b), err)
+	}
+	if err := os.Truncate(path, 1<<40); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadStream(path, 1<<20, "config files"); err == nil || !strings.Contains(err.Error(), path+": larger than 1 MiB, the cap for config files") {
+		t.Errorf("ReadStream of a sparse 1 TiB file = %v, want an error naming the file and the cap", err)
+	}
+	if _, err := ReadStream("/dev/zero", 10, "config files"); err == nil || !strings.Contains(err.Error(), "/dev/zero: larger than 10 bytes") {
+		t.Errorf("ReadStream of /dev/zero = %v, want an error naming the file and the cap", err)
+	}
+}

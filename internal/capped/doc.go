@@ -1,6 +1,8 @@
-// Package capped reads files whose size tfcifar bounds before reading them:
-// model assets, saved_model.pb and images given to predict. A file that is
-// not a regular file (a device such as /dev/zero, a FIFO, a directory) or
-// that holds more than the cap is refused with an error naming it and the
-// cap, without reading it whole.
+// Package capped reads files whose size tfcifar bounds before reading them.
+// ReadFile reads regular files (model assets, saved_model.pb, images given
+// to predict) and refuses any other kind (a device such as /dev/zero, a
+// FIFO, a directory); ReadStream reads config files, which may also be
+// pipes. A file that holds more than the cap is refused with an error
+// naming it and the cap, without reading it whole. The package builds
+// without cgo.
 package capped

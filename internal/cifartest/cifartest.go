@@ -42,6 +42,10 @@ func Write(tb testing.TB, nTrain, nTest int) string {
 	return dir
 }
 
+// source is where RealDir downloads from; its tests point it at a local
+// server.
+var source = cifar.Official()
+
 // RealDir returns the directory of the real CIFAR-10 binary files, found
 // as tfcifar finds them (cifar.Locate): $TFCIFAR_DATA, else the user cache
 // (cifar.DefaultCacheDir), else a download into that cache, checked against
@@ -52,7 +56,7 @@ func Write(tb testing.TB, nTrain, nTest int) string {
 func RealDir(tb testing.TB) string {
 	tb.Helper()
 	env := os.Getenv("TFCIFAR_DATA")
-	dir, err := cifar.Locate(context.Background(), env, "", !testing.Short(), nil)
+	dir, err := source.Locate(context.Background(), env, "", !testing.Short(), nil)
 	if err == nil {
 		return dir
 	}

@@ -61,9 +61,9 @@ func TestRealDir(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	sum := md5.Sum(body)
-	oldURL, oldSum := cifar.DownloadURL, cifar.DownloadMD5
-	cifar.DownloadURL, cifar.DownloadMD5 = srv.URL+"/cifar-10-binary.tar.gz", hex.EncodeToString(sum[:])
-	t.Cleanup(func() { cifar.DownloadURL, cifar.DownloadMD5 = oldURL, oldSum })
+	old := source
+	source = cifar.Archive{URL: srv.URL + "/cifar-10-binary.tar.gz", MD5: hex.EncodeToString(sum[:])}
+	t.Cleanup(func() { source = old })
 
 	t.Run("TFCIFAR_DATA first", func(t *testing.T) {
 		t.Setenv("TFCIFAR_DATA", data)

@@ -8,6 +8,8 @@ import (
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
+
+	"github.com/tfcifar/tfcifar/internal/tolerance"
 )
 
 // param is a float32 tensor fed through a placeholder, so the check can move
@@ -118,7 +120,7 @@ func TestGradients(t *testing.T) {
 			numeric := (up - down) / (2 * eps)
 			diff := math.Abs(float64(analytic[j])-numeric) / math.Max(1, math.Abs(numeric))
 			worst = math.Max(worst, diff)
-			if diff > tol {
+			if !tolerance.EqualWithinAbsOrRel(float64(analytic[j]), numeric, tol, tol) {
 				t.Errorf("d loss / d %s[%d] = %.9g, finite differences give %.9g", p.name, j, analytic[j], numeric)
 			}
 		}

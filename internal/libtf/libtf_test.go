@@ -1,12 +1,13 @@
 package libtf
 
 import (
-	"math"
 	"testing"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 	tg "github.com/galeone/tfgo"
+
+	"github.com/tfcifar/tfcifar/internal/tolerance"
 )
 
 func TestVersion(t *testing.T) {
@@ -76,7 +77,7 @@ func TestConvMatMul(t *testing.T) {
 						}
 					}
 				}
-				if got := gotConv[0][y][x][f]; math.Abs(float64(got-want)) > 1e-4 {
+				if got := gotConv[0][y][x][f]; !tolerance.EqualWithinAbs(float64(got), float64(want), 1e-4) {
 					t.Errorf("conv[0][%d][%d][%d] = %v, want %v", y, x, f, got, want)
 				}
 			}

@@ -3,18 +3,20 @@ package workflow
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"golang.org/x/image/draw"
+
+	"github.com/tfcifar/tfcifar/infer"
 	"github.com/tfcifar/tfcifar/internal/cifartest"
+	"github.com/tfcifar/tfcifar/internal/tolerance"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
 
@@ -39,11 +41,11 @@ func TestScaleTravelsWithExport(t *testing.T) {
 	want := rep.Stages[0].Epochs[1].ValAccuracy
 
 	plain := smallConfig(t, data)
-	ev, err := Evaluate(context.Background(), dir, plain.Data, "val", savedmodel.LoadOptions{})
+	ev, err := infer.Evaluate(context.Background(), dir, plain.Data, "val", savedmodel.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(ev.Accuracy-want) > 1e-6 {
+	if !tolerance.EqualWithinAbs(ev.Accuracy, want, 1e-6) {
 		t.Errorf("eval with the default data.scale: accuracy %.6f, training measured %.6f", ev.Accuracy, want)
 	}
 	if !testing.Short() && want < 0.6 {
@@ -51,21 +53,23 @@ func TestScaleTravelsWithExport(t *testing.T) {
 	}
 
 	img := writePNG(t, 32, 32)
-	if _, err := Predict(context.Background(), dir, []string{img}, PredictOptions{Top: 1, Scale: 1}); err == nil ||
+	if _, err := infer.Predict(context.Background(), dir, []string{img}, infer.PredictOptions{Top: 1, Scale: 1}); err == nil ||
 		!strings.Contains(err.Error(), "training pixel scale 0.00392156862745098") || !strings.Contains(err.Error(), "-scale 1 disagrees") {
 		t.Errorf("predict -scale 1 on a 1/255 export: err = %v, want a refusal naming both scales", err)
 	}
-	a, err := Predict(context.Background(), dir, []string{img}, PredictOptions{Top: 5})
+	a, err := infer.Predict(context.Background(), dir, []string{img}, infer.PredictOptions{Top: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Predict(context.Background(), dir, []string{img}, PredictOptions{Top: 5, Scale: 1.0 / 255})
+	b, err := infer.Predict(context.Background(), dir, []string{img}, infer.PredictOptions{Top: 5, Scale: 1.0 / 255})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a[0].Top[0] != b[0].Top[0] {
 		t.Errorf("predict without -scale %v, with the export's -scale %v; want the same", a[0].Top[0], b[0].Top[0])
 	}
+
+	checkPredictMatchesGo(t, dir)
 
 	reuse := smallConfig(t, data,
 		"stages=[{name: transfer, classes: [5,6,7,8,9], model: {input: [32,32,3], from: {savedmodel: "+dir+", up_to: flatten}, layers: [{type: dense, units: 5, activation: softmax}]}}]")
@@ -95,66 +99,54 @@ func writePNG(t *testing.T, w, h int) string {
 	return name
 }
 
-// hugePNG returns a PNG whose header claims w x h pixels.
-func hugePNG(t testing.TB, w, h uint32) []byte {
+// checkPredictMatchesGo checks that Predict, which decodes and resizes in
+// TensorFlow, gives the probabilities the export gives to pixels decoded
+// and resized (bilinear) in Go, as predict did before.
+func checkPredictMatchesGo(t *testing.T, dir string) {
 	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
-		t.Fatal(err)
-	}
-	p := b.Bytes()
-	// IHDR data starts at 16: width, height; its CRC covers type and data.
-	binary.BigEndian.PutUint32(p[16:], w)
-	binary.BigEndian.PutUint32(p[20:], h)
-	binary.BigEndian.PutUint32(p[29:], crc32.ChecksumIEEE(p[12:29]))
-	return p
-}
-
-func TestReadImageErrors(t *testing.T) {
-	dir := t.TempDir()
-	huge := filepath.Join(dir, "huge.png")
-	if err := os.WriteFile(huge, hugePNG(t, 100000, 100000), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	big := filepath.Join(dir, "big.png")
-	if err := os.WriteFile(big, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(big, MaxImageBytes+1); err != nil {
-		t.Fatal(err)
-	}
-	text := filepath.Join(dir, "text.png")
-	if err := os.WriteFile(text, []byte("not an image"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		desc, file string
-		want       string
-	}{
-		{"header claims 100,000 x 100,000", huge, "huge.png: image of 100000 x 100000 pixels; want at most 16777216 pixels"},
-		{"file of 32 MiB and one byte", big, "big.png is larger than the 32 MiB limit"},
-		{"device", "/dev/zero", "/dev/zero is not a regular file"},
-		{"not an image", text, "text.png: not a PNG or JPEG image"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.desc, func(t *testing.T) {
-			_, err := readImage(tc.file, 32, 32, 1)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("err = %v, want one containing %q", err, tc.want)
-			}
-		})
-	}
-}
-
-// FuzzReadImage feeds image bytes to predict's decoder: it must return
-// an error or w x h RGB pixels, never panic or allocate past the limits.
-// Seeds are in testdata/fuzz/FuzzReadImage.
-func FuzzReadImage(f *testing.F) {
-	f.Add(hugePNG(f, 100000, 100000))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		px, err := decodeImage(b, 32, 32, 1)
-		if err == nil && len(px) != 32*32*3 {
-			t.Fatalf("%d values, want %d", len(px), 32*32*3)
+	for _, size := range [][2]int{{32, 32}, {48, 40}} {
+		img := writePNG(t, size[0], size[1])
+		got, err := infer.Predict(context.Background(), dir, []string{img}, infer.PredictOptions{Top: 2})
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		m, err := savedmodel.Load(context.Background(), dir, savedmodel.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		probs, _, err := m.Predict(goPixels(t, img, 32, 32), 1)
+		m.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range got[0].Top {
+			want := float64(probs[slices.Index(m.Classes, g.Class)])
+			if !tolerance.EqualWithinAbs(g.Probability, want, 0.02) {
+				t.Errorf("%d x %d image: P(%s) = %.4f, %.4f with Go decoding", size[0], size[1], g.Class, g.Probability, want)
+			}
+		}
+	}
+}
+
+// goPixels decodes the image file in Go and resizes it to w x h with
+// x/image's bilinear filter: predict's decoding before it moved into
+// TensorFlow.
+func goPixels(t *testing.T, path string, w, h int) []float32 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rgba := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.BiLinear.Scale(rgba, rgba.Bounds(), img, img.Bounds(), draw.Src, nil)
+	out := make([]float32, 0, w*h*3)
+	for i := 0; i < len(rgba.Pix); i += 4 {
+		out = append(out, float32(rgba.Pix[i]), float32(rgba.Pix[i+1]), float32(rgba.Pix[i+2]))
+	}
+	return out
 }

@@ -1,0 +1,97 @@
+package infer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/tfcifar/tfcifar/savedmodel"
+)
+
+// Guess is one class and its probability.
+type Guess struct {
+	Class       string
+	Probability float64
+}
+
+// Prediction is the top classes of one image file.
+type Prediction struct {
+	File string
+	Top  []Guess
+}
+
+// PredictOptions tune Predict. Top is how many classes to return per
+// image. Scale multiplies the 0-255 pixel values for an export that does
+// not record its training scale (0 means 1); for one that does, the export
+// applies its own scale and a Scale that disagrees with it is an error.
+// Load says whether the model is trusted (savedmodel.Load).
+type PredictOptions struct {
+	Top   int
+	Scale float64
+	Load  savedmodel.LoadOptions
+}
+
+// Predict classifies PNG or JPEG files with the tfcifar export in modelDir.
+// Images of another size are resized to the model's input (bilinear, in
+// TensorFlow); files larger than MaxImageBytes or MaxImagePixels are
+// refused before being decoded. It returns the top classes of each file,
+// most probable first.
+func Predict(ctx context.Context, modelDir string, files []string, opt PredictOptions) (out []Prediction, err error) {
+	m, err := savedmodel.Load(ctx, modelDir, opt.Load)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, m.Close()) }()
+	in := m.Network.Input
+	if len(in) != 3 || in[2] != 3 {
+		return nil, fmt.Errorf("%s: model input %v is not an RGB image", modelDir, in)
+	}
+	scale := float32(1)
+	switch {
+	case m.Scale != 0 && opt.Scale != 0 && !sameScale(opt.Scale, m.Scale):
+		return nil, fmt.Errorf("%s applies its training pixel scale %g itself (assets/scale.txt); -scale %g disagrees, leave it out", modelDir, m.Scale, opt.Scale)
+	case m.Scale == 0 && opt.Scale != 0:
+		scale = float32(opt.Scale)
+	}
+	pixels := make([]float32, 0, len(files)*in[0]*in[1]*3)
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		px, err := ReadImage(f, in[1], in[0], scale)
+		if err != nil {
+			return nil, err
+		}
+		pixels = append(pixels, px...)
+	}
+	probs, _, err := m.Predict(pixels, len(files))
+	if err != nil {
+		return nil, err
+	}
+	k := len(m.Classes)
+	out = make([]Prediction, len(files))
+	for i, f := range files {
+		out[i] = Prediction{File: f, Top: top(probs[i*k:(i+1)*k], m.Classes, opt.Top)}
+	}
+	return out, nil
+}
+
+// top returns the n most probable classes of one row of probabilities,
+// most probable first; ties keep the class order.
+func top(row []float32, classes []string, n int) []Guess {
+	idx := make([]int, len(row))
+	for j := range idx {
+		idx[j] = j
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
+	out := make([]Guess, 0, min(n, len(row)))
+	for _, j := range idx[:min(n, len(row))] {
+		out = append(out, Guess{Class: classes[j], Probability: float64(row[j])})
+	}
+	return out
+}
+
+// sameScale reports whether two pixel scales agree up to rounding.
+func sameScale(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(math.Abs(a), math.Abs(b)) }

@@ -1,0 +1,3 @@
+// Package textfmt formats numbers for the tables tfcifar prints and
+// writes (model summaries, run reports).
+package textfmt
