@@ -71,12 +71,20 @@ type Run struct {
 // Precisions are the names run.precision accepts.
 var Precisions = []string{"float32", "mixed_bfloat16"}
 
+// The progress modes run.progress names.
+const (
+	ProgressAuto  = "auto"  // bar on a terminal, lines otherwise
+	ProgressBar   = "bar"   // a live bar with steps, ETA, loss and accuracy
+	ProgressLines = "lines" // a few plain progress lines per epoch
+	ProgressOff   = "off"   // only the summary lines
+)
+
 // Progresses are the names run.progress accepts.
-var Progresses = []string{"auto", "bar", "lines", "off"}
+var Progresses = []string{ProgressAuto, ProgressBar, ProgressLines, ProgressOff}
 
 // DefaultRun is the reference run section.
 func DefaultRun() Run {
-	return Run{Out: "runs/transfer", Seed: 42, Device: "cpu", Progress: "auto", Precision: "float32"}
+	return Run{Out: "runs/transfer", Seed: 42, Device: "cpu", Progress: ProgressAuto, Precision: "float32"}
 }
 
 // Validate checks r.
