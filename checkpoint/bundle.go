@@ -6,6 +6,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/internal/session"
 )
 
@@ -27,7 +28,7 @@ func Entries(vs []*graph.Variable) []Entry {
 // their values. It adds a Saver to s, finalizes it (s is no longer usable)
 // and runs a session configured from run. A variable missing from the
 // bundle or stored with another shape is an error naming it.
-func Read(s *op.Scope, vars []*graph.Variable, prefix string, run config.Run) (graph.Weights, error) {
+func Read(s *op.Scope, vars []*graph.Variable, prefix string, run config.Run) (_ graph.Weights, err error) {
 	saver, err := NewSaver(s, Entries(vars))
 	if err != nil {
 		return nil, err
@@ -40,7 +41,7 @@ func Read(s *op.Scope, vars []*graph.Variable, prefix string, run config.Run) (g
 	if err != nil {
 		return nil, err
 	}
-	defer sess.Close()
+	defer closer.Join(&err, sess)
 	if err := saver.restoreFrom(sess, prefix); err != nil {
 		return nil, err
 	}

@@ -71,12 +71,20 @@ type Run struct {
 // precisions are the names run.precision accepts.
 var precisions = []string{"float32", "mixed_bfloat16"}
 
+// The progress modes run.progress names.
+const (
+	ProgressAuto  = "auto"  // bar on a terminal, lines otherwise
+	ProgressBar   = "bar"   // a live bar with steps, ETA, loss and accuracy
+	ProgressLines = "lines" // a few plain progress lines per epoch
+	ProgressOff   = "off"   // only the summary lines
+)
+
 // progresses are the names run.progress accepts.
-var progresses = []string{"auto", "bar", "lines", "off"}
+var progresses = []string{ProgressAuto, ProgressBar, ProgressLines, ProgressOff}
 
 // DefaultRun is the reference run section.
 func DefaultRun() Run {
-	return Run{Out: "runs/transfer", Seed: 42, Device: CPU, Progress: "auto", Precision: "float32"}
+	return Run{Out: "runs/transfer", Seed: 42, Device: CPU, Progress: ProgressAuto, Precision: "float32"}
 }
 
 // Validate checks r.

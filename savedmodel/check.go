@@ -40,7 +40,7 @@ func readGraph(dir string) (*pb.MetaGraphDef, error) {
 func parseGraph(b []byte) (*pb.MetaGraphDef, error) {
 	var sm pb.SavedModel
 	if err := proto.Unmarshal(b, &sm); err != nil {
-		return nil, fmt.Errorf("is corrupt: %v", err)
+		return nil, fmt.Errorf("is corrupt: %w", err)
 	}
 	for _, mg := range sm.MetaGraphs {
 		if slices.Contains(mg.GetMetaInfoDef().GetTags(), Tag) {

@@ -18,6 +18,7 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
+	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/internal/session"
 )
 
@@ -108,7 +109,9 @@ func Export(dir string, b Built, opt Options) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("savedmodel: export: %w", err)
 	}
-	defer os.RemoveAll(tmp) // a no-op once renamed
+	// A no-op once renamed; what a failed removal leaves, RemoveLeftovers
+	// removes later.
+	defer func() { _ = os.RemoveAll(tmp) }()
 	// The lock keeps RemoveLeftovers of other runs off this directory.
 	unlock, err := atomicfile.LockDir(tmp)
 	if err != nil {
@@ -237,7 +240,7 @@ func classNames(names []string, m *graph.Model) ([]string, error) {
 // write fills dir with the export: it serializes the serving graph, then
 // adds ops that assign the weights (not part of the export), runs them and
 // the save op, and writes saved_model.pb and the assets.
-func write(dir string, sg *serveGraph, w graph.Weights, assets map[string][]byte, run config.Run) error {
+func write(dir string, sg *serveGraph, w graph.Weights, assets map[string][]byte, run config.Run) (err error) {
 	var def bytes.Buffer
 	if _, err := sg.graph.WriteTo(&def); err != nil {
 		return fmt.Errorf("serialize graph: %w", err)
@@ -251,7 +254,7 @@ func write(dir string, sg *serveGraph, w graph.Weights, assets map[string][]byte
 	if err != nil {
 		return err
 	}
-	defer sess.Close()
+	defer closer.Join(&err, sess)
 	if err := assign.Run(sess, w); err != nil {
 		return err
 	}

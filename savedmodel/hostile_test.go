@@ -109,10 +109,6 @@ func mainOp(mg *pb.MetaGraphDef, names ...string) {
 	}}
 }
 
-func spec(s *op.Scope, typ string, in []tf.Input, attrs map[string]any) tf.Output {
-	return s.AddOperation(tf.OpSpec{Type: typ, Input: in, Attrs: attrs}).Output(0)
-}
-
 // writeFileModel returns an export whose init op writes target.
 func writeFileModel(t *testing.T, target string) string {
 	dir, _ := export(t)

@@ -78,7 +78,7 @@ func Load(ctx context.Context, dir string, opt LoadOptions) (*Model, error) {
 		{&m.ids, sig.ids, OutputClassIDs, tf.Int64, 1},
 	} {
 		if *t.out, err = lookup(bundle.Graph, t.name, t.dtype, t.rank); err != nil {
-			m.Close()
+			_ = m.Close() // the lookup's error is the one to report
 			return nil, fmt.Errorf("savedmodel: load %s: signature %s: tensor %q: %w", dir, SignatureKey, t.key, err)
 		}
 	}
@@ -201,7 +201,7 @@ func loadBundle(ctx context.Context, dir string, run config.Run) (*tf.SavedModel
 	case <-ctx.Done():
 		go func() {
 			if l := <-done; l.m != nil {
-				l.m.Session.Close()
+				_ = l.m.Session.Close() // nobody waits for this load any more
 			}
 		}()
 		return nil, fmt.Errorf("savedmodel: load %s: interrupted: %w", dir, context.Cause(ctx))

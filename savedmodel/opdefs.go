@@ -56,7 +56,11 @@ func strippedOps(g *graphpb.GraphDef) (*opdefpb.OpList, error) {
 		if !ok {
 			return nil, fmt.Errorf("savedmodel: op %q of the graph is not registered", name)
 		}
-		d := proto.Clone(def).(*opdefpb.OpDef)
+		c := proto.Clone(def)
+		d, ok := c.(*opdefpb.OpDef)
+		if !ok {
+			return nil, fmt.Errorf("savedmodel: op %q: cloning its definition gave a %T", name, c)
+		}
 		d.Summary, d.Description = "", ""
 		for _, a := range d.InputArg {
 			a.Description = ""

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
+	"github.com/tfcifar/tfcifar/internal/closer"
 )
 
 // exportFiles are the entries of an export directory as Export writes it.
@@ -42,9 +43,9 @@ func checkTarget(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer closer.Discard(f)
 	entries, err := f.ReadDir(len(exportFiles) + 1) // a few are enough to judge
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
 	if len(entries) == 0 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
+	"github.com/tfcifar/tfcifar/internal/closer"
 )
 
 // Checkpoint layout inside Options.Dir: checkpoint/ckpt.index,
@@ -88,14 +89,18 @@ type meaning struct {
 }
 
 // meaning returns the meaning of this Trainer's checkpoints.
-func (t *Trainer) meaning() meaning {
+func (t *Trainer) meaning() (meaning, error) {
+	reused, err := fingerprint(t.opt.Init, t.opt.Cached)
+	if err != nil {
+		return meaning{}, fmt.Errorf("train: reused weights: %w", err)
+	}
 	id := t.opt.Identity
 	return meaning{
 		Network: id.Network, Classes: id.Classes, Data: id.Data, Scale: fmt.Sprint(id.Scale),
 		BatchSize: t.cfg.BatchSize, Shuffle: t.cfg.Shuffle, Seed: t.seed, RunSeed: t.opt.Run.Seed,
 		Optimizer: fmt.Sprintf("%+v", t.cfg.Optimizer), Schedule: fmt.Sprintf("%+v", t.cfg.Schedule),
-		LayerRates: fmt.Sprint(t.opt.LayerRates), Reused: fingerprint(t.opt.Init, t.opt.Cached),
-	}
+		LayerRates: fmt.Sprint(t.opt.LayerRates), Reused: reused,
+	}, nil
 }
 
 // ResumeRefused is the error New returns when resuming a checkpoint made
@@ -144,7 +149,8 @@ func (m meaning) refuse(dir string, now meaning) error {
 
 // fingerprint hashes the names, types, shapes and contents of the tensors
 // of sets taken together: how they are spread over the sets does not count.
-func fingerprint(sets ...graph.Weights) string {
+// It fails on a tensor whose contents cannot be serialized (strings).
+func fingerprint(sets ...graph.Weights) (string, error) {
 	all := graph.Weights{}
 	for _, set := range sets {
 		maps.Copy(all, set)
@@ -153,9 +159,11 @@ func fingerprint(sets ...graph.Weights) string {
 	for _, name := range all.Names() {
 		v := all[name]
 		fmt.Fprintf(h, "%q %v %v\n", name, v.DataType(), v.Shape())
-		v.WriteContentsTo(h)
+		if _, err := v.WriteContentsTo(h); err != nil {
+			return "", fmt.Errorf("fingerprint %s: %w", name, err)
+		}
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // check reports the first field of st that is out of range or
@@ -245,7 +253,9 @@ func (t *Trainer) save() error {
 	if err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	// A no-op once renamed; what a failed removal leaves, the next save or
+	// RemoveLeftovers removes.
+	defer func() { _ = os.RemoveAll(tmp) }()
 	ep, err := tf.NewTensor(int64(t.st.Epoch))
 	if err != nil {
 		return err
@@ -344,7 +354,7 @@ func hashIndex(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
+	defer closer.Discard(f)
 	h := sha256.New()
 	n, err := io.Copy(h, io.LimitReader(f, maxIndexSize+1))
 	if err != nil {
@@ -362,7 +372,7 @@ func readState(path string) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: resume: %w", err)
 	}
-	defer f.Close()
+	defer closer.Discard(f)
 	b, err := io.ReadAll(io.LimitReader(f, maxStateSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("train: resume: %s: %w", path, err)

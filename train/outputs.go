@@ -10,6 +10,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/internal/session"
 )
 
@@ -25,7 +26,7 @@ const outputBatch = 500
 // own, and runs them in a session configured from run. It stops with ctx's
 // error between batches when ctx is done. It serves to compute once the
 // outputs of a network's frozen, deterministic first layers.
-func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, out tf.Output, values graph.Weights, sets ...Dataset) ([][]float32, error) {
+func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, out tf.Output, values graph.Weights, sets ...Dataset) (_ [][]float32, err error) {
 	var vars []*graph.Variable
 	for _, v := range m.Variables {
 		if values[v.Name] != nil {
@@ -44,7 +45,7 @@ func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, o
 	if err != nil {
 		return nil, fmt.Errorf("train: outputs: %w", err)
 	}
-	defer sess.Close()
+	defer closer.Join(&err, sess)
 	if err := assign.Run(sess, values); err != nil {
 		return nil, fmt.Errorf("train: outputs: %w", err)
 	}

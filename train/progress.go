@@ -9,6 +9,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"github.com/tfcifar/tfcifar/config"
 )
 
 // progressLines is the number of progress lines printed within an epoch in
@@ -35,10 +37,10 @@ type reporter struct {
 
 // newReporter resolves auto to bar when w is a terminal, lines otherwise.
 func newReporter(w io.Writer, mode string, clock func() time.Time, epochs int) *reporter {
-	if mode == "auto" || mode == "" {
-		mode = "lines"
+	if mode == config.ProgressAuto || mode == "" {
+		mode = config.ProgressLines
 		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			mode = "bar"
+			mode = config.ProgressBar
 		}
 	}
 	return &reporter{w: w, mode: mode, clock: clock, epochs: epochs}
@@ -52,7 +54,7 @@ func (r *reporter) begin(epoch, steps, done int) {
 	for r.next <= progressLines && r.mark(r.next) <= done {
 		r.next++
 	}
-	if r.mode != "bar" {
+	if r.mode != config.ProgressBar {
 		return
 	}
 	r.bar = progressbar.NewOptions(steps,
@@ -79,13 +81,13 @@ func (r *reporter) title() string { return fmt.Sprintf("Epoch %d/%d", r.epoch+1,
 // mean loss and accuracy of the epoch.
 func (r *reporter) step(done int, loss, acc float64) {
 	switch r.mode {
-	case "bar":
+	case config.ProgressBar:
 		_ = r.bar.Set(done)
 		if now := r.clock(); now.Sub(r.described) >= 250*time.Millisecond || done == r.steps {
 			r.described = now
 			r.bar.Describe(fmt.Sprintf("%s - loss: %.4f - accuracy: %.4f", r.title(), loss, acc))
 		}
-	case "lines":
+	case config.ProgressLines:
 		if r.next > progressLines || done < r.mark(r.next) || done >= r.steps {
 			return
 		}

@@ -98,7 +98,7 @@ func New(g *tf.Graph, m *graph.Model, cfg config.Train, opt Options) (t *Trainer
 		return nil, fmt.Errorf("train: build graph: %w", err)
 	}
 	if err := t.open(g, b); err != nil {
-		t.Close()
+		_ = t.Close() // the open error is the one to report
 		return nil, err
 	}
 	return t, nil
@@ -110,7 +110,7 @@ func newTrainer(m *graph.Model, cfg config.Train, opt Options) (*Trainer, error)
 		return nil, err
 	}
 	if opt.Run.Progress == "" {
-		opt.Run.Progress = "auto"
+		opt.Run.Progress = config.ProgressAuto
 	}
 	if !slices.Contains(config.Progresses(), opt.Run.Progress) {
 		return nil, fmt.Errorf("run.progress: want one of %v, got %q", config.Progresses(), opt.Run.Progress)
@@ -125,7 +125,10 @@ func newTrainer(m *graph.Model, cfg config.Train, opt Options) (*Trainer, error)
 	if t.seed == 0 {
 		t.seed = opt.Run.Seed
 	}
-	t.st.Meaning = t.meaning()
+	var err error
+	if t.st.Meaning, err = t.meaning(); err != nil {
+		return nil, err
+	}
 	if err := t.shapes(); err != nil {
 		return nil, err
 	}
@@ -369,7 +372,15 @@ func (t *Trainer) checkCached(dir string) error {
 		return fmt.Errorf("train: resume: read cached variables: %w", err)
 	}
 	for i, c := range t.cached {
-		if fingerprint(map[string]*tf.Tensor{c.name: out[i]}) != fingerprint(map[string]*tf.Tensor{c.name: t.opt.Cached[c.name]}) {
+		restored, err := fingerprint(map[string]*tf.Tensor{c.name: out[i]})
+		if err != nil {
+			return fmt.Errorf("train: resume: %w", err)
+		}
+		source, err := fingerprint(map[string]*tf.Tensor{c.name: t.opt.Cached[c.name]})
+		if err != nil {
+			return fmt.Errorf("train: resume: %w", err)
+		}
+		if restored != source {
 			return &ResumeRefused{Checkpoint: dir, Field: "reused weights (model.from)", Was: "other values of " + c.name, Now: "the source's"}
 		}
 	}

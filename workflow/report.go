@@ -67,7 +67,7 @@ func (s StageReport) Final() train.Epoch {
 }
 
 // Table writes the side-by-side table of the stages.
-func (r *Report) Table(w io.Writer) {
+func (r *Report) Table(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "stage\ttrainable\tfrozen\taccuracy\tval_accuracy\ttime taken\t")
 	for _, s := range r.Stages {
@@ -79,10 +79,13 @@ func (r *Report) Table(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%.4f\t%s\t\n", s.Name, textfmt.Thousands(s.Params.Trainable),
 			textfmt.Thousands(s.Params.NonTrainable), f.Accuracy, f.ValAccuracy, took)
 	}
-	tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	for _, s := range r.Stages {
 		fmt.Fprintf(w, "%s: SavedModel in %s\n", s.Name, s.Export)
 	}
+	return nil
 }
 
 // write saves report.json and report.txt in dir.
@@ -95,7 +98,9 @@ func (r *Report) write(dir string) error {
 		return err
 	}
 	var t strings.Builder
-	r.Table(&t)
+	if err := r.Table(&t); err != nil {
+		return err
+	}
 	return atomicfile.WriteFile(filepath.Join(dir, config.ReportText), []byte(t.String()))
 }
 

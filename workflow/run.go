@@ -11,6 +11,7 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
+	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/internal/libtf"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
@@ -37,7 +38,7 @@ type Options struct {
 // at once. It must be new, empty or a tfcifar run dir, and one holding a
 // finished run is refused unless opt.Overwrite or opt.Resume is set. What
 // killed runs left there under temporary names is removed first.
-func Run(ctx context.Context, cfg *config.Config, opt Options) (*Report, error) {
+func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err error) {
 	if opt.Out == nil {
 		opt.Out = io.Discard
 	}
@@ -45,7 +46,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer rd.release() // also removes a run dir this run made, if left empty
+	defer closer.Join(&err, rd) // also removes a run dir this run made, if left empty
 	if err := rd.prepare(cfg, opt); err != nil {
 		return nil, err
 	}
@@ -82,7 +83,9 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*Report, error) 
 		return nil, err
 	}
 	fmt.Fprintln(opt.Out)
-	rep.Table(opt.Out)
+	if err := rep.Table(opt.Out); err != nil {
+		return nil, fmt.Errorf("print report: %w", err)
+	}
 	return rep, nil
 }
 

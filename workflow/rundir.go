@@ -16,6 +16,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
+	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
 )
@@ -52,12 +53,12 @@ func lockRunDir(dir string) (*runDir, error) {
 			return nil, fmt.Errorf("run dir: lock: %w (want a regular file or none)", err)
 		}
 		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-			f.Close()
+			_ = f.Close() // not ours to lock
 			return nil, fmt.Errorf("run dir: lock: %s is not a regular file", path)
 		}
 		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 			pid := holder(f)
-			f.Close()
+			_ = f.Close() // the lock error is the one to report
 			if errors.Is(err, unix.EWOULDBLOCK) {
 				return nil, fmt.Errorf("run dir %s is in use by another tfcifar run (pid %s); wait for it to end or choose another run dir (-out)", dir, pid)
 			}
@@ -67,16 +68,17 @@ func lockRunDir(dir string) (*runDir, error) {
 		// then this lock guards nothing and the new file is locked instead.
 		var held, named unix.Stat_t
 		if unix.Fstat(int(f.Fd()), &held) == nil && unix.Stat(path, &named) == nil && held.Ino == named.Ino && held.Dev == named.Dev {
-			if err := f.Truncate(0); err == nil {
+			err = f.Truncate(0)
+			if err == nil {
 				_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 			}
 			if err != nil {
-				f.Close()
+				_ = f.Close() // the write error is the one to report
 				return nil, fmt.Errorf("run dir: lock %s: %w", path, err)
 			}
 			return &runDir{path: dir, lock: f, created: created}, nil
 		}
-		f.Close()
+		_ = f.Close() // the lock guards a file no longer named path
 	}
 	return nil, fmt.Errorf("run dir: lock %s: the lock file keeps changing", path)
 }
@@ -94,14 +96,24 @@ func holder(f *os.File) string {
 	return "unknown"
 }
 
-// release removes the lock file and unlocks the run dir; a run dir this
-// run created and left empty is removed too.
-func (r *runDir) release() {
-	os.Remove(filepath.Join(r.path, config.LockFile))
-	r.lock.Close()
-	if r.created {
-		os.Remove(r.path) // only if empty
+// Close removes the lock file and unlocks the run dir; a run dir this run
+// created and left empty is removed too.
+func (r *runDir) Close() error {
+	err := os.Remove(filepath.Join(r.path, config.LockFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		err = nil
 	}
+	if cerr := r.lock.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
+		return fmt.Errorf("run dir: unlock: %w", err)
+	}
+	if r.created {
+		// Fails, as meant, when the run left anything in it.
+		_ = os.Remove(r.path)
+	}
+	return nil
 }
 
 // prepare checks that the locked run dir may take this run and cleans what
@@ -163,9 +175,9 @@ func (r *runDir) isRunDir() error {
 	if err != nil {
 		return fmt.Errorf("run dir: %w", err)
 	}
-	defer d.Close()
+	defer closer.Discard(d)
 	entries, err := d.ReadDir(16) // enough to judge
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("run dir: %w", err)
 	}
 	for _, e := range entries {
@@ -182,7 +194,7 @@ func readHead(path string, n int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer closer.Discard(f)
 	b := make([]byte, n)
 	k, err := io.ReadFull(f, b)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {

@@ -73,7 +73,9 @@ func TestRunDirLocked(t *testing.T) {
 	if es, _ := os.ReadDir(cfg.Run.Out); len(es) != 1 || es[0].Name() != config.LockFile {
 		t.Errorf("the refused run wrote into the run dir: %v", es)
 	}
-	held.release()
+	if err := held.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
 		t.Fatalf("Run after the other run released the dir: %v", err)
 	}

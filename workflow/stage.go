@@ -19,6 +19,7 @@ import (
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
 	"github.com/tfcifar/tfcifar/transfer"
@@ -163,7 +164,7 @@ func identity(in transfer.Input) (train.Identity, error) {
 
 // train trains the prepared network and returns all its values (the
 // cached layers' too) and the history.
-func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Identity) (graph.Weights, *train.History, error) {
+func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Identity) (_ graph.Weights, _ *train.History, err error) {
 	c := st.conf()
 	tr, err := train.New(su.Graph, su.Model, c.Train, train.Options{
 		Run:        st.cfg.Run,
@@ -180,7 +181,7 @@ func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Iden
 	if err != nil {
 		return nil, nil, err
 	}
-	defer tr.Close()
+	defer closer.Join(&err, tr)
 	h, err := tr.Fit(ctx, su.Train, su.Val)
 	if err != nil {
 		return nil, nil, err

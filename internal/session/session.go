@@ -60,11 +60,9 @@ func Options(r config.Run) (opt *tf.SessionOptions, gpu bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("session config: %w", err)
 	}
-	ownThreadPools.Do(func() {
-		if _, ok := os.LookupEnv(ThreadPoolEnv); !ok {
-			os.Setenv(ThreadPoolEnv, "1")
-		}
-	})
+	if err := ownThreadPools(); err != nil {
+		return nil, false, err
+	}
 	return &tf.SessionOptions{Config: b}, gpu, nil
 }
 
@@ -72,7 +70,17 @@ func Options(r config.Run) (opt *tf.SessionOptions, gpu bool, err error) {
 // its own intra-op thread pool sized by that session's config.
 const ThreadPoolEnv = "TF_OVERRIDE_GLOBAL_THREADPOOL"
 
-var ownThreadPools sync.Once
+// ownThreadPools sets ThreadPoolEnv unless the environment does, once per
+// process, and returns the error of that once.
+var ownThreadPools = sync.OnceValue(func() error {
+	if _, ok := os.LookupEnv(ThreadPoolEnv); ok {
+		return nil
+	}
+	if err := os.Setenv(ThreadPoolEnv, "1"); err != nil {
+		return fmt.Errorf("session: set %s: %w", ThreadPoolEnv, err)
+	}
+	return nil
+})
 
 // Open opens a session on g configured from r. When r asks for a GPU and
 // the session has none, it fails naming the devices it has.
@@ -87,7 +95,7 @@ func Open(g *tf.Graph, r config.Run) (*tf.Session, error) {
 	}
 	if gpu {
 		if err := checkGPU(sess, r.Device); err != nil {
-			sess.Close()
+			_ = sess.Close() // the GPU check's error is the one to report
 			return nil, err
 		}
 	}
