@@ -169,8 +169,8 @@ func (l Layer) Validate() error {
 		}
 	}
 	return firstErr(
-		oneOf("padding", l.Padding, paddings),
-		oneOf("activation", l.Activation, activations),
+		oneOf(paddingField, l.Padding, paddings),
+		oneOf(activationField, l.Activation, activations),
 		oneOf("kernel_initializer", l.KernelInitializer, initializers),
 		oneOf("bias_initializer", l.BiasInitializer, initializers))
 }

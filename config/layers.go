@@ -86,10 +86,19 @@ type kind struct {
 	random   bool                                   // draws random numbers in training, so not cacheable
 }
 
+// Settings that several layer types share, by their YAML names.
+const (
+	activationField = "activation" // also the name of the activation layer type
+	kernelField     = "kernel"     // also the name of the kernel weight
+	stridesField    = "strides"
+	paddingField    = "padding"
+	poolField       = "pool"
+)
+
 var (
-	convFields  = []string{"filters", "kernel", "strides", "padding", "activation", "use_bias", "kernel_initializer", "bias_initializer"}
-	poolFields  = []string{"pool", "strides", "padding"}
-	denseFields = []string{"units", "activation", "use_bias", "kernel_initializer", "bias_initializer"}
+	convFields  = []string{"filters", kernelField, stridesField, paddingField, activationField, "use_bias", "kernel_initializer", "bias_initializer"}
+	poolFields  = []string{poolField, stridesField, paddingField}
+	denseFields = []string{"units", activationField, "use_bias", "kernel_initializer", "bias_initializer"}
 )
 
 // kinds is the table of layer types.
@@ -104,11 +113,11 @@ var kinds = map[LayerType]kind{
 			if l.Filters <= 0 {
 				return fmt.Errorf("filters: want a positive number of filters, got %d", l.Filters)
 			}
-			return firstErr(checkSize("kernel", l.Kernel, true), checkSize("strides", l.Strides, false))
+			return firstErr(checkSize(kernelField, l.Kernel, true), checkSize(stridesField, l.Strides, false))
 		},
-		shape: func(l Layer, in []int) ([]int, error) { return windowShape(l, "kernel", l.Kernel, l.Filters, in) },
+		shape: func(l Layer, in []int) ([]int, error) { return windowShape(l, kernelField, l.Kernel, l.Filters, in) },
 		weights: func(l Layer, in []int) []Weight {
-			return l.withBias(Weight{"kernel", []int{l.Kernel[0], l.Kernel[1], last(in), l.Filters}, l.KernelInitializer, true})
+			return l.withBias(Weight{kernelField, []int{l.Kernel[0], l.Kernel[1], last(in), l.Filters}, l.KernelInitializer, true})
 		},
 		flops: func(l Layer, in, out []int) float64 {
 			return volume(out) * (2*float64(l.Kernel[0]*l.Kernel[1]*last(in)) + 1)
@@ -156,11 +165,11 @@ var kinds = map[LayerType]kind{
 			return []int{l.Units}, nil
 		},
 		weights: func(l Layer, in []int) []Weight {
-			return l.withBias(Weight{"kernel", []int{last(in), l.Units}, l.KernelInitializer, true})
+			return l.withBias(Weight{kernelField, []int{last(in), l.Units}, l.KernelInitializer, true})
 		},
 		flops: func(l Layer, in, out []int) float64 { return volume(out) * (2*volume(in) + 1) },
 	},
-	Activation: {keras: "Activation", prefix: "activation", fields: []string{"activation"},
+	Activation: {keras: "Activation", prefix: "activation", fields: []string{activationField},
 		check: func(l Layer) error {
 			if l.Activation == "" {
 				return fmt.Errorf("activation: required, one of %s", list(activations))
@@ -231,9 +240,9 @@ func poolKind(keras, prefix string) kind {
 			return l
 		},
 		check: func(l Layer) error {
-			return firstErr(checkSize("pool", l.Pool, false), checkSize("strides", l.Strides, false))
+			return firstErr(checkSize(poolField, l.Pool, false), checkSize(stridesField, l.Strides, false))
 		},
-		shape: func(l Layer, in []int) ([]int, error) { return windowShape(l, "pool", l.Pool, 0, in) },
+		shape: func(l Layer, in []int) ([]int, error) { return windowShape(l, poolField, l.Pool, 0, in) },
 	}
 }
 
