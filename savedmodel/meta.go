@@ -63,13 +63,10 @@ func (sg *serveGraph) savedModel() (*pb.SavedModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := sg.model.Probabilities.Shape()
-	if k.NumDimensions() != 2 {
-		return nil, fmt.Errorf("probabilities have shape %v, want [-1 classes]", k)
+	sig, err := sg.signature()
+	if err != nil {
+		return nil, err
 	}
-	classes := k.Size(1)
-	images := append([]int64{-1}, sg.imageDims...)
-
 	mg := &pb.MetaGraphDef{
 		MetaInfoDef: &pb.MetaGraphDef_MetaInfoDef{
 			Tags:              []string{Tag},
@@ -82,19 +79,35 @@ func (sg *serveGraph) savedModel() (*pb.SavedModel, error) {
 			"variables":           bytesList(vars),
 			"trainable_variables": bytesList(trainable),
 		},
-		SignatureDef: map[string]*pb.SignatureDef{
-			SignatureKey: {
-				MethodName: PredictMethod,
-				Inputs: map[string]*pb.TensorInfo{
-					InputImages: tensorInfo(sg.model.Images, typespb.DataType_DT_FLOAT, images...),
-				},
-				Outputs: map[string]*pb.TensorInfo{
-					OutputProbs:    tensorInfo(sg.model.Probabilities, typespb.DataType_DT_FLOAT, -1, classes),
-					OutputClassIDs: tensorInfo(sg.classIDs, typespb.DataType_DT_INT64, -1),
-				},
-			},
-		},
+		SignatureDef: map[string]*pb.SignatureDef{SignatureKey: sig},
 	}
+	sg.addAssets(mg)
+	return &pb.SavedModel{SavedModelSchemaVersion: 1, MetaGraphs: []*pb.MetaGraphDef{mg}}, nil
+}
+
+// signature is the serving signature: images in, probabilities and class
+// ids out.
+func (sg *serveGraph) signature() (*pb.SignatureDef, error) {
+	k := sg.model.Probabilities.Shape()
+	if k.NumDimensions() != 2 {
+		return nil, fmt.Errorf("probabilities have shape %v, want [-1 classes]", k)
+	}
+	images := append([]int64{-1}, sg.imageDims...)
+	return &pb.SignatureDef{
+		MethodName: PredictMethod,
+		Inputs: map[string]*pb.TensorInfo{
+			InputImages: tensorInfo(sg.model.Images, typespb.DataType_DT_FLOAT, images...),
+		},
+		Outputs: map[string]*pb.TensorInfo{
+			OutputProbs:    tensorInfo(sg.model.Probabilities, typespb.DataType_DT_FLOAT, -1, k.Size(1)),
+			OutputClassIDs: tensorInfo(sg.classIDs, typespb.DataType_DT_INT64, -1),
+		},
+	}, nil
+}
+
+// addAssets records the asset files in mg: their filename tensors and the
+// saved_model_assets collection.
+func (sg *serveGraph) addAssets(mg *pb.MetaGraphDef) {
 	var assets []string
 	for _, name := range assetNames {
 		t, ok := sg.assets[name]
@@ -112,7 +125,6 @@ func (sg *serveGraph) savedModel() (*pb.SavedModel, error) {
 			NodeList: &pb.CollectionDef_NodeList{Value: assets},
 		}}
 	}
-	return &pb.SavedModel{SavedModelSchemaVersion: 1, MetaGraphs: []*pb.MetaGraphDef{mg}}, nil
 }
 
 // variableDefs returns the serialized VariableDef of every variable and of
