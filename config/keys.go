@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tfcifar/tfcifar/internal/suggest"
 )
 
 // otherEnv are the TFCIFAR_ environment variables that are not config
@@ -125,7 +127,7 @@ func unknownKey(path, key string, t reflect.Type) error {
 		}
 	}
 	msg := "invalid keys: " + key
-	if s := closest(key, names, func(n string) string { return n[strings.LastIndex(n, ".")+1:] }); s != "" && s != key {
+	if s := suggest.Closest(key, names, func(n string) string { return n[strings.LastIndex(n, ".")+1:] }); s != "" && s != key {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
 	}
 	if path == "" {
@@ -225,7 +227,7 @@ func unknownEnv(name string) error {
 		}
 	}
 	msg := fmt.Sprintf("env %s: not a config key nor one of %s", name, strings.Join(otherEnv, ", "))
-	if s := closest(strings.Join(toks, "_"), append(known, otherEnv...), func(n string) string { return n }); s != "" {
+	if s := suggest.Closest(strings.Join(toks, "_"), append(known, otherEnv...), nil); s != "" {
 		for _, n := range nums {
 			s = strings.Replace(s, "_N", "_"+n, 1)
 		}
@@ -233,42 +235,4 @@ func unknownEnv(name string) error {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
 	}
 	return fmt.Errorf("%s; a config key is set by %s and the key in upper case with _ for . (%sSTAGES_0_TRAIN_EPOCHS)", msg, EnvPrefix, EnvPrefix)
-}
-
-// closest returns the name whose part (as cut by part) is nearest to s in
-// edit distance, if it is near enough to be a likely misspelling: at most
-// one edit per three characters. Ties go to the earlier name.
-func closest(s string, names []string, part func(string) string) string {
-	if len(s) > 200 {
-		return ""
-	}
-	best, bestD := "", -1
-	for _, n := range names {
-		d := editDistance(strings.ToLower(s), strings.ToLower(part(n)))
-		if 3*d <= len(s)+1 && (bestD < 0 || d < bestD) {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

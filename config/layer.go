@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tfcifar/tfcifar/internal/suggest"
 )
 
 // Size is a 2-D window (kernel, pool or strides) as [height, width]. In
@@ -186,7 +188,7 @@ func notSetting(f string, typ LayerType, k kind) error {
 
 // didYouMean returns " (did you mean X?)" for the name X closest to s, or "".
 func didYouMean(s string, names []string) string {
-	if c := closest(s, names, func(n string) string { return n }); c != "" {
+	if c := suggest.Closest(s, names, nil); c != "" {
 		return fmt.Sprintf(" (did you mean %s?)", c)
 	}
 	return ""

@@ -13,6 +13,7 @@ import (
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/infer"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
+	"github.com/tfcifar/tfcifar/internal/suggest"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/workflow"
 )
@@ -39,7 +40,7 @@ func evalSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) erro
 		case !slices.Contains(infer.Splits(), *split):
 			splits := infer.Splits()
 			err := fmt.Errorf("eval: -split %q: want one of %s", *split, strings.Join(splits, ", "))
-			if s := suggest(*split, splits); s != "" {
+			if s := suggest.Closest(*split, splits, nil); s != "" {
 				err = fmt.Errorf("%w; did you mean %s?", err, s)
 			}
 			return usage(err)

@@ -140,19 +140,6 @@ func TestBadLogVariable(t *testing.T) {
 	}
 }
 
-func TestSuggest(t *testing.T) {
-	cands := []string{"eval", "predict", "preview", "version", "help"}
-	tests := []struct{ word, want string }{
-		{"evl", "eval"}, {"predcit", "predict"}, {"Eval", "eval"}, {"EVAL", "eval"}, {"versoin", "version"},
-		{"train", ""}, {"x", ""}, {"", ""}, {"eval", "eval"},
-	}
-	for _, tc := range tests {
-		if got := suggest(tc.word, cands); got != tc.want {
-			t.Errorf("suggest(%q) = %q, want %q", tc.word, got, tc.want)
-		}
-	}
-}
-
 // tfLines are bits of TensorFlow's own log lines: absl's start-up warning,
 // the oneDNN notice, the CPU-feature and MLIR lines of a first session and
 // the SavedModel loader's lines.

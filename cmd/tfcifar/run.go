@@ -13,6 +13,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/internal/libtf"
+	"github.com/tfcifar/tfcifar/internal/suggest"
 	"github.com/tfcifar/tfcifar/workflow"
 )
 
@@ -90,7 +91,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 // unknownCommand is the usage error for an argument that names no command.
 func unknownCommand(name string) error {
 	err := fmt.Errorf("unknown command or argument %q (commands: %s)", name, strings.Join(commandNames(), ", "))
-	if s := suggest(name, commandNames()); s != "" {
+	if s := suggest.Closest(name, commandNames(), nil); s != "" {
 		err = fmt.Errorf("%w; did you mean %s?", err, s)
 	}
 	return usage(err)
@@ -176,7 +177,7 @@ func (c *command) flagError(err error) error {
 		fs, _ := c.flags(io.Discard)
 		var defined []string
 		fs.VisitAll(func(f *flag.Flag) { defined = append(defined, f.Name) })
-		if s := suggest(name, defined); s != "" {
+		if s := suggest.Closest(name, defined, nil); s != "" {
 			return fmt.Errorf("%sunknown flag -%s; did you mean -%s? (see %s -h)", prefix, name, s, c.title())
 		}
 		return fmt.Errorf("%sunknown flag -%s (see %s -h)", prefix, name, c.title())
