@@ -3,7 +3,8 @@ package cifar
 import (
 	"fmt"
 	"iter"
-	"math/rand/v2"
+
+	"github.com/tfcifar/tfcifar/internal/shuffle"
 )
 
 // Batch is one batch of images (or feature vectors) and one-hot labels.
@@ -28,12 +29,9 @@ type Batcher struct {
 	width  int
 	size   int
 	k      int
-	perm   []int
+	order  *shuffle.Orderer
 	images []float32
 	labels []float32
-	seed   int64
-	src    *rand.PCG
-	rng    *rand.Rand
 }
 
 // NewBatcher returns a Batcher over s with batches of batchSize images.
@@ -77,13 +75,10 @@ func newBatcher(r rows, batchSize, k int, seed int64) *Batcher {
 		width:  r.width(),
 		size:   batchSize,
 		k:      k,
-		perm:   make([]int, r.len()),
+		order:  shuffle.New(r.len(), seed),
 		images: make([]float32, batchSize*r.width()),
 		labels: make([]float32, batchSize*k),
-		seed:   seed,
-		src:    rand.NewPCG(0, 0),
 	}
-	b.rng = rand.New(b.src)
 	return b
 }
 
@@ -109,7 +104,7 @@ func (r *imageRows) fill(dst []float32, i int) {
 
 // Steps returns the number of batches of an epoch, the last one partial
 // if the set size is not a multiple of the batch size.
-func (b *Batcher) Steps() int { return (len(b.perm) + b.size - 1) / b.size }
+func (b *Batcher) Steps() int { return (b.order.Len() + b.size - 1) / b.size }
 
 // Classes returns K, the number of one-hot columns of a batch's labels.
 func (b *Batcher) Classes() int { return b.k }
@@ -119,14 +114,7 @@ func (b *Batcher) Classes() int { return b.k }
 // and the epoch number. The slice is the Batcher's and is valid until the
 // next call of Order or Epoch.
 func (b *Batcher) Order(epoch int, shuffle bool) []int {
-	for i := range b.perm {
-		b.perm[i] = i
-	}
-	if shuffle {
-		b.src.Seed(uint64(b.seed), uint64(epoch))
-		b.rng.Shuffle(len(b.perm), func(i, j int) { b.perm[i], b.perm[j] = b.perm[j], b.perm[i] })
-	}
-	return b.perm
+	return b.order.Order(epoch, shuffle)
 }
 
 // Epoch yields the batches of one epoch in the order given by Order; the

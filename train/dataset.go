@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"math/rand/v2"
 )
 
 // Dataset is a labelled set of examples that Fit and Evaluate batch: the
@@ -68,35 +67,6 @@ func (t *Trainer) checkSet(what string, set Dataset) error {
 		return fmt.Errorf("train: %s set has %d classes, the model's logits have %d", what, k, t.k)
 	}
 	return nil
-}
-
-// shuffler gives the order in which an epoch visits n examples.
-type shuffler struct {
-	perm []int
-	seed int64
-	src  *rand.PCG
-	rng  *rand.Rand
-}
-
-// newShuffler returns a shuffler of n examples whose shuffles depend only
-// on seed and the epoch.
-func newShuffler(n int, seed int64) *shuffler {
-	s := &shuffler{perm: make([]int, n), seed: seed, src: rand.NewPCG(0, 0)}
-	s.rng = rand.New(s.src)
-	return s
-}
-
-// order returns the identity without shuffle, otherwise a permutation
-// seeded by the seed and epoch. The slice is reused by the next call.
-func (s *shuffler) order(epoch int, shuffle bool) []int {
-	for i := range s.perm {
-		s.perm[i] = i
-	}
-	if shuffle {
-		s.src.Seed(uint64(s.seed), uint64(epoch))
-		s.rng.Shuffle(len(s.perm), func(i, j int) { s.perm[i], s.perm[j] = s.perm[j], s.perm[i] })
-	}
-	return s.perm
 }
 
 // steps returns the number of batches of size of an epoch.

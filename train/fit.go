@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tfcifar/tfcifar/internal/shuffle"
 	"math"
 	"os"
 	"path/filepath"
@@ -36,7 +37,7 @@ func (e *Interrupted) Unwrap() error { return e.Err }
 type loop struct {
 	t          *Trainer
 	train, val Dataset // val nil: no validation
-	order      *shuffler
+	order      *shuffle.Orderer
 	pf         *prefetcher
 	rep        *reporter
 	steps      int
@@ -103,7 +104,7 @@ func (t *Trainer) newLoop(trainSet, valSet Dataset) (*loop, error) {
 	st.Steps, st.Examples = l.steps, n
 	st.History.Stage = t.opt.Stage
 	l.total = int64(t.cfg.Epochs) * int64(l.steps)
-	l.order = newShuffler(n, t.seed)
+	l.order = shuffle.New(n, t.seed)
 	var err error
 	if l.pf, err = t.newPrefetcher(trainSet, bs, n%bs); err != nil {
 		return nil, err
@@ -131,7 +132,7 @@ func (l *loop) epoch(ctx context.Context) error {
 	epochStart, prior := t.opt.Clock(), st.Seconds
 	lr0 := rate(t.cfg.Optimizer.LearningRate, t.cfg.Schedule, st.Epoch, st.Step-int64(st.Batch), l.total)
 	l.rep.begin(st.Epoch, l.steps, st.Batch)
-	order := l.order.order(st.Epoch, t.cfg.Shuffle)
+	order := l.order.Order(st.Epoch, t.cfg.Shuffle)
 	l.pf.request(l.batch(order, st.Batch))
 	for st.Batch < l.steps {
 		in := l.pf.wait()
