@@ -2,11 +2,11 @@ package cifar
 
 import (
 	"context"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/tfcifar/tfcifar/internal/treetest"
 )
 
 // TestInstalledModes checks that a downloaded or saved dataset is readable
@@ -25,25 +25,6 @@ func TestInstalledModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, dir := range []string{downloaded, saved} {
-		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			want := os.FileMode(0o644)
-			if d.IsDir() {
-				want = 0o755
-			}
-			if fi.Mode().Perm() != want {
-				t.Errorf("%s: mode %v, want %v", path, fi.Mode().Perm(), want)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		treetest.CheckModes(t, dir)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+
+	"github.com/tfcifar/tfcifar/internal/treetest"
 )
 
 // TestExportRefusesForeignDirs checks that Export replaces nothing but an
@@ -112,22 +114,7 @@ func TestExportModes(t *testing.T) {
 	old := syscall.Umask(0o077)
 	defer syscall.Umask(old)
 	dir, _ := export(t)
-	err := filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		want := os.FileMode(0o644)
-		if fi.IsDir() {
-			want = 0o755
-		}
-		if fi.Mode().Perm() != want {
-			t.Errorf("%s: mode %v, want %v", path, fi.Mode().Perm(), want)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	treetest.CheckModes(t, dir)
 }
 
 // TestRemoveLeftovers plays what a kill during an export leaves: a

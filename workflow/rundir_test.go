@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/treetest"
 )
 
 // tinyStages replaces the stages by one tiny network on two classes, one
@@ -208,22 +209,12 @@ func TestLeftoversRemoved(t *testing.T) {
 		if strings.HasPrefix(d.Name(), ".") && path != cfg.Run.Out {
 			hidden = append(hidden, strings.TrimPrefix(path, cfg.Run.Out+"/"))
 		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		want := os.FileMode(0o644)
-		if d.IsDir() {
-			want = 0o755
-		}
-		if fi.Mode().Perm() != want {
-			t.Errorf("%s: mode %v, want %v", path, fi.Mode().Perm(), want)
-		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	treetest.CheckModes(t, cfg.Run.Out)
 	if strings.Join(hidden, ",") != ".keep" {
 		t.Errorf("hidden names left in the run dir: %v, want only the user's .keep", hidden)
 	}
