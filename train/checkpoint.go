@@ -224,6 +224,7 @@ func CheckpointDir(dir string) string { return filepath.Join(dir, checkpointDir)
 func RemoveLeftovers(dir string) error {
 	err := errors.Join(
 		atomicfile.RemoveTemp(dir, tempPrefix),
+		atomicfile.RestoreDir(CheckpointDir(dir)),
 		atomicfile.RemoveLeftovers(filepath.Join(dir, historyFile)),
 		atomicfile.RemoveLeftovers(filepath.Join(dir, chartFile)))
 	if err != nil {
@@ -233,9 +234,10 @@ func RemoveLeftovers(dir string) error {
 }
 
 // save writes a checkpoint of all variables and the loop state into a
-// temporary directory next to Dir/checkpoint, then renames it into place,
-// so that an interrupted save leaves the previous checkpoint intact. It
-// refuses to write variables that hold NaN or infinities.
+// temporary directory next to Dir/checkpoint, then puts it in place
+// (atomicfile.ReplaceDir), so that an interrupted save leaves the previous
+// checkpoint intact. It refuses to write variables that hold NaN or
+// infinities.
 func (t *Trainer) save() error {
 	if err := t.checkFinite(); err != nil {
 		return fmt.Errorf("train: checkpoint not saved: %w", err)
@@ -249,13 +251,6 @@ func (t *Trainer) save() error {
 	if err := atomicfile.RemoveTemp(t.opt.Dir, tempPrefix); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
-	tmp, err := os.MkdirTemp(t.opt.Dir, tempPrefix+"*")
-	if err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	// A no-op once renamed; what a failed removal leaves, the next save or
-	// RemoveLeftovers removes.
-	defer func() { _ = os.RemoveAll(tmp) }()
 	ep, err := tf.NewTensor(int64(t.st.Epoch))
 	if err != nil {
 		return err
@@ -263,37 +258,34 @@ func (t *Trainer) save() error {
 	if _, err := t.sess.Run(map[tf.Output]*tf.Tensor{t.epochIn: ep}, nil, []*tf.Operation{t.setEp}); err != nil {
 		return fmt.Errorf("train: checkpoint: set epoch counter: %w", err)
 	}
-	if err := t.saver.Save(t.sess, filepath.Join(tmp, checkpointKey)); err != nil {
+	// Built out of sight and exchanged with the previous checkpoint in one
+	// step, so a kill leaves one or the other (RestoreDir, on a
+	// filesystem without exchange).
+	if err := atomicfile.BuildDir(final, tempPrefix, t.fill, atomicfile.ReplaceDir); err != nil {
 		return fmt.Errorf("train: checkpoint %s: %w", final, err)
 	}
-	if t.st.Index, err = hashIndex(filepath.Join(tmp, checkpointKey+".index")); err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
+	return nil
+}
+
+// fill writes the variables and state.json of a checkpoint into dir.
+func (t *Trainer) fill(dir string) error {
+	if err := t.saver.Save(t.sess, filepath.Join(dir, checkpointKey)); err != nil {
+		return err
+	}
+	var err error
+	if t.st.Index, err = hashIndex(filepath.Join(dir, checkpointKey+".index")); err != nil {
+		return err
 	}
 	b, err := json.MarshalIndent(&t.st, "", "  ")
 	if err != nil {
-		return fmt.Errorf("train: checkpoint state: %w", err)
+		return fmt.Errorf("state: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, stateFile), b, 0o644); err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	if err := atomicfile.SetModes(tmp); err != nil { // as the rest of the run dir
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	old := final + ".old"
-	if err := os.RemoveAll(old); err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	if err := os.Rename(final, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	return os.RemoveAll(old)
+	return os.WriteFile(filepath.Join(dir, stateFile), b, 0o644)
 }
 
-// restore loads Dir/checkpoint (or the previous checkpoint left by a save
-// that stopped between its two renames) and reports whether there was one.
+// restore loads Dir/checkpoint (first putting back the previous checkpoint
+// when a save stopped between its two renames) and reports whether there
+// was one.
 // It refuses a state.json that is too large, malformed or inconsistent
 // (naming the file and the field), a checkpoint whose meaning differs
 // from this run's (*ResumeRefused), and variables of another type or shape.
@@ -302,11 +294,11 @@ func (t *Trainer) restore() (bool, error) {
 		return false, nil
 	}
 	dir := CheckpointDir(t.opt.Dir)
+	if err := atomicfile.RestoreDir(dir); err != nil {
+		return false, fmt.Errorf("train: resume: %w", err)
+	}
 	if _, err := os.Stat(filepath.Join(dir, stateFile)); errors.Is(err, fs.ErrNotExist) {
-		dir += ".old"
-		if _, err := os.Stat(filepath.Join(dir, stateFile)); errors.Is(err, fs.ErrNotExist) {
-			return false, nil
-		}
+		return false, nil
 	}
 	path := filepath.Join(dir, stateFile)
 	st, err := readState(path)

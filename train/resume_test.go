@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -429,5 +430,33 @@ func TestSaveRemovesLeftovers(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(CheckpointDir(dir), "ckpt.index")); err != nil {
 		t.Errorf("no checkpoint: %v", err)
+	}
+}
+
+// TestResumeFromMovedAside checks that a checkpoint a save moved aside and
+// never replaced (a kill between the two renames of a filesystem without
+// atomic exchange) is put back and resumed from.
+func TestResumeFromMovedAside(t *testing.T) {
+	dir := t.TempDir()
+	opt := testOptions()
+	opt.Dir = dir
+	if _, err := newTiny(t, tiny{k: 3, seed: 4}, resumeCfg(1), opt).Fit(context.Background(), colors(100, 3, 6), nil); err != nil {
+		t.Fatal(err)
+	}
+	final := CheckpointDir(dir)
+	aside := filepath.Join(dir, "."+filepath.Base(final)+".old")
+	if err := os.Rename(final, aside); err != nil {
+		t.Fatal(err)
+	}
+	opt.Resume = true
+	h, err := newTiny(t, tiny{k: 3, seed: 4}, resumeCfg(2), opt).Fit(context.Background(), colors(100, 3, 6), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Epochs) != 2 || h.Epochs[0].Epoch != 1 {
+		t.Errorf("resumed history %+v, want epoch 1 from the checkpoint and epoch 2 trained", h.Epochs)
+	}
+	if _, err := os.Stat(aside); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the moved-aside checkpoint is still there (stat: %v)", err)
 	}
 }
