@@ -2,8 +2,8 @@ package config
 
 // Shapes returns the output shape of every layer of a flat network, without
 // the batch dimension ([28 28 8] for a conv2d, [3200] after flatten). It
-// fails, naming the layer, when a layer does not fit its input or a shape
-// shrinks to zero.
+// fails, naming the layer, when a layer's settings are invalid, a layer
+// does not fit its input or a shape shrinks to zero.
 func (n Network) Shapes() ([][]int, error) {
 	if err := checkFeatureInput(n.Input); err != nil {
 		return nil, err
@@ -11,6 +11,11 @@ func (n Network) Shapes() ([][]int, error) {
 	in := n.Input
 	shapes := make([][]int, len(n.Layers))
 	for i, l := range n.Layers {
+		// The shape rules index and divide by the settings: check them
+		// first, so a network that was not validated fails, not panics.
+		if err := l.Validate(); err != nil {
+			return nil, layerErr(i, l, err)
+		}
 		out, err := l.withDefaults().shape(in)
 		if err != nil {
 			return nil, layerErr(i, l, err)

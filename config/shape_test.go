@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +32,34 @@ func TestShapes(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("shape %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestShapesUnvalidated checks that the exported shape methods fail, not
+// panic, on a network that was never validated.
+func TestShapesUnvalidated(t *testing.T) {
+	tests := []struct {
+		desc  string
+		layer Layer
+		want  string
+	}{
+		{"zero strides", Layer{Type: "conv2d", Filters: 4, Kernel: Size{3, 3}, Strides: Size{0, 0}}, "layers[0] (conv2d): strides"},
+		{"one-value kernel", Layer{Type: "conv2d", Filters: 4, Kernel: Size{3}}, "layers[0] (conv2d): kernel"},
+		{"one-value pad", Layer{Type: "zero_padding2d", Pad: Size{1}}, "layers[0] (zero_padding2d): pad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			n := Network{Input: []int{32, 32, 3}, Layers: []Layer{tt.layer}}
+			if _, err := n.Shapes(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Shapes: error %v, want one containing %q", err, tt.want)
+			}
+			if _, err := n.OutputShape(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("OutputShape: error %v, want one containing %q", err, tt.want)
+			}
+			if _, err := n.Footprint(32, 1); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Footprint: error %v, want one containing %q", err, tt.want)
 			}
 		})
 	}
