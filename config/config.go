@@ -90,10 +90,19 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// cifarImage is the shape of one CIFAR-10 image, [height width channels]
+// (cifar.Height, cifar.Width, cifar.Channels; config does not import cifar).
+var cifarImage = []int{32, 32, 3}
+
 func (c *Config) validateStage(i int, r *resolver) error {
 	s := c.Stages[i]
 	if err := checkClasses(s.Classes); err != nil {
 		return err
+	}
+	// Every stage trains on CIFAR-10, whose examples are 32x32 RGB images;
+	// a malformed input is reported with the layers below.
+	if checkInput(s.Model.Input) == nil && !slices.Equal(s.Model.Input, cifarImage) {
+		return fmt.Errorf("model.input: the stage trains on CIFAR-10 images, want %v, got %v", cifarImage, s.Model.Input)
 	}
 	if err := s.Train.Validate(); err != nil {
 		return err

@@ -223,7 +223,7 @@ stages:
   - name: only
     classes: [3, 5]
     model:
-      input: [16, 16, 3]
+      input: [32, 32, 3]
       layers:
         - {type: conv2d, filters: 4, kernel: 3, padding: same, strides: 2}
         - {type: batchnorm}

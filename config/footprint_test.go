@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestFootprint(t *testing.T) {
 	c := Default()
@@ -66,5 +69,19 @@ func TestOptimizerSlots(t *testing.T) {
 		if got := c.o.Slots(); got != c.want {
 			t.Errorf("%+v: %d slots, want %d", c.o, got, c.want)
 		}
+	}
+}
+
+// TestHugeInputFootprint checks the input's share of the memory cap, which
+// a config cannot reach any more (every stage takes 32x32x3 images).
+func TestHugeInputFootprint(t *testing.T) {
+	n := Network{Input: []int{100000, 100000, 3}, Layers: []Layer{{Type: "conv2d", Filters: 1, Kernel: Size{3, 3}, Strides: Size{1000, 1000}}}}
+	f, err := n.Footprint(1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.checkFootprint(f, MaxTrainBytes, "training")
+	if want := "input: [100000 100000 3] per example takes 111.8 GiB"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want one containing %q", err, want)
 	}
 }

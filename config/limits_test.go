@@ -11,13 +11,13 @@ import (
 // the last layer of the one before; the first has layers layers.
 func chain(n, layers int) string {
 	var b strings.Builder
-	b.WriteString("stages:\n- name: s0\n  classes: [0, 1]\n  model:\n    input: [2, 2, 1]\n    layers:\n    - {type: flatten}\n")
+	b.WriteString("stages:\n- name: s0\n  classes: [0, 1]\n  model:\n    input: [32, 32, 3]\n    layers:\n    - {type: global_avgpool2d}\n")
 	for range layers - 2 {
 		b.WriteString("    - {type: dropout, rate: 0.1}\n")
 	}
 	b.WriteString("    - {type: dense, units: 2}\n")
 	for s := 1; s < n; s++ {
-		fmt.Fprintf(&b, "- name: s%d\n  classes: [0, 1]\n  model:\n    input: [2, 2, 1]\n    from: {stage: s%d, up_to: dropout_%d}\n    layers: [{type: dense, units: 2}]\n", s, s-1, layers-3)
+		fmt.Fprintf(&b, "- name: s%d\n  classes: [0, 1]\n  model:\n    input: [32, 32, 3]\n    from: {stage: s%d, up_to: dropout_%d}\n    layers: [{type: dense, units: 2}]\n", s, s-1, layers-3)
 	}
 	return b.String()
 }
