@@ -135,7 +135,11 @@ func (l *loop) epoch(ctx context.Context) error {
 	order := l.order.Order(st.Epoch, t.cfg.Shuffle)
 	l.pf.request(l.batch(order, st.Batch))
 	for st.Batch < l.steps {
-		in := l.pf.wait()
+		in, err := l.pf.wait()
+		if err != nil {
+			l.rep.stop()
+			return fmt.Errorf("train: epoch %d/%d step %d/%d: %w", st.Epoch+1, t.cfg.Epochs, st.Batch+1, l.steps, err)
+		}
 		if err := ctx.Err(); err != nil {
 			l.rep.stop()
 			st.Seconds = prior + t.opt.Clock().Sub(epochStart).Seconds()

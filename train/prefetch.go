@@ -1,6 +1,9 @@
 package train
 
-import "unsafe"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // prefetcher fills the next training batch straight into the memory of its
 // input tensors on a second goroutine while the current step runs, so that
@@ -11,14 +14,20 @@ type prefetcher struct {
 	set     Dataset
 	slots   [2]map[int]*batchInput
 	req     chan []int
-	done    chan *batchInput
+	done    chan filled
 	pending bool
+}
+
+// filled is a batch the goroutine filled, or why it could not.
+type filled struct {
+	in  *batchInput
+	err error
 }
 
 // newPrefetcher allocates inputs for batches of the given sizes and starts
 // the filling goroutine; close stops it.
 func (t *Trainer) newPrefetcher(set Dataset, sizes ...int) (*prefetcher, error) {
-	p := &prefetcher{set: set, req: make(chan []int, 1), done: make(chan *batchInput, 1)}
+	p := &prefetcher{set: set, req: make(chan []int, 1), done: make(chan filled, 1)}
 	for i := range p.slots {
 		p.slots[i] = make(map[int]*batchInput, len(sizes))
 		for _, n := range sizes {
@@ -41,10 +50,23 @@ func (p *prefetcher) run() {
 	slot := 0
 	for idx := range p.req {
 		in := p.slots[slot][len(idx)]
-		p.set.FillTo(idx, in.images.floats(), in.labels.floats())
+		err := p.fill(idx, in)
 		slot = 1 - slot
-		p.done <- in
+		p.done <- filled{in, err}
 	}
+}
+
+// fill fills in with the examples idx of the set. A panic of the set's
+// FillTo (the Dataset is the caller's) is returned as an error: on this
+// goroutine it would end the process, skipping Fit's checkpoint.
+func (p *prefetcher) fill(idx []int, in *batchInput) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("training set: FillTo of %d examples panicked: %v", len(idx), r)
+		}
+	}()
+	p.set.FillTo(idx, in.images.floats(), in.labels.floats())
+	return nil
 }
 
 // request starts filling the batch of the given indices; idx must not
@@ -54,16 +76,18 @@ func (p *prefetcher) request(idx []int) {
 	p.req <- idx
 }
 
-// wait returns the batch last requested, once it is filled.
-func (p *prefetcher) wait() *batchInput {
+// wait returns the batch last requested, once it is filled, or the error
+// that kept it from being filled.
+func (p *prefetcher) wait() (*batchInput, error) {
 	p.pending = false
-	return <-p.done
+	f := <-p.done
+	return f.in, f.err
 }
 
 // close waits for a pending batch and stops the goroutine.
 func (p *prefetcher) close() {
 	if p.pending {
-		p.wait()
+		_, _ = p.wait() // the batch is dropped, and so is its error
 	}
 	close(p.req)
 }
