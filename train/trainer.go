@@ -470,6 +470,9 @@ func (t *Trainer) newInput(n int) (*batchInput, error) {
 // Values returns the current value of every model variable by
 // Variable.Name: snapshots that later training does not change.
 func (t *Trainer) Values() (graph.Weights, error) {
+	if t.sess == nil {
+		return nil, errors.New("train: values: trainer is closed")
+	}
 	w, err := session.Read(t.sess, t.m.Variables)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)

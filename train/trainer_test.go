@@ -140,3 +140,34 @@ func TestPredict(t *testing.T) {
 		t.Error("Predict with too few values: got no error")
 	}
 }
+
+func TestValuesAfterClose(t *testing.T) {
+	tr := newTiny(t, tiny{k: 3}, trainCfg(1, 4), testOptions())
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Values(); err == nil || !strings.Contains(err.Error(), "train: values: trainer is closed") {
+		t.Errorf("error %v, want one saying the trainer is closed", err)
+	}
+}
+
+// panicky is a training set whose FillTo panics from its second batch on.
+type panicky struct {
+	*cifar.Set
+	calls int
+}
+
+func (p *panicky) FillTo(idx []int, images, labels []float32) {
+	if p.calls++; p.calls > 1 {
+		panic("bad example")
+	}
+	p.Set.FillTo(idx, images, labels)
+}
+
+func TestFitFillToPanics(t *testing.T) {
+	tr := newTiny(t, tiny{k: 3}, trainCfg(1, 4), testOptions())
+	_, err := tr.Fit(context.Background(), &panicky{Set: colors(20, 3, 1)}, nil)
+	if want := "step 2/5: training set: FillTo of 4 examples panicked: bad example"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want one containing %q", err, want)
+	}
+}
