@@ -27,6 +27,9 @@ const outputBatch = 500
 // error between batches when ctx is done. It serves to compute once the
 // outputs of a network's frozen, deterministic first layers.
 func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, out tf.Output, values graph.Weights, sets ...Dataset) (_ [][]float32, err error) {
+	if err := checkInputs(m.Images.Shape(), sets); err != nil {
+		return nil, err
+	}
 	var vars []*graph.Variable
 	for _, v := range m.Variables {
 		if values[v.Name] != nil {
@@ -60,6 +63,27 @@ func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, o
 		}
 	}
 	return result, nil
+}
+
+// checkInputs checks that the examples of every set fit images, the
+// model's input (a [batch, ...] shape), and that the sets that can check
+// themselves are sound.
+func checkInputs(images tf.Shape, sets []Dataset) error {
+	n, err := width(images)
+	if err != nil {
+		return err
+	}
+	for i, set := range sets {
+		if set.Width() != n {
+			return fmt.Errorf("train: outputs: set %d: %d values per example, the model's input %s takes %d", i, set.Width(), images, n)
+		}
+		if c, ok := set.(Checker); ok {
+			if err := c.Check(); err != nil {
+				return fmt.Errorf("train: outputs: set %d: %w", i, err)
+			}
+		}
+	}
+	return nil
 }
 
 // width returns the values of one example of a [batch, ...] shape.
