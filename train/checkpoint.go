@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
-	"github.com/tfcifar/tfcifar/internal/closer"
+	"github.com/tfcifar/tfcifar/internal/capped"
 )
 
 // Checkpoint layout inside Options.Dir: checkpoint/ckpt.index,
@@ -342,35 +341,36 @@ const maxIndexSize = 64 << 20
 // hashIndex returns the sha256 of a checkpoint index of at most
 // maxIndexSize bytes.
 func hashIndex(path string) (string, error) {
-	f, err := os.Open(path)
+	b, err := readRegular(path, maxIndexSize, "a checkpoint index")
 	if err != nil {
 		return "", err
 	}
-	defer closer.Discard(f)
-	h := sha256.New()
-	n, err := io.Copy(h, io.LimitReader(f, maxIndexSize+1))
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
+
+// readRegular reads path, a regular file of at most limit bytes (what it
+// should be names it in errors). It checks the kind of file before opening
+// it, so a named pipe in a checkpoint fails at once instead of blocking.
+func readRegular(path string, limit int64, what string) ([]byte, error) {
+	fi, err := os.Stat(path)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
-	if n > maxIndexSize {
-		return "", fmt.Errorf("%s: larger than %d MiB, not a checkpoint index", path, maxIndexSize>>20)
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (mode %s), want %s", path, fi.Mode().Type(), what)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%s: larger than %s, not %s", path, capped.Size(limit), what)
+	}
+	return capped.ReadFile(path, limit)
 }
 
 // readState reads and checks a state.json of at most maxStateSize bytes.
 func readState(path string) (*state, error) {
-	f, err := os.Open(path)
+	b, err := readRegular(path, maxStateSize, "a checkpoint state")
 	if err != nil {
 		return nil, fmt.Errorf("train: resume: %w", err)
-	}
-	defer closer.Discard(f)
-	b, err := io.ReadAll(io.LimitReader(f, maxStateSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("train: resume: %s: %w", path, err)
-	}
-	if len(b) > maxStateSize {
-		return nil, fmt.Errorf("train: resume: %s: larger than %d MiB, not a checkpoint state", path, maxStateSize>>20)
 	}
 	var st state
 	if err := json.Unmarshal(b, &st); err != nil {
