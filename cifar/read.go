@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/tfcifar/tfcifar/internal/capped"
 )
 
 // DirName is the name of the directory the official archive extracts to.
@@ -206,19 +208,18 @@ func readClasses(dir string) ([]string, error) {
 	if err := regular(path, fi); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(path)
-	if err != nil {
+	if fi.Size() > MaxMetaSize {
+		return nil, metaTooLarge(path)
+	}
+	data, err := capped.ReadFile(path, MaxMetaSize)
+	if err != nil { // gone, or grown past the cap since the Stat
 		return nil, missing(dir, MetaFile, err)
 	}
-	defer func() { _ = f.Close() }() // read only
-	data, err := io.ReadAll(io.LimitReader(f, MaxMetaSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("cifar: %w", err)
-	}
-	if len(data) > MaxMetaSize {
-		return nil, &FormatError{File: path, Record: -1, Reason: fmt.Sprintf("larger than %d bytes, want 10 class names, one per line", MaxMetaSize)}
-	}
 	return ParseClasses(path, data)
+}
+
+func metaTooLarge(path string) error {
+	return &FormatError{File: path, Record: -1, Reason: fmt.Sprintf("larger than %d bytes, want 10 class names, one per line", MaxMetaSize)}
 }
 
 // Load reads the CIFAR-10 binary dataset in dir (data_batch_1.bin …
