@@ -55,7 +55,7 @@ func TestResolvedGolden(t *testing.T) {
 
 func TestReferenceYAML(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "reference.yaml")
-	if err := os.WriteFile(path, configs.Reference, 0o644); err != nil {
+	if err := os.WriteFile(path, configs.Reference(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Load(path, nil)
@@ -63,7 +63,7 @@ func TestReferenceYAML(t *testing.T) {
 		t.Fatalf("configs/reference.yaml: %v", err)
 	}
 	// It documents every layer type, every layer setting and every section field.
-	text := string(configs.Reference)
+	text := string(configs.Reference())
 	for _, typ := range Types() {
 		if !strings.Contains(text, "type: "+string(typ)) {
 			t.Errorf("reference.yaml has no layer of type %s", typ)

@@ -14,8 +14,8 @@ import (
 // resolved YAML. Seeds live in testdata/fuzz/FuzzLoad; the reference
 // configs are added here.
 func FuzzLoad(f *testing.F) {
-	f.Add(configs.Transfer, "stages.base.train.epochs=1")
-	f.Add(configs.Reference, "")
+	f.Add(configs.Transfer(), "stages.base.train.epochs=1")
+	f.Add(configs.Reference(), "")
 	f.Add([]byte(minimal), "stages.0.model.layers.0.filters=1000000000000")
 	f.Add([]byte(minimal), "run.device=/job:worker/replica:0/task:3/device:CPU:0")
 	dir := f.TempDir()

@@ -29,7 +29,7 @@ const EnvPrefix = "TFCIFAR_"
 // YAML value. Unknown keys are rejected and the result is validated; every
 // error names the file.
 func Load(path string, sets []string) (*Config, error) {
-	name, b := "transfer.yaml (embedded)", configs.Transfer
+	name, b := "transfer.yaml (embedded)", configs.Transfer()
 	if path != "" {
 		var err error
 		if b, err = capped.ReadStream(path, MaxFileSize, "config files"); err != nil {

@@ -3,14 +3,21 @@
 // reference.yaml, which documents every field and layer type.
 package configs
 
-import _ "embed"
+import (
+	"bytes"
+	_ "embed"
+)
 
-// Transfer is configs/transfer.yaml, the reference workflow.
-//
 //go:embed transfer.yaml
-var Transfer []byte
+var transfer []byte
 
-// Reference is configs/reference.yaml, the fully commented reference.
-//
 //go:embed reference.yaml
-var Reference []byte
+var reference []byte
+
+// Transfer returns configs/transfer.yaml, the reference workflow. The
+// result is a copy: the caller may change it.
+func Transfer() []byte { return bytes.Clone(transfer) }
+
+// Reference returns configs/reference.yaml, the fully commented reference.
+// The result is a copy: the caller may change it.
+func Reference() []byte { return bytes.Clone(reference) }
