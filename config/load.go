@@ -52,7 +52,9 @@ func Load(path string, sets []string) (*Config, error) {
 //   - items of the stages list (and of the lists inside a stage) are
 //     addressed by index or stage name, and a whole list or section may be
 //     given as a YAML value; viper keeps a list as one value, so these
-//     overrides edit a copy of the stages list, which is then set whole;
+//     overrides edit the stages list in place (v.Get returns viper's own
+//     value, not a copy; the viper is this parse's alone), which is then
+//     set whole;
 //   - the defaults of each stage, which live under the list;
 //   - unknown keys and unknown TFCIFAR_ variables are errors with a
 //     suggestion, and YAML size and nesting caps apply to the file and to
@@ -281,8 +283,9 @@ func join(prefix, k string) string {
 // overrides applies the environment and -set overrides on top of the file
 // in v. Keys outside the stages list go to viper: its environment layer
 // (bindEnv) or, for -set and for a whole section given in a variable, its
-// Set layer, which comes first. Keys inside the stages list edit list, a
-// copy of the list that finish sets whole.
+// Set layer, which comes first. Keys inside the stages list edit list in
+// place: it is the stages value viper itself holds (v.Get does not copy),
+// and finish sets it whole, so that the Set layer holds it.
 type overrides struct {
 	v    *viper.Viper
 	list map[string]any // {"stages": the stages list}

@@ -32,8 +32,9 @@ func (w Weights) Clone() Weights {
 }
 
 // Of returns the values in w of the variables of vars that belong to one of
-// layers, matched by Variable.Layer (a layer name may hold "/", so a
-// variable's name does not tell its layer). No layers give empty Weights.
+// layers, matched by Variable.Layer, never by a prefix of the variable's
+// name (a prefix "dense" would also take the variables of "dense_1"). No
+// layers give empty Weights.
 func (w Weights) Of(vars []*Variable, layers ...string) Weights {
 	out := Weights{}
 	for _, v := range VariablesOf(vars, layers...) {
