@@ -3,9 +3,11 @@ package savedmodel
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -405,6 +407,15 @@ func TestReadMetaRefusesBadAssets(t *testing.T) {
 			return os.Symlink(target, p)
 		}
 	}
+	fifo := func(name string) func(string) error {
+		return func(d string) error {
+			p := filepath.Join(d, name)
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+			return syscall.Mkfifo(p, 0o644)
+		}
+	}
 	tests := []struct {
 		desc string
 		edit func(dir string) error
@@ -417,6 +428,7 @@ func TestReadMetaRefusesBadAssets(t *testing.T) {
 		{"repeated class", write(asset(classesAsset), "0\n1\n0\n"), []string{`line 3 repeats class "0"`}},
 		{"empty classes", write(asset(classesAsset), ""), []string{"classes.txt: no class names"}},
 		{"classes from /dev/zero", link(asset(classesAsset), "/dev/zero"), []string{"classes.txt is not a regular file"}},
+		{"classes from a named pipe", fifo(asset(classesAsset)), []string{"classes.txt is not a regular file"}},
 		{"300 MB network.yaml", sparse(asset(networkAsset), 300<<20), []string{"network.yaml is larger than the 1 MiB limit"}},
 		{"network.yaml from /dev/zero", link(asset(networkAsset), "/dev/zero"), []string{"network.yaml is not a regular file"}},
 		{"bad scale", write(asset(scaleAsset), "NaN\n"), []string{`scale.txt: "NaN" is not a positive pixel scale`}},
@@ -435,6 +447,25 @@ func TestReadMetaRefusesBadAssets(t *testing.T) {
 			t.Log(err)
 		})
 	}
+}
+
+// TestReadMetaManyClassesFast checks that a classes.txt of MaxClasses
+// distinct names, far more than the network's outputs, is refused by its
+// count at once.
+func TestReadMetaManyClassesFast(t *testing.T) {
+	var b strings.Builder
+	for i := range MaxClasses {
+		fmt.Fprintf(&b, "%08d\n", i) // 900 KB
+	}
+	dir := broken(t, func(d string) error {
+		return os.WriteFile(filepath.Join(d, "assets", classesAsset), []byte(b.String()), 0o644)
+	})
+	start := time.Now()
+	_, err := ReadMeta(dir)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("ReadMeta took %v for %d class names, want under 2s", d, MaxClasses)
+	}
+	wantErr(t, err, fmt.Sprintf("assets/classes.txt has %d class names, the network has 3 outputs", MaxClasses))
 }
 
 func TestLoadRefusesLargeFiles(t *testing.T) {

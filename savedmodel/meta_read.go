@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -67,14 +66,19 @@ func parseMeta(network, classes, scale []byte) (Meta, error) {
 	if err != nil {
 		return Meta{}, fmt.Errorf("assets/%s: %w", networkAsset, err)
 	}
+	k, err := outputs(net)
+	if err != nil {
+		return Meta{}, fmt.Errorf("assets/%s: %w", networkAsset, err)
+	}
 	names, err := parseClasses(classes)
+	if err == nil && len(names) != k {
+		return Meta{}, fmt.Errorf("assets/%s has %d class names, the network has %d outputs", classesAsset, len(names), k)
+	}
+	if err == nil {
+		err = distinct(names) // after the count, which bounds the names
+	}
 	if err != nil {
 		return Meta{}, fmt.Errorf("assets/%s: %w", classesAsset, err)
-	}
-	if k, err := outputs(net); err != nil {
-		return Meta{}, fmt.Errorf("assets/%s: %w", networkAsset, err)
-	} else if len(names) != k {
-		return Meta{}, fmt.Errorf("assets/%s has %d class names, the network has %d outputs", classesAsset, len(names), k)
 	}
 	m := Meta{Classes: names, Network: net}
 	if scale != nil {
@@ -102,7 +106,8 @@ func readAsset(dir, name string, required bool) ([]byte, error) {
 
 // parseClasses reads class names, one a line, each line ended by a line
 // feed (the last one may lack it). Empty names (an extra blank line
-// included), carriage returns, invalid UTF-8 and repeated names are errors.
+// included), carriage returns, invalid UTF-8 and more than MaxClasses lines
+// are errors; distinct checks for repeated names.
 func parseClasses(b []byte) ([]string, error) {
 	if !utf8.Valid(b) {
 		return nil, errors.New("not UTF-8 text")
@@ -121,11 +126,21 @@ func parseClasses(b []byte) ([]string, error) {
 			return nil, fmt.Errorf("line %d is empty; want one class name a line", i+1)
 		case strings.ContainsRune(n, '\r'):
 			return nil, fmt.Errorf("line %d has a carriage return", i+1)
-		case slices.Contains(names[:i], n):
-			return nil, fmt.Errorf("line %d repeats class %q", i+1, n)
 		}
 	}
 	return names, nil
+}
+
+// distinct refuses a class name given twice, naming its second line.
+func distinct(names []string) error {
+	seen := make(map[string]struct{}, len(names))
+	for i, n := range names {
+		if _, ok := seen[n]; ok {
+			return fmt.Errorf("line %d repeats class %q", i+1, n)
+		}
+		seen[n] = struct{}{}
+	}
+	return nil
 }
 
 // parseScale reads the pixel scale an export records: one positive finite
