@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 
 	"github.com/tfcifar/tfcifar/savedmodel"
@@ -50,7 +49,7 @@ func Predict(ctx context.Context, modelDir string, files []string, opt PredictOp
 	}
 	scale := float32(1)
 	switch {
-	case m.Scale != 0 && opt.Scale != 0 && !sameScale(opt.Scale, m.Scale):
+	case m.Scale != 0 && opt.Scale != 0 && !m.ScaleMatches(opt.Scale):
 		return nil, fmt.Errorf("%s applies its training pixel scale %g itself (assets/scale.txt); -scale %g disagrees, leave it out", modelDir, m.Scale, opt.Scale)
 	case m.Scale == 0 && opt.Scale != 0:
 		scale = float32(opt.Scale)
@@ -92,6 +91,3 @@ func top(row []float32, classes []string, n int) []Guess {
 	}
 	return out
 }
-
-// sameScale reports whether two pixel scales agree up to rounding.
-func sameScale(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(math.Abs(a), math.Abs(b)) }

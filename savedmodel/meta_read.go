@@ -37,6 +37,13 @@ type Meta struct {
 	Scale   float64
 }
 
+// ScaleMatches reports whether the pixel scale f agrees with m.Scale to
+// 1e-9 (relative), so that "1/255" and its decimal expansion match. A Scale
+// of 0 (not recorded) matches only 0.
+func (m Meta) ScaleMatches(f float64) bool {
+	return math.Abs(m.Scale-f) <= 1e-9*max(math.Abs(m.Scale), math.Abs(f))
+}
+
 // ReadMeta reads the assets of the export in dir without loading the graph.
 // It fails with an error naming dir when dir is missing or is not a tfcifar
 // export, when an asset is larger than MaxAssetBytes or malformed, and when
