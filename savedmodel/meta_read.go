@@ -24,6 +24,12 @@ const (
 	MaxClasses       = 100000    // names in assets/classes.txt
 )
 
+// MaxBatch is the most images tfcifar feeds a loaded export in one run
+// (infer's Evaluate and Predict batch by it). The graph check fixes the
+// batch dimension of the images input at MaxBatch, so that every tensor's
+// size is known and counted.
+const MaxBatch = 500
+
 // Meta is what a tfcifar export says about itself in its assets: the class
 // names in output order (assets/classes.txt), the network it was built
 // from (assets/network.yaml) and the pixel scale it was trained with
