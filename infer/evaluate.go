@@ -100,7 +100,7 @@ func (ev *Evaluation) count(ctx context.Context, m *savedmodel.Model, set *cifar
 	right := make([]int, len(ev.Classes))
 	total := make([]int, len(ev.Classes))
 	i := 0
-	for batch := range cifar.NewBatcher(set, 500, scale, 0).Epoch(0, false) {
+	for batch := range cifar.NewBatcher(set, savedmodel.MaxBatch, scale, 0).Epoch(0, false) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -2,7 +2,9 @@ package infer
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -192,5 +194,14 @@ func TestSplits(t *testing.T) {
 	s[0] = "changed"
 	if Splits()[0] != "train" {
 		t.Error("Splits returns the package's own list")
+	}
+}
+
+func TestPredictRefusesTop(t *testing.T) {
+	for _, n := range []int{0, -1} {
+		_, err := Predict(context.Background(), filepath.Join(t.TempDir(), "none"), nil, PredictOptions{Top: n})
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("top %d: want at least 1", n)) {
+			t.Errorf("Predict with top %d: %v, want an error naming top", n, err)
+		}
 	}
 }

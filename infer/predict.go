@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 
 	"github.com/tfcifar/tfcifar/savedmodel"
@@ -37,8 +36,13 @@ type PredictOptions struct {
 // Images of another size are resized to the model's input (bilinear, in
 // TensorFlow); files larger than MaxImageBytes or MaxImagePixels are
 // refused before being decoded. It returns the top classes of each file,
-// most probable first.
+// most probable first. opt.Top must be at least 1; a model whose input
+// image is larger than MaxImagePixels is refused before any file is read.
+// Files are classified savedmodel.MaxBatch at a time.
 func Predict(ctx context.Context, modelDir string, files []string, opt PredictOptions) (out []Prediction, err error) {
+	if opt.Top < 1 {
+		return nil, fmt.Errorf("predict: top %d: want at least 1 class per image", opt.Top)
+	}
 	m, err := savedmodel.Load(ctx, modelDir, opt.Load)
 	if err != nil {
 		return nil, err
@@ -48,32 +52,38 @@ func Predict(ctx context.Context, modelDir string, files []string, opt PredictOp
 	if len(in) != 3 || in[2] != 3 {
 		return nil, fmt.Errorf("%s: model input %v is not an RGB image", modelDir, in)
 	}
+	if int64(in[0])*int64(in[1]) > MaxImagePixels {
+		return nil, fmt.Errorf("%s: model input %v is larger than %d pixels, the limit for images", modelDir, in, MaxImagePixels)
+	}
 	scale := float32(1)
 	switch {
-	case m.Scale != 0 && opt.Scale != 0 && !sameScale(opt.Scale, m.Scale):
+	case m.Scale != 0 && opt.Scale != 0 && !m.ScaleMatches(opt.Scale):
 		return nil, fmt.Errorf("%s applies its training pixel scale %g itself (assets/scale.txt); -scale %g disagrees, leave it out", modelDir, m.Scale, opt.Scale)
 	case m.Scale == 0 && opt.Scale != 0:
 		scale = float32(opt.Scale)
 	}
-	pixels := make([]float32, 0, len(files)*in[0]*in[1]*3)
-	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	k := len(m.Classes)
+	out = make([]Prediction, 0, len(files))
+	for start := 0; start < len(files); start += savedmodel.MaxBatch {
+		batch := files[start:min(start+savedmodel.MaxBatch, len(files))]
+		pixels := make([]float32, 0, len(batch)*in[0]*in[1]*3)
+		for _, f := range batch {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			px, err := ReadImage(f, in[1], in[0], scale)
+			if err != nil {
+				return nil, err
+			}
+			pixels = append(pixels, px...)
 		}
-		px, err := ReadImage(f, in[1], in[0], scale)
+		probs, _, err := m.Predict(pixels, len(batch))
 		if err != nil {
 			return nil, err
 		}
-		pixels = append(pixels, px...)
-	}
-	probs, _, err := m.Predict(pixels, len(files))
-	if err != nil {
-		return nil, err
-	}
-	k := len(m.Classes)
-	out = make([]Prediction, len(files))
-	for i, f := range files {
-		out[i] = Prediction{File: f, Top: top(probs[i*k:(i+1)*k], m.Classes, opt.Top)}
+		for i, f := range batch {
+			out = append(out, Prediction{File: f, Top: top(probs[i*k:(i+1)*k], m.Classes, opt.Top)})
+		}
 	}
 	return out, nil
 }
@@ -92,6 +102,3 @@ func top(row []float32, classes []string, n int) []Guess {
 	}
 	return out
 }
-
-// sameScale reports whether two pixel scales agree up to rounding.
-func sameScale(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(math.Abs(a), math.Abs(b)) }

@@ -210,8 +210,8 @@ var allocates = map[string]int{
 }
 
 // checkAllocation checks the shape input of an op that allocates when it
-// is a constant; other shapes come from the batch and are bounded by the
-// images fed.
+// is a constant; checkShapes counts the others, computed with the batch
+// fixed at MaxBatch.
 func checkAllocation(n *nodepb.NodeDef, nodes map[string]*nodepb.NodeDef) error {
 	i, ok := allocates[n.Op]
 	if !ok || i >= len(n.Input) {

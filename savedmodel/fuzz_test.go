@@ -29,7 +29,7 @@ func FuzzCheckGraph(f *testing.F) {
 					t.Fatalf("checkGraph accepted node %q of op %s", n.Name, n.Op)
 				}
 			}
-			_ = checkShapes(mg)
+			_ = checkShapes(mg, meta.Network.Input)
 		}
 	})
 }

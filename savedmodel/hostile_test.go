@@ -3,9 +3,11 @@ package savedmodel
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +24,8 @@ import (
 	shapepb "github.com/galeone/tensorflow/tensorflow/go/core/framework/tensor_shape_go_proto"
 	typespb "github.com/galeone/tensorflow/tensorflow/go/core/framework/types_go_proto"
 	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
+
+	"github.com/tfcifar/tfcifar/config"
 )
 
 // The hostile models below are tfcifar exports whose saved_model.pb was
@@ -198,6 +202,20 @@ func TestLoadRefusesHostileGraphs(t *testing.T) {
 			})
 			mainOp(mg, names...)
 		}, []string{`node "hostile/Fill"`, "has shape [100000, 100000], larger than the 256 MiB limit"}},
+		{"Pad of the batch", func(t *testing.T, mg *pb.MetaGraphDef) {
+			images := nodeName(mg.SignatureDef[SignatureKey].Inputs[InputImages].GetName())
+			addOps(t, mg, func(s *op.Scope) []tf.Output {
+				pad := op.Const(s.SubScope("p"), [][]int32{{1 << 20, 1 << 20}, {0, 0}, {0, 0}, {0, 0}})
+				return []tf.Output{op.Pad(s, existing(s, images, tf.Float), pad)}
+			})
+		}, []string{`node "hostile/Pad"`, "op Pad", "larger than the 256 MiB limit"}},
+		{"Fill of a shape computed from the batch", func(t *testing.T, mg *pb.MetaGraphDef) {
+			images := nodeName(mg.SignatureDef[SignatureKey].Inputs[InputImages].GetName())
+			addOps(t, mg, func(s *op.Scope) []tf.Output {
+				dims := op.Mul(s, op.Shape(s, existing(s, images, tf.Float)), op.Const(s.SubScope("k"), []int32{65536, 1, 1, 1}))
+				return []tf.Output{op.Fill(s, dims, op.Const(s.SubScope("v"), float32(0)))}
+			})
+		}, []string{`node "hostile/Fill"`, "op Fill"}},
 		{"save op as init op", func(t *testing.T, mg *pb.MetaGraphDef) {
 			mainOp(mg, mg.SaverDef.SaveTensorName)
 		}, []string{"op SaveV2 writes files"}},
@@ -405,6 +423,15 @@ func TestReadMetaRefusesBadAssets(t *testing.T) {
 			return os.Symlink(target, p)
 		}
 	}
+	fifo := func(name string) func(string) error {
+		return func(d string) error {
+			p := filepath.Join(d, name)
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+			return syscall.Mkfifo(p, 0o644)
+		}
+	}
 	tests := []struct {
 		desc string
 		edit func(dir string) error
@@ -417,6 +444,7 @@ func TestReadMetaRefusesBadAssets(t *testing.T) {
 		{"repeated class", write(asset(classesAsset), "0\n1\n0\n"), []string{`line 3 repeats class "0"`}},
 		{"empty classes", write(asset(classesAsset), ""), []string{"classes.txt: no class names"}},
 		{"classes from /dev/zero", link(asset(classesAsset), "/dev/zero"), []string{"classes.txt is not a regular file"}},
+		{"classes from a named pipe", fifo(asset(classesAsset)), []string{"classes.txt is not a regular file"}},
 		{"300 MB network.yaml", sparse(asset(networkAsset), 300<<20), []string{"network.yaml is larger than the 1 MiB limit"}},
 		{"network.yaml from /dev/zero", link(asset(networkAsset), "/dev/zero"), []string{"network.yaml is not a regular file"}},
 		{"bad scale", write(asset(scaleAsset), "NaN\n"), []string{`scale.txt: "NaN" is not a positive pixel scale`}},
@@ -435,6 +463,25 @@ func TestReadMetaRefusesBadAssets(t *testing.T) {
 			t.Log(err)
 		})
 	}
+}
+
+// TestReadMetaManyClassesFast checks that a classes.txt of MaxClasses
+// distinct names, far more than the network's outputs, is refused by its
+// count at once.
+func TestReadMetaManyClassesFast(t *testing.T) {
+	var b strings.Builder
+	for i := range MaxClasses {
+		fmt.Fprintf(&b, "%08d\n", i) // 900 KB
+	}
+	dir := broken(t, func(d string) error {
+		return os.WriteFile(filepath.Join(d, "assets", classesAsset), []byte(b.String()), 0o644)
+	})
+	start := time.Now()
+	_, err := ReadMeta(dir)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("ReadMeta took %v for %d class names, want under 2s", d, MaxClasses)
+	}
+	wantErr(t, err, fmt.Sprintf("assets/classes.txt has %d class names, the network has 3 outputs", MaxClasses))
 }
 
 func TestLoadRefusesLargeFiles(t *testing.T) {
@@ -467,5 +514,53 @@ func TestLoadRefusesLargeFiles(t *testing.T) {
 			_, err = ReadVariables(dir, LoadOptions{Trust: true})
 			wantErr(t, err, tc.want...)
 		})
+	}
+}
+
+// TestLoadAllLayerTypes checks that the graph check, with the batch fixed,
+// accepts an export using every layer type.
+func TestLoadAllLayerTypes(t *testing.T) {
+	net := config.Network{Input: []int{32, 32, 3}, Layers: []config.Layer{
+		{Type: config.ZeroPadding2D, Pad: config.Size{1, 2}},
+		{Type: config.Conv2D, Filters: 4, Kernel: config.Size{3, 3}, Padding: "same", Activation: "relu"},
+		{Type: config.BatchNormalization},
+		{Type: config.MaxPooling2D},
+		{Type: config.AveragePooling2D},
+		{Type: config.Dropout, Rate: 0.25},
+		{Type: config.Conv2D, Filters: 4, Kernel: config.Size{1, 1}},
+		{Type: config.GlobalAveragePooling2D},
+		{Type: config.Dense, Units: 6},
+		{Type: config.Activation, Activation: "relu"},
+		{Type: config.BatchNormalization},
+		{Type: config.Flatten},
+		{Type: config.Dropout, Rate: 0.5},
+		{Type: config.Dense, Units: 3, Activation: "softmax"},
+	}}
+	dir, err := ExportNetwork(filepath.Join(t.TempDir(), "m"), net, initialValues(t, net, 1), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(context.Background(), dir, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, _, err := m.Predict(make([]float32, MaxBatch*32*32*3), MaxBatch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadCancelledRunsNothing checks that a load whose ctx is already done
+// does not start the loader: the trusted init op does not run.
+func TestLoadCancelledRunsNothing(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "written")
+	dir := writeFileModel(t, target)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Load(ctx, dir, LoadOptions{Trust: true})
+	wantErr(t, err, "interrupted", "context canceled")
+	time.Sleep(500 * time.Millisecond) // a loader started anyway would have run by now
+	if _, err := os.Stat(target); err == nil {
+		t.Error("a cancelled load ran the init op")
 	}
 }

@@ -2,6 +2,7 @@ package savedmodel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,9 @@ import (
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"google.golang.org/protobuf/proto"
 
+	attrpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/attr_value_go_proto"
+	graphpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/graph_go_proto"
+	shapepb "github.com/galeone/tensorflow/tensorflow/go/core/framework/tensor_shape_go_proto"
 	typespb "github.com/galeone/tensorflow/tensorflow/go/core/framework/types_go_proto"
 	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
 
@@ -110,7 +114,7 @@ func readChecked(dir string, opt LoadOptions) (Meta, *pb.MetaGraphDef, error) {
 	}
 	err = checkGraph(mg)
 	if err == nil {
-		err = checkShapes(mg)
+		err = checkShapes(mg, meta.Network.Input)
 	}
 	if err != nil {
 		return Meta{}, nil, fmt.Errorf("savedmodel: %s refused (trust it only if you trust its source): %w", filepath.Join(dir, "saved_model.pb"), err)
@@ -141,11 +145,25 @@ func checkVariables(dir string) error {
 	return nil
 }
 
-// checkShapes imports the graph (nothing runs) and refuses any op output
-// whose static shape, as TensorFlow infers it from the constants, is larger
-// than MaxTensorBytes, unknown dimensions counting as 1.
-func checkShapes(mg *pb.MetaGraphDef) error {
-	b, err := proto.Marshal(mg.GetGraphDef())
+// checkShapes imports the graph (nothing runs) with the batch fixed and
+// refuses any op output whose size TensorFlow's shape inference cannot
+// bound, or bounds above MaxTensorBytes.
+//
+// The images placeholder the serving signature names is given the shape
+// [MaxBatch H W C] of the largest batch tfcifar feeds (in is [H W C]), so
+// every shape derived from the batch is known: a graph that pads the batch,
+// or fills a tensor of a shape computed from the images', has a size to
+// count. Outputs whose rank or a dimension still is unknown are refused,
+// except those of unknownShape.
+func checkShapes(mg *pb.MetaGraphDef, in []int) error {
+	gd, ok := proto.Clone(mg.GetGraphDef()).(*graphpb.GraphDef)
+	if !ok || gd == nil {
+		return errors.New("no graph")
+	}
+	if err := fixBatch(gd, mg.GetSignatureDef()[SignatureKey].GetInputs()[InputImages].GetName(), in); err != nil {
+		return err
+	}
+	b, err := proto.Marshal(gd)
 	if err != nil {
 		return err
 	}
@@ -155,30 +173,78 @@ func checkShapes(mg *pb.MetaGraphDef) error {
 	}
 	for _, o := range g.Operations() {
 		for i := range o.NumOutputs() {
-			out := o.Output(i)
-			s := out.Shape()
-			if s.NumDimensions() <= 0 {
-				continue
-			}
-			n := int64(8)
-			for _, d := range must(s.ToSlice()) {
-				if d > 0 && n > MaxTensorBytes/d {
-					return fmt.Errorf("node %q: op %s: output %d has shape %v, larger than the %s limit", o.Name(), o.Type(), i, s, capped.Size(MaxTensorBytes))
-				} else if d > 0 {
-					n *= d
-				}
+			if err := checkOutputShape(&o, i); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
-func must(s []int64, _ error) []int64 { return s }
+// fixBatch sets the shape attribute of the Placeholder node named by the
+// tensor name images to [MaxBatch in...].
+func fixBatch(gd *graphpb.GraphDef, images string, in []int) error {
+	name := nodeName(images)
+	for _, n := range gd.GetNode() {
+		if n.GetName() != name {
+			continue
+		}
+		if n.GetOp() != "Placeholder" {
+			return fmt.Errorf("node %q: op %s: the %s input is not a Placeholder", name, n.GetOp(), InputImages)
+		}
+		s := &shapepb.TensorShapeProto{Dim: []*shapepb.TensorShapeProto_Dim{{Size: MaxBatch}}}
+		for _, d := range in {
+			s.Dim = append(s.Dim, &shapepb.TensorShapeProto_Dim{Size: int64(d)})
+		}
+		if n.Attr == nil {
+			n.Attr = map[string]*attrpb.AttrValue{}
+		}
+		n.Attr["shape"] = &attrpb.AttrValue{Value: &attrpb.AttrValue_Shape{Shape: s}}
+		return nil
+	}
+	return fmt.Errorf("the %s input %q is not a node of the graph", InputImages, images)
+}
+
+// unknownShape maps the ops with an output whose shape inference leaves
+// unknown, though its size is bounded otherwise, to that output (-1: all):
+// RestoreV2 reads the variables checkVariables bounds, and the reserve space
+// FusedBatchNormV3 returns in inference is at most its channels.
+var unknownShape = map[string]int{"RestoreV2": -1, "FusedBatchNormV3": 5}
+
+// checkOutputShape refuses output i of o when its shape is unknown or its
+// size is larger than MaxTensorBytes (8 bytes an element).
+func checkOutputShape(o *tf.Operation, i int) error {
+	s := o.Output(i).Shape()
+	if u, ok := unknownShape[o.Type()]; ok && (u < 0 || u == i) {
+		return nil
+	}
+	if s.NumDimensions() < 0 {
+		return fmt.Errorf("node %q: op %s: output %d has an unknown shape, even with the batch fixed at %d images", o.Name(), o.Type(), i, MaxBatch)
+	}
+	dims, err := s.ToSlice()
+	if err != nil {
+		return fmt.Errorf("node %q: op %s: output %d: %w", o.Name(), o.Type(), i, err)
+	}
+	n := int64(8)
+	for _, d := range dims {
+		switch {
+		case d < 0:
+			return fmt.Errorf("node %q: op %s: output %d has shape %v, with a size unknown even with the batch fixed at %d images", o.Name(), o.Type(), i, s, MaxBatch)
+		case d > 0 && n > MaxTensorBytes/d:
+			return fmt.Errorf("node %q: op %s: output %d has shape %v, larger than the %s limit", o.Name(), o.Type(), i, s, capped.Size(MaxTensorBytes))
+		}
+		n *= max(d, 1)
+	}
+	return nil
+}
 
 // loadBundle runs TensorFlow's loader in its own goroutine so that ctx can
 // interrupt a slow load; an interrupted load's session is closed when the
 // loader returns.
 func loadBundle(ctx context.Context, dir string, run config.Run) (*tf.SavedModel, error) {
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("savedmodel: load %s: interrupted: %w", dir, context.Cause(ctx))
+	}
 	opt, _, err := session.Options(run)
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: load %s: %w", dir, err)

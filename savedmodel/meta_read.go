@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -25,6 +24,12 @@ const (
 	MaxClasses       = 100000    // names in assets/classes.txt
 )
 
+// MaxBatch is the most images tfcifar feeds a loaded export in one run
+// (infer's Evaluate and Predict batch by it). The graph check fixes the
+// batch dimension of the images input at MaxBatch, so that every tensor's
+// size is known and counted.
+const MaxBatch = 500
+
 // Meta is what a tfcifar export says about itself in its assets: the class
 // names in output order (assets/classes.txt), the network it was built
 // from (assets/network.yaml) and the pixel scale it was trained with
@@ -36,6 +41,13 @@ type Meta struct {
 	Classes []string
 	Network config.Network
 	Scale   float64
+}
+
+// ScaleMatches reports whether the pixel scale f agrees with m.Scale to
+// 1e-9 (relative), so that "1/255" and its decimal expansion match. A Scale
+// of 0 (not recorded) matches only 0.
+func (m Meta) ScaleMatches(f float64) bool {
+	return math.Abs(m.Scale-f) <= 1e-9*max(math.Abs(m.Scale), math.Abs(f))
 }
 
 // ReadMeta reads the assets of the export in dir without loading the graph.
@@ -67,14 +79,19 @@ func parseMeta(network, classes, scale []byte) (Meta, error) {
 	if err != nil {
 		return Meta{}, fmt.Errorf("assets/%s: %w", networkAsset, err)
 	}
+	k, err := outputs(net)
+	if err != nil {
+		return Meta{}, fmt.Errorf("assets/%s: %w", networkAsset, err)
+	}
 	names, err := parseClasses(classes)
+	if err == nil && len(names) != k {
+		return Meta{}, fmt.Errorf("assets/%s has %d class names, the network has %d outputs", classesAsset, len(names), k)
+	}
+	if err == nil {
+		err = distinct(names) // after the count, which bounds the names
+	}
 	if err != nil {
 		return Meta{}, fmt.Errorf("assets/%s: %w", classesAsset, err)
-	}
-	if k, err := outputs(net); err != nil {
-		return Meta{}, fmt.Errorf("assets/%s: %w", networkAsset, err)
-	} else if len(names) != k {
-		return Meta{}, fmt.Errorf("assets/%s has %d class names, the network has %d outputs", classesAsset, len(names), k)
 	}
 	m := Meta{Classes: names, Network: net}
 	if scale != nil {
@@ -102,7 +119,8 @@ func readAsset(dir, name string, required bool) ([]byte, error) {
 
 // parseClasses reads class names, one a line, each line ended by a line
 // feed (the last one may lack it). Empty names (an extra blank line
-// included), carriage returns, invalid UTF-8 and repeated names are errors.
+// included), carriage returns, invalid UTF-8 and more than MaxClasses lines
+// are errors; distinct checks for repeated names.
 func parseClasses(b []byte) ([]string, error) {
 	if !utf8.Valid(b) {
 		return nil, errors.New("not UTF-8 text")
@@ -121,11 +139,21 @@ func parseClasses(b []byte) ([]string, error) {
 			return nil, fmt.Errorf("line %d is empty; want one class name a line", i+1)
 		case strings.ContainsRune(n, '\r'):
 			return nil, fmt.Errorf("line %d has a carriage return", i+1)
-		case slices.Contains(names[:i], n):
-			return nil, fmt.Errorf("line %d repeats class %q", i+1, n)
 		}
 	}
 	return names, nil
+}
+
+// distinct refuses a class name given twice, naming its second line.
+func distinct(names []string) error {
+	seen := make(map[string]struct{}, len(names))
+	for i, n := range names {
+		if _, ok := seen[n]; ok {
+			return fmt.Errorf("line %d repeats class %q", i+1, n)
+		}
+		seen[n] = struct{}{}
+	}
+	return nil
 }
 
 // parseScale reads the pixel scale an export records: one positive finite

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -228,7 +227,7 @@ func (st *stage) reusedValues(net config.Network, full *graph.Model) (graph.Weig
 		if err != nil {
 			return nil, fmt.Errorf("model.from.savedmodel: %w", err)
 		}
-		if read.Scale != 0 && !sameScale(read.Scale, st.cfg.Data.Scale) {
+		if read.Scale != 0 && !read.ScaleMatches(st.cfg.Data.Scale) {
 			return nil, fmt.Errorf("model.from.savedmodel: %s was trained with data.scale %g, this run's data.scale is %g; reused layers need the pixels they were trained on",
 				from.SavedModel, read.Scale, st.cfg.Data.Scale)
 		}
@@ -236,10 +235,6 @@ func (st *stage) reusedValues(net config.Network, full *graph.Model) (graph.Weig
 	}
 	return transfer.Pick(net, full, src)
 }
-
-// sameScale reports whether two pixel scales agree to 1e-9 (relative), so
-// that "1/255" and its decimal expansion match.
-func sameScale(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(math.Abs(a), math.Abs(b)) }
 
 // paramsOf counts the parameters of a built model.
 func paramsOf(m *graph.Model) Params {
@@ -266,7 +261,7 @@ func (st *stage) reuse(net config.Network, full *graph.Model, classes []string) 
 	if err := errors.Join(errA, errB); err != nil {
 		return sr, nil, false, err
 	}
-	if string(a) != string(b) || !slices.Equal(classes, storedClasses) || !sameScale(meta.Scale, st.cfg.Data.Scale) {
+	if string(a) != string(b) || !slices.Equal(classes, storedClasses) || !meta.ScaleMatches(st.cfg.Data.Scale) {
 		fmt.Fprintf(out, "The export in %s has another network, classes or pixel scale; training.\n", dir)
 		return sr, nil, false, nil
 	}

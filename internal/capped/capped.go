@@ -9,9 +9,11 @@ import (
 
 // ReadFile reads the regular file name, which must hold at most limit
 // bytes. It reads at most limit+1 bytes whatever the file claims, so a file
-// growing while it is read is refused too.
+// growing while it is read is refused too. The file is opened without
+// waiting, so a named pipe is refused at once rather than blocking until a
+// writer comes.
 func ReadFile(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestReadFile(t *testing.T) {
@@ -61,5 +63,27 @@ func TestReadStream(t *testing.T) {
 	}
 	if _, err := ReadStream("/dev/zero", 10, "config files"); err == nil || !strings.Contains(err.Error(), "/dev/zero: larger than 10 bytes") {
 		t.Errorf("ReadStream of /dev/zero = %v, want an error naming the file and the cap", err)
+	}
+}
+
+// TestReadFileFIFO checks that a named pipe with no writer is refused at
+// once instead of blocking the open.
+func TestReadFileFIFO(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "saved_model.pb")
+	if err := syscall.Mkfifo(name, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := ReadFile(name, 1<<20)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") || !strings.Contains(err.Error(), name) {
+			t.Errorf("ReadFile(fifo) = %v, want %q naming it", err, "not a regular file")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadFile(fifo) blocks")
 	}
 }
