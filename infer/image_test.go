@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	"golang.org/x/image/draw"
+
+	"github.com/tfcifar/tfcifar/config"
 )
 
 // hugePNG returns a PNG whose header claims w x h pixels.
@@ -76,8 +78,9 @@ func TestReadImageErrors(t *testing.T) {
 // Seeds are in testdata/fuzz/FuzzReadImage.
 func FuzzReadImage(f *testing.F) {
 	f.Add(hugePNG(f, 100000, 100000))
+	d := testDecoder(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		px, err := decodeImage(b, 32, 32, 1)
+		px, err := d.decode(b, 32, 32, 1)
 		if err == nil && len(px) != 32*32*3 {
 			t.Fatalf("%d values, want %d", len(px), 32*32*3)
 		}
@@ -135,6 +138,7 @@ func TestDecodeMatchesGo(t *testing.T) {
 		// TensorFlow's samples the four nearest pixels.
 		{"jpeg 100 x 80, downscaled", 100, 80, true, 2, 15},
 	}
+	d := testDecoder(t) // one decoder for every image, as Predict uses
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			var b bytes.Buffer
@@ -147,7 +151,7 @@ func TestDecodeMatchesGo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := decodeImage(b.Bytes(), 32, 32, 0.5)
+			got, err := d.decode(b.Bytes(), 32, 32, 0.5)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,4 +208,19 @@ func TestPredictRefusesTop(t *testing.T) {
 			t.Errorf("Predict with top %d: %v, want an error naming top", n, err)
 		}
 	}
+}
+
+// testDecoder opens a decoder that is closed when tb ends.
+func testDecoder(tb testing.TB) *decoder {
+	tb.Helper()
+	d, err := newDecoder(config.Run{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return d
 }

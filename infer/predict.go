@@ -25,7 +25,8 @@ type Prediction struct {
 // image. Scale multiplies the 0-255 pixel values for an export that does
 // not record its training scale (0 means 1); for one that does, the export
 // applies its own scale and a Scale that disagrees with it is an error.
-// Load says whether the model is trusted (savedmodel.Load).
+// Load says whether the model is trusted and holds the session settings
+// (savedmodel.Load), which the image decoder shares.
 type PredictOptions struct {
 	Top   int
 	Scale float64
@@ -62,6 +63,11 @@ func Predict(ctx context.Context, modelDir string, files []string, opt PredictOp
 	case m.Scale == 0 && opt.Scale != 0:
 		scale = float32(opt.Scale)
 	}
+	d, err := newDecoder(opt.Load.Run)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, d.Close()) }()
 	k := len(m.Classes)
 	out = make([]Prediction, 0, len(files))
 	for start := 0; start < len(files); start += savedmodel.MaxBatch {
@@ -71,7 +77,7 @@ func Predict(ctx context.Context, modelDir string, files []string, opt PredictOp
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			px, err := ReadImage(f, in[1], in[0], scale)
+			px, err := d.read(f, in[1], in[0], scale)
 			if err != nil {
 				return nil, err
 			}
