@@ -23,7 +23,7 @@ import (
 // readGraph reads dir/saved_model.pb (at most MaxGraphBytes) and returns its
 // MetaGraphDef tagged serve.
 func readGraph(dir string) (*pb.MetaGraphDef, error) {
-	name := filepath.Join(dir, "saved_model.pb")
+	name := filepath.Join(dir, graphFile)
 	b, err := capped.ReadFile(name, MaxGraphBytes)
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: %w", err)

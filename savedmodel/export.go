@@ -230,8 +230,8 @@ func classNames(names []string, m *graph.Model) ([]string, error) {
 		return nil, fmt.Errorf("%d class names given, the network has %d outputs", len(names), k)
 	}
 	for i, n := range names {
-		if n == "" || strings.ContainsAny(n, "\n\r") {
-			return nil, fmt.Errorf("class name %d (%q) is empty or has a line break", i, n)
+		if err := checkClassName(n); err != nil {
+			return nil, fmt.Errorf("class name %d %w", i, err)
 		}
 	}
 	return names, nil
@@ -261,7 +261,7 @@ func write(dir string, sg *serveGraph, w graph.Weights, assets map[string][]byte
 	if err := step("variables"); err != nil {
 		return err
 	}
-	if err := os.Mkdir(filepath.Join(dir, "variables"), 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, variablesDir), 0o755); err != nil {
 		return err
 	}
 	if err := sg.saver.Save(sess, filepath.Join(dir, variablesPrefix)); err != nil {
@@ -276,11 +276,11 @@ func write(dir string, sg *serveGraph, w graph.Weights, assets map[string][]byte
 	if err := step("assets"); err != nil {
 		return err
 	}
-	if err := os.Mkdir(filepath.Join(dir, "assets"), 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, assetsDir), 0o755); err != nil {
 		return err
 	}
 	for name, b := range assets {
-		if err := os.WriteFile(filepath.Join(dir, "assets", name), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, assetsDir, name), b, 0o644); err != nil {
 			return err
 		}
 	}
@@ -303,5 +303,5 @@ func writeProto(dir string, sg *serveGraph) error {
 	if err != nil {
 		return fmt.Errorf("serialize saved_model.pb: %w", err)
 	}
-	return os.WriteFile(filepath.Join(dir, "saved_model.pb"), b, 0o644)
+	return os.WriteFile(filepath.Join(dir, graphFile), b, 0o644)
 }

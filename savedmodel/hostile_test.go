@@ -443,10 +443,21 @@ func TestReadMetaRefusesBadAssets(t *testing.T) {
 		{"carriage returns", write(asset(classesAsset), "0\r\n1\r\n2\r\n"), []string{"line 1 has a carriage return"}},
 		{"repeated class", write(asset(classesAsset), "0\n1\n0\n"), []string{`line 3 repeats class "0"`}},
 		{"empty classes", write(asset(classesAsset), ""), []string{"classes.txt: no class names"}},
-		{"classes from /dev/zero", link(asset(classesAsset), "/dev/zero"), []string{"classes.txt is not a regular file"}},
+		{"classes from /dev/zero", link(asset(classesAsset), "/dev/zero"), []string{"classes.txt is a symbolic link"}},
+		{"classes linked to a file elsewhere", func(d string) error {
+			other := filepath.Join(filepath.Dir(d), "elsewhere.txt")
+			if err := os.WriteFile(other, []byte("0\n1\n2\n"), 0o644); err != nil {
+				return err
+			}
+			return link(asset(classesAsset), other)(d)
+		}, []string{"classes.txt is a symbolic link"}},
+		{"terminal escape in a class name", write(asset(classesAsset), "0\n\x1b[2Jx\n2\n"), []string{"line 2 holds the control character U+001B"}},
+		{"NUL in a class name", write(asset(classesAsset), "0\nfr\x00og\n2\n"), []string{"line 2 holds the control character U+0000"}},
+		{"blank class name", write(asset(classesAsset), "0\n \n2\n"), []string{"line 2 is blank"}},
+		{"long class name", write(asset(classesAsset), "0\n"+strings.Repeat("a", 300)+"\n2\n"), []string{"line 2 is 300 bytes long"}},
 		{"classes from a named pipe", fifo(asset(classesAsset)), []string{"classes.txt is not a regular file"}},
 		{"300 MB network.yaml", sparse(asset(networkAsset), 300<<20), []string{"network.yaml is larger than the 1 MiB limit"}},
-		{"network.yaml from /dev/zero", link(asset(networkAsset), "/dev/zero"), []string{"network.yaml is not a regular file"}},
+		{"network.yaml from /dev/zero", link(asset(networkAsset), "/dev/zero"), []string{"network.yaml is a symbolic link"}},
 		{"bad scale", write(asset(scaleAsset), "NaN\n"), []string{`scale.txt: "NaN" is not a positive pixel scale`}},
 		{"negative scale", write(asset(scaleAsset), "-1"), []string{`"-1" is not a positive pixel scale`}},
 	}
@@ -498,7 +509,14 @@ func TestLoadRefusesLargeFiles(t *testing.T) {
 				return err
 			}
 			return os.Symlink("/dev/zero", p)
-		}, []string{"saved_model.pb is not a regular file"}},
+		}, []string{"saved_model.pb is a symbolic link"}},
+		{"variables linked to another export's", func(d string) error {
+			other := filepath.Join(filepath.Dir(d), "other-variables")
+			if err := os.Rename(filepath.Join(d, "variables"), other); err != nil {
+				return err
+			}
+			return os.Symlink(other, filepath.Join(d, "variables"))
+		}, []string{"variables is a symbolic link"}},
 		{"5 GB of variables", func(d string) error {
 			return os.Truncate(filepath.Join(d, "variables", "variables.data-00000-of-00001"), 5<<30)
 		}, []string{"are larger than the 4 GiB limit"}},

@@ -117,7 +117,7 @@ func readChecked(dir string, opt LoadOptions) (Meta, *pb.MetaGraphDef, error) {
 		err = checkShapes(mg, meta.Network.Input)
 	}
 	if err != nil {
-		return Meta{}, nil, fmt.Errorf("savedmodel: %s refused (trust it only if you trust its source): %w", filepath.Join(dir, "saved_model.pb"), err)
+		return Meta{}, nil, fmt.Errorf("savedmodel: %s refused (trust it only if you trust its source): %w", filepath.Join(dir, graphFile), err)
 	}
 	return meta, mg, nil
 }
@@ -125,7 +125,7 @@ func readChecked(dir string, opt LoadOptions) (Meta, *pb.MetaGraphDef, error) {
 // checkVariables checks that the variables' data files, if any, hold at
 // most MaxVariableBytes together and are regular files.
 func checkVariables(dir string) error {
-	files, err := filepath.Glob(filepath.Join(dir, "variables", "variables.*"))
+	files, err := filepath.Glob(filepath.Join(dir, variablesDir, "variables.*"))
 	if err != nil {
 		return fmt.Errorf("savedmodel: %w", err)
 	}
@@ -139,7 +139,7 @@ func checkVariables(dir string) error {
 			return fmt.Errorf("savedmodel: %s is not a regular file", f)
 		}
 		if total += fi.Size(); total > MaxVariableBytes {
-			return fmt.Errorf("savedmodel: the variables in %s are larger than the %s limit", filepath.Join(dir, "variables"), capped.Size(MaxVariableBytes))
+			return fmt.Errorf("savedmodel: the variables in %s are larger than the %s limit", filepath.Join(dir, variablesDir), capped.Size(MaxVariableBytes))
 		}
 	}
 	return nil

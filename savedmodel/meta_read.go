@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tfcifar/tfcifar/config"
@@ -58,6 +59,9 @@ func ReadMeta(dir string) (Meta, error) {
 	if err := isExport(dir); err != nil {
 		return Meta{}, err
 	}
+	if err := noLinks(dir); err != nil {
+		return Meta{}, err
+	}
 	var files [3][]byte // network.yaml, classes.txt, scale.txt
 	for i, name := range []string{networkAsset, classesAsset, scaleAsset} {
 		var err error
@@ -105,7 +109,7 @@ func parseMeta(network, classes, scale []byte) (Meta, error) {
 // readAsset reads dir/assets/name, at most MaxAssetBytes. A missing file is
 // an error when required, and nil otherwise.
 func readAsset(dir, name string, required bool) ([]byte, error) {
-	b, err := capped.ReadFile(filepath.Join(dir, "assets", name), MaxAssetBytes)
+	b, err := capped.ReadFile(filepath.Join(dir, assetsDir, name), MaxAssetBytes)
 	switch {
 	case errors.Is(err, os.ErrNotExist) && required:
 		return nil, fmt.Errorf("savedmodel: %s is not a tfcifar export: no assets/%s", dir, name)
@@ -134,14 +138,76 @@ func parseClasses(b []byte) ([]string, error) {
 	}
 	names := strings.Split(s, "\n")
 	for i, n := range names {
-		switch {
-		case n == "":
-			return nil, fmt.Errorf("line %d is empty; want one class name a line", i+1)
-		case strings.ContainsRune(n, '\r'):
-			return nil, fmt.Errorf("line %d has a carriage return", i+1)
+		if err := checkClassName(n); err != nil {
+			return nil, fmt.Errorf("line %d %w", i+1, err)
 		}
 	}
 	return names, nil
+}
+
+// The files and directories of an export.
+const (
+	graphFile    = "saved_model.pb"
+	variablesDir = "variables"
+	assetsDir    = "assets"
+)
+
+// MaxClassName is the longest class name, in bytes.
+const MaxClassName = 256
+
+// checkClassName refuses a name that is empty or blank, longer than
+// MaxClassName, or holds a control character (a line break, a carriage
+// return, a tab, an escape that would drive the terminal it is printed on);
+// its errors continue a sentence naming the line or the name.
+func checkClassName(n string) error {
+	switch {
+	case n == "":
+		return errors.New("is empty; want one class name a line")
+	case strings.TrimSpace(n) == "":
+		return fmt.Errorf("is blank (%q); want one class name a line", n)
+	case len(n) > MaxClassName:
+		return fmt.Errorf("is %d bytes long, want at most %d", len(n), MaxClassName)
+	}
+	for _, r := range n {
+		switch {
+		case r == '\r':
+			return errors.New("has a carriage return")
+		case unicode.IsControl(r):
+			return fmt.Errorf("holds the control character %U", r)
+		}
+	}
+	return nil
+}
+
+// noLinks refuses an export in dir whose saved_model.pb, variables or
+// assets (the directories or the files in them) are symbolic links: an
+// export tfcifar wrote holds none, and a link could make a downloaded model
+// read files from elsewhere.
+func noLinks(dir string) error {
+	paths := []string{filepath.Join(dir, graphFile)}
+	for _, sub := range []string{variablesDir, assetsDir} {
+		paths = append(paths, filepath.Join(dir, sub))
+		entries, err := os.ReadDir(filepath.Join(dir, sub))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("savedmodel: %w", err)
+		}
+		for _, e := range entries {
+			paths = append(paths, filepath.Join(dir, sub, e.Name()))
+		}
+	}
+	for _, p := range paths {
+		fi, err := os.Lstat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("savedmodel: %w", err)
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("savedmodel: %s is a symbolic link; a model is read only from its own files", p)
+		}
+	}
+	return nil
 }
 
 // distinct refuses a class name given twice, naming its second line.
@@ -198,7 +264,7 @@ func isExport(dir string) error {
 	case !fi.IsDir():
 		return fmt.Errorf("savedmodel: %s is not a directory", dir)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "saved_model.pb")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, graphFile)); err != nil {
 		return fmt.Errorf("savedmodel: %s is not a SavedModel: no saved_model.pb", dir)
 	}
 	return nil

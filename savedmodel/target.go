@@ -13,7 +13,7 @@ import (
 )
 
 // exportFiles are the entries of an export directory as Export writes it.
-var exportFiles = map[string]bool{"saved_model.pb": true, "variables": true, "assets": true}
+var exportFiles = map[string]bool{graphFile: true, variablesDir: true, assetsDir: true}
 
 // CheckTarget reports whether Export may write to dir: it may when dir does
 // not exist, is an empty directory or holds a tfcifar export
@@ -56,7 +56,7 @@ func checkTarget(dir string) error {
 			return fmt.Errorf("holds %s, which is not part of a tfcifar export; refusing to replace it (remove it or choose another export.dir)", e.Name())
 		}
 	}
-	for _, name := range []string{"saved_model.pb", filepath.Join("assets", classesAsset), filepath.Join("assets", networkAsset)} {
+	for _, name := range []string{graphFile, filepath.Join(assetsDir, classesAsset), filepath.Join(assetsDir, networkAsset)} {
 		if fi, err := os.Lstat(filepath.Join(dir, name)); err != nil || !fi.Mode().IsRegular() {
 			return fmt.Errorf("is not a tfcifar export (no %s); refusing to replace it (remove it or choose another export.dir)", name)
 		}
