@@ -12,6 +12,7 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/session"
+	"github.com/tfcifar/tfcifar/internal/tftest"
 )
 
 // saved builds a dense network with units outputs, initialises it with
@@ -27,7 +28,7 @@ func saved(t *testing.T, prefix string, units int, seed int64) graph.Weights {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess := openSession(t, s)
+	sess := tftest.Session(t, s)
 	for _, v := range m.Variables {
 		if _, err := sess.Run(nil, nil, []*tf.Operation{v.Init}); err != nil {
 			t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
+
+	"github.com/tfcifar/tfcifar/internal/tftest"
 )
 
 // testVar is a float32 resource variable with an assign op fed by a placeholder.
@@ -100,7 +102,7 @@ func saverGraph(t *testing.T, checkShapes bool, vars map[string][]int64) (*tf.Se
 	if err != nil {
 		t.Fatal(err)
 	}
-	return openSession(t, s), sv, tv
+	return tftest.Session(t, s), sv, tv
 }
 
 func TestSaverRoundTrip(t *testing.T) {

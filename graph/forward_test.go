@@ -7,6 +7,7 @@ import (
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/tftest"
 	"github.com/tfcifar/tfcifar/internal/tolerance"
 )
 
@@ -45,7 +46,7 @@ func TestForward(t *testing.T) {
 			for _, v := range m.Variables {
 				fetch = append(fetch, v.Read)
 			}
-			out, err := sess.Run(map[tf.Output]*tf.Tensor{m.Images: tensor(t, in)}, fetch, nil)
+			out, err := sess.Run(map[tf.Output]*tf.Tensor{m.Images: tftest.Tensor(t, in)}, fetch, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,21 +11,14 @@ import (
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/internal/golden"
+	"github.com/tfcifar/tfcifar/internal/tftest"
 )
 
 // session finalizes s and opens a session on it with the variables of m
 // initialised.
 func session(t *testing.T, s *op.Scope, m *Model) *tf.Session {
 	t.Helper()
-	g, err := s.Finalize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := tf.NewSession(g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sess.Close() })
+	sess := tftest.Session(t, s)
 	var inits []*tf.Operation
 	for _, v := range m.Variables {
 		inits = append(inits, v.Init)
@@ -44,15 +37,6 @@ func build(t *testing.T, net config.Network, seed int64) (*op.Scope, *Model) {
 		t.Fatal(err)
 	}
 	return s, m
-}
-
-func tensor(t *testing.T, v any) *tf.Tensor {
-	t.Helper()
-	x, err := tf.NewTensor(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return x
 }
 
 // images returns n images of shape h×w×c with values from f(i).

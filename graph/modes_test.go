@@ -8,6 +8,7 @@ import (
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/tftest"
 	"github.com/tfcifar/tfcifar/internal/tolerance"
 )
 
@@ -39,8 +40,8 @@ func TestDropout(t *testing.T) {
 			net.Layers[1].Frozen = tt.frozen
 			s, m := build(t, net, 5)
 			sess := session(t, s, m)
-			ones := tensor(t, images(4, 10, 10, 10, func(int) float32 { return 1 }))
-			train := map[tf.Output]*tf.Tensor{m.Images: ones, m.Training: tensor(t, true)}
+			ones := tftest.Tensor(t, images(4, 10, 10, 10, func(int) float32 { return 1 }))
+			train := map[tf.Output]*tf.Tensor{m.Images: ones, m.Training: tftest.Tensor(t, true)}
 
 			infer := run(t, sess, map[tf.Output]*tf.Tensor{m.Images: ones}, []tf.Output{m.Logits}, nil)[0].Value().([][]float32)
 			for _, row := range infer {
@@ -101,7 +102,7 @@ func TestBatchnorm(t *testing.T) {
 				const n = 3
 				h, w, c := input[0], input[1], input[2]
 				x := images(n, h, w, c, func(i int) float32 { return float32(i*i%7) + float32(i%c)*10 })
-				feed := map[tf.Output]*tf.Tensor{m.Images: tensor(t, x), m.Training: tensor(t, true)}
+				feed := map[tf.Output]*tf.Tensor{m.Images: tftest.Tensor(t, x), m.Training: tftest.Tensor(t, true)}
 
 				// Per-channel batch mean and (biased, unbiased) variance.
 				mean, vb, vu := make([]float64, c), make([]float64, c), make([]float64, c)
@@ -165,7 +166,7 @@ func TestBatchnorm(t *testing.T) {
 						t.Errorf("channel %d: moving mean %g variance %g, want %g %g", ch, gm[ch], gv[ch], wm, wv)
 					}
 				}
-				inf := flatten(run(t, sess, map[tf.Output]*tf.Tensor{m.Images: tensor(t, x)}, []tf.Output{m.Logits}, nil)[0].Value())
+				inf := flatten(run(t, sess, map[tf.Output]*tf.Tensor{m.Images: tftest.Tensor(t, x)}, []tf.Output{m.Logits}, nil)[0].Value())
 				k = 0
 				each(func(ch int, v float64) {
 					want := (v - float64(gm[ch])) / math.Sqrt(float64(gv[ch])+eps)
@@ -328,9 +329,9 @@ func TestGradients(t *testing.T) {
 				oneHot[i][i%k] = 1
 			}
 			feed := map[tf.Output]*tf.Tensor{
-				m.Images:   tensor(t, images(4, h, w, c, func(i int) float32 { return float32(i%255) / 10 })),
-				m.Training: tensor(t, true),
-				labels:     tensor(t, oneHot),
+				m.Images:   tftest.Tensor(t, images(4, h, w, c, func(i int) float32 { return float32(i%255) / 10 })),
+				m.Training: tftest.Tensor(t, true),
+				labels:     tftest.Tensor(t, oneHot),
 			}
 			out := run(t, sess, feed, grads, nil)
 			for i, v := range m.TrainableVariables() {

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/tftest"
 )
 
 // twoDense builds dense layers "a_b" and "a" and returns the model.
@@ -26,22 +26,13 @@ func twoDense(t *testing.T) *Model {
 	return m
 }
 
-func mustTensor(t *testing.T, v any) *tf.Tensor {
-	t.Helper()
-	x, err := tf.NewTensor(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return x
-}
-
 // valid returns a value for every variable of twoDense.
 func valid(t *testing.T) Weights {
 	return Weights{
-		"a_b/kernel": mustTensor(t, [][]float32{{1, 2, 3}, {4, 5, 6}}),
-		"a_b/bias":   mustTensor(t, []float32{0, 0, 0}),
-		"a/kernel":   mustTensor(t, [][]float32{{1, 2}, {3, 4}, {5, 6}}),
-		"a/bias":     mustTensor(t, []float32{0, 0}),
+		"a_b/kernel": tftest.Tensor(t, [][]float32{{1, 2, 3}, {4, 5, 6}}),
+		"a_b/bias":   tftest.Tensor(t, []float32{0, 0, 0}),
+		"a/kernel":   tftest.Tensor(t, [][]float32{{1, 2}, {3, 4}, {5, 6}}),
+		"a/bias":     tftest.Tensor(t, []float32{0, 0}),
 	}
 }
 
@@ -53,7 +44,7 @@ func TestWeightsOf(t *testing.T) {
 		{Name: "a/kernel", Layer: "a"}, {Name: "a/bias", Layer: "a"},
 		{Name: "c/bias", Layer: "c"}, // no value
 	}}
-	x := mustTensor(t, []float32{1})
+	x := tftest.Tensor(t, []float32{1})
 	w := Weights{"a/b/kernel": x, "a/b/bias": x, "a/kernel": x, "a/bias": x, "d/bias": x}
 	cases := []struct {
 		desc   string
@@ -107,10 +98,10 @@ func TestWeightsCheck(t *testing.T) {
 		{"missing", func(w Weights) { delete(w, "a/kernel") }, `variable "a/kernel" has no value`},
 		{"nil", func(w Weights) { w["a/kernel"] = nil }, `variable "a/kernel" has no value`},
 		{"extra", func(w Weights) { w["c/bias"] = w["a/bias"] }, `value "c/bias" matches no variable of the network`},
-		{"type", func(w Weights) { w["a/bias"] = mustTensor(t, []int32{0, 0}) }, `variable "a/bias": value of type int32, want float32`},
-		{"shape", func(w Weights) { w["a/bias"] = mustTensor(t, []float32{0}) }, `variable "a/bias": value of shape [1], want [2]`},
-		{"NaN", func(w Weights) { w["a/bias"] = mustTensor(t, []float32{0, float32(math.NaN())}) }, `variable "a/bias" holds NaN or infinite values`},
-		{"infinity", func(w Weights) { w["a/bias"] = mustTensor(t, []float32{float32(math.Inf(-1)), 0}) }, `variable "a/bias" holds NaN or infinite values`},
+		{"type", func(w Weights) { w["a/bias"] = tftest.Tensor(t, []int32{0, 0}) }, `variable "a/bias": value of type int32, want float32`},
+		{"shape", func(w Weights) { w["a/bias"] = tftest.Tensor(t, []float32{0}) }, `variable "a/bias": value of shape [1], want [2]`},
+		{"NaN", func(w Weights) { w["a/bias"] = tftest.Tensor(t, []float32{0, float32(math.NaN())}) }, `variable "a/bias" holds NaN or infinite values`},
+		{"infinity", func(w Weights) { w["a/bias"] = tftest.Tensor(t, []float32{float32(math.Inf(-1)), 0}) }, `variable "a/bias" holds NaN or infinite values`},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/tftest"
 )
 
 func TestZeroPadding2D(t *testing.T) {
@@ -41,7 +42,7 @@ func TestZeroPadding2D(t *testing.T) {
 	// by one row above and below and two columns left and right.
 	img := images(1, 2, 3, 2, func(i int) float32 { return float32(10*(i%2) + i/2 + 1) })
 	sess := session(t, s, m)
-	out, err := sess.Run(map[tf.Output]*tf.Tensor{m.Images: tensor(t, img)}, []tf.Output{m.Outputs[0]}, nil)
+	out, err := sess.Run(map[tf.Output]*tf.Tensor{m.Images: tftest.Tensor(t, img)}, []tf.Output{m.Outputs[0]}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/tftest"
 )
 
 // wantErr fails unless err mentions every part of want.
@@ -62,15 +63,6 @@ func with(values map[string]*tf.Tensor, name string, t *tf.Tensor) map[string]*t
 	return v
 }
 
-func mustTensor(t *testing.T, v any) *tf.Tensor {
-	t.Helper()
-	x, err := tf.NewTensor(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return x
-}
-
 func TestExportErrors(t *testing.T) {
 	net := smallNet(3)
 	values := initialValues(t, net, 1)
@@ -85,9 +77,9 @@ func TestExportErrors(t *testing.T) {
 	}{
 		{"no directory", nil, "", values, Options{}, []string{"no directory"}},
 		{"missing value", nil, "m", without(values, "dense/kernel"), Options{}, []string{`variable "dense/kernel" has no value`}},
-		{"extra value", nil, "m", with(values, "dense_9/bias", mustTensor(t, []float32{1})), Options{}, []string{`value "dense_9/bias" matches no variable`}},
-		{"shape mismatch", nil, "m", with(values, "dense/bias", mustTensor(t, []float32{1, 2})), Options{}, []string{`"dense/bias": value of shape [2], want [3]`}},
-		{"wrong type", nil, "m", with(values, "dense/bias", mustTensor(t, []int32{1, 2, 3})), Options{}, []string{`"dense/bias": value of type`}},
+		{"extra value", nil, "m", with(values, "dense_9/bias", tftest.Tensor(t, []float32{1})), Options{}, []string{`value "dense_9/bias" matches no variable`}},
+		{"shape mismatch", nil, "m", with(values, "dense/bias", tftest.Tensor(t, []float32{1, 2})), Options{}, []string{`"dense/bias": value of shape [2], want [3]`}},
+		{"wrong type", nil, "m", with(values, "dense/bias", tftest.Tensor(t, []int32{1, 2, 3})), Options{}, []string{`"dense/bias": value of type`}},
 		{"class names", nil, "m", values, Options{Classes: []string{"a", "b"}}, []string{"2 class names given, the network has 3 outputs"}},
 		{"network without layers", &empty, "m", values, Options{}, []string{"graph:"}},
 	}

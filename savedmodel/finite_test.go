@@ -5,6 +5,8 @@ import (
 	"math"
 	"path/filepath"
 	"testing"
+
+	"github.com/tfcifar/tfcifar/internal/tftest"
 )
 
 // TestExportRefusesNonFinite checks that values holding a NaN or an
@@ -15,7 +17,7 @@ func TestExportRefusesNonFinite(t *testing.T) {
 	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
 		t.Run(fmt.Sprint(bad), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "m")
-			_, err := ExportNetwork(dir, net, with(values, "dense/bias", mustTensor(t, []float32{0, bad, 0})), Options{})
+			_, err := ExportNetwork(dir, net, with(values, "dense/bias", tftest.Tensor(t, []float32{0, bad, 0})), Options{})
 			wantErr(t, err, `variable "dense/bias" holds NaN or infinite values`)
 			if left := entries(t, filepath.Dir(dir)); len(left) > 0 {
 				t.Errorf("refused export left %v", left)

@@ -12,6 +12,7 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/cifartest"
+	"github.com/tfcifar/tfcifar/internal/tftest"
 )
 
 // referenceNet is the base network of the reference workflow.
@@ -40,7 +41,7 @@ func initialValues(t testing.TB, net config.Network, seed int64) map[string]*tf.
 		t.Fatal(err)
 	}
 	scaled := op.Div(s.SubScope("scaled"), m.Variables[0].Read, op.Const(s.SubScope("by"), float32(255)))
-	sess := openSession(t, s)
+	sess := tftest.Session(t, s)
 	var inits []*tf.Operation
 	reads := []tf.Output{scaled}
 	for _, v := range m.Variables {
@@ -80,7 +81,7 @@ func predictInProcess(t testing.TB, net config.Network, values map[string]*tf.Te
 		assigns = append(assigns, op.AssignVariableOp(vs, v.Handle, p))
 		feeds[p] = values[v.Name]
 	}
-	sess := openSession(t, s)
+	sess := tftest.Session(t, s)
 	if _, err := sess.Run(feeds, nil, assigns); err != nil {
 		t.Fatal(err)
 	}
@@ -100,21 +101,6 @@ func predictInProcess(t testing.TB, net config.Network, values map[string]*tf.Te
 		probs = append(probs, r...)
 	}
 	return probs, out[1].Value().([]int64)
-}
-
-// openSession finalizes s and opens a session closed at the end of the test.
-func openSession(t testing.TB, s *op.Scope) *tf.Session {
-	t.Helper()
-	g, err := s.Finalize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := tf.NewSession(g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sess.Close() })
-	return sess
 }
 
 // testImages returns n real CIFAR-10 test images as float32 NHWC pixels

@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/tftest"
 )
 
 // dense builds a small dense network and returns its scope and model.
@@ -25,20 +25,11 @@ func dense(t *testing.T) (*op.Scope, *graph.Model) {
 	return s, m
 }
 
-func tensor(t *testing.T, v any) *tf.Tensor {
-	t.Helper()
-	x, err := tf.NewTensor(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return x
-}
-
 func TestAssignRead(t *testing.T) {
 	s, m := dense(t)
 	w := graph.Weights{
-		"dense/kernel": tensor(t, [][]float32{{1, 2, 3}, {4, 5, 6}}),
-		"dense/bias":   tensor(t, []float32{7, 8, 9}),
+		"dense/kernel": tftest.Tensor(t, [][]float32{{1, 2, 3}, {4, 5, 6}}),
+		"dense/bias":   tftest.Tensor(t, []float32{7, 8, 9}),
 	}
 	a, err := NewAssign(s.SubScope("init"), m.Variables, w)
 	if err != nil {
@@ -81,14 +72,14 @@ func TestNewAssignErrors(t *testing.T) {
 		want string
 	}{
 		{"unknown variable", func(t *testing.T) graph.Weights {
-			return graph.Weights{"dense_9/bias": tensor(t, []float32{1, 2, 3})}
+			return graph.Weights{"dense_9/bias": tftest.Tensor(t, []float32{1, 2, 3})}
 		}, `value for "dense_9/bias": the model has no such variable`},
 		{"nil", func(*testing.T) graph.Weights { return graph.Weights{"dense/bias": nil} }, "value for dense/bias is nil"},
 		{"type", func(t *testing.T) graph.Weights {
-			return graph.Weights{"dense/bias": tensor(t, []int32{1, 2, 3})}
+			return graph.Weights{"dense/bias": tftest.Tensor(t, []int32{1, 2, 3})}
 		}, "value for dense/bias: type"},
 		{"shape", func(t *testing.T) graph.Weights {
-			return graph.Weights{"dense/bias": tensor(t, []float32{1, 2})}
+			return graph.Weights{"dense/bias": tftest.Tensor(t, []float32{1, 2})}
 		}, "value for dense/bias: shape [2], want [3]"},
 	}
 	for _, c := range cases {
