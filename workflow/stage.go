@@ -125,11 +125,11 @@ func (st *stage) fit(ctx context.Context, in transfer.Input) (*fitted, error) {
 		res.cached = in.Net.Cacheable()
 	}
 	in.Cached = res.cached
-	ident, err := identity(in)
+	su, err := transfer.Prepare(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	su, err := transfer.Prepare(ctx, in)
+	ident, err := identity(in, su)
 	if err != nil {
 		return nil, err
 	}
@@ -150,11 +150,13 @@ func (st *stage) fit(ctx context.Context, in transfer.Input) (*fitted, error) {
 	return res, nil
 }
 
-// identity describes what in trains for its checkpoints.
-func identity(in transfer.Input) (train.Identity, error) {
+// identity describes what in trains, prepared as su, for its checkpoints.
+// The data's fingerprint comes from su's sets: cached features carry the
+// fingerprint of their images, so the images are hashed once.
+func identity(in transfer.Input, su *transfer.Setup) (train.Identity, error) {
 	ident := train.Identity{Classes: in.Train.Classes, Scale: float64(in.Scale)}
 	var err error
-	if ident.Data, err = train.Fingerprint(in.Train, in.Val); err != nil {
+	if ident.Data, err = train.Fingerprint(su.Train, su.Val); err != nil {
 		return ident, err
 	}
 	ident.Network, err = networkFingerprint(in.Net)
