@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/tfcifar/tfcifar/internal/cifartest"
+	"github.com/tfcifar/tfcifar/internal/pyenv"
 )
 
 // TestPython loads an export with TensorFlow Python (tf.saved_model.load)
@@ -17,19 +15,6 @@ import (
 // on real test images, and that saved_model_cli lists the signature. The
 // virtualenv comes from scripts/setup-python.sh.
 func TestPython(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the TensorFlow Python virtualenv (scripts/setup-python.sh)")
-	}
-	root := cifartest.ModuleRoot(t)
-	setup := exec.Command("bash", filepath.Join(root, "scripts", "setup-python.sh"))
-	setup.Stderr = os.Stderr
-	out, err := setup.Output()
-	if err != nil {
-		t.Fatalf("scripts/setup-python.sh: %v", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	python := lines[len(lines)-1]
-
 	const n = 50
 	images, source := testImages(t, n)
 	net := referenceNet()
@@ -52,12 +37,7 @@ func TestPython(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	check := exec.Command(python, filepath.Join(root, "scripts", "interop", "check_savedmodel.py"), dir,
+	res := pyenv.Run(t, filepath.Join("interop", "check_savedmodel.py"), dir,
 		filepath.Join(tmp, "images.f32"), filepath.Join(tmp, "probabilities.f32"), filepath.Join(tmp, "class_ids.i64"))
-	check.Env = append(os.Environ(), "TF_CPP_MIN_LOG_LEVEL=2", "CUDA_VISIBLE_DEVICES=")
-	res, err := check.CombinedOutput()
 	t.Logf("images: %s\n%s", source, res)
-	if err != nil {
-		t.Fatalf("check_savedmodel.py: %v", err)
-	}
 }
