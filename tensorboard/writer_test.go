@@ -293,3 +293,42 @@ func TestWriterClose(t *testing.T) {
 		t.Errorf("scalar loss after Close: %v, want [[0 1]]", got)
 	}
 }
+
+// TestReadKerasLogs checks that read_tensorboard.py reads what Keras'
+// TensorBoard callback writes (tensor summaries of the scalars and
+// histograms plugins, one run per subdirectory) as it reads a Writer's
+// files: the reference tfcifar's runs are compared with.
+func TestReadKerasLogs(t *testing.T) {
+	dir := t.TempDir()
+	out := strings.TrimSpace(pyenv.Run(t, "interop/keras_tensorboard.py", dir))
+	var history struct {
+		Loss    []float64 `json:"loss"`
+		ValLoss []float64 `json:"val_loss"`
+		Weights int       `json:"weights"`
+	}
+	if err := json.Unmarshal([]byte(out[strings.LastIndex(out, "\n{")+1:]), &history); err != nil {
+		t.Fatalf("keras_tensorboard.py output: %v\n%s", err, out)
+	}
+	got := readLogs(t, dir)
+	for tag, want := range map[string][]float64{"train/epoch_loss": history.Loss, "validation/epoch_loss": history.ValLoss} {
+		points := got.Scalars[tag]
+		if len(points) != len(want) || len(want) == 0 {
+			t.Errorf("scalar %s: %v, want %v by epoch", tag, points, want)
+			continue
+		}
+		for i, p := range points {
+			if p[0] != float64(i) || !tolerance.EqualWithinRel(p[1], want[i], float32Rel) {
+				t.Errorf("scalar %s point %d: %v, want [%d %v]", tag, i, p, i, want[i])
+			}
+		}
+	}
+	var weights int
+	for tag, steps := range got.Histograms {
+		if strings.HasPrefix(tag, "train/") && len(steps) == len(history.Loss) {
+			weights++
+		}
+	}
+	if weights != history.Weights {
+		t.Errorf("histograms %v: %d weights with one per epoch, want %d", got.Histograms, weights, history.Weights)
+	}
+}

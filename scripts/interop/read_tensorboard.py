@@ -24,6 +24,9 @@ scalars plugin (what tf.summary.scalar and Keras write). Histograms are
 HistogramProto summaries (WriteHistogramSummary, TF1 tf.summary.histogram)
 and tensor summaries of the histograms plugin (tf.summary.histogram,
 Keras); histogram_stats lists the former. Points are sorted by step.
+"graph" is an op graph (a graph_def event: WriteGraphSummary,
+tf.summary.graph); Keras 3's callback writes none, only its conceptual
+model graph (the graph_keras_model plugin), which is not counted.
 """
 
 import json
