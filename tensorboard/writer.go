@@ -147,6 +147,9 @@ func (w *Writer) Histogram(tag string, step int64, values []float32) error {
 // Graph writes g, the graph a run trains, at step 0; TensorBoard shows it
 // in its Graphs tab.
 func (w *Writer) Graph(g *tf.Graph) error {
+	if g == nil {
+		return fmt.Errorf("tensorboard: %s: graph: nil graph", w.dir)
+	}
 	var def bytes.Buffer
 	if _, err := g.WriteTo(&def); err != nil {
 		return fmt.Errorf("tensorboard: %s: serialize graph: %w", w.dir, err)

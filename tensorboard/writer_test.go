@@ -3,10 +3,12 @@ package tensorboard
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
@@ -247,6 +249,7 @@ func TestWriterBadInput(t *testing.T) {
 		{"no values", w.Histogram("w", 1, nil), `"w": no values`},
 		{"NaN", w.Histogram("w", 1, []float32{1, float32(math.NaN())}), "value 1 is NaN"},
 		{"infinity", w.Histogram("w", 1, []float32{float32(math.Inf(-1))}), "value 0 is -Inf"},
+		{"nil graph", w.Graph(nil), "nil graph"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -330,5 +333,46 @@ func TestReadKerasLogs(t *testing.T) {
 	}
 	if weights != history.Weights {
 		t.Errorf("histograms %v: %d weights with one per epoch, want %d", got.Histograms, weights, history.Weights)
+	}
+}
+
+func TestWriterConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	w := newWriter(t, dir)
+	const writers, steps = 4, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := range writers {
+		wg.Go(func() {
+			tag := fmt.Sprintf("metric_%d", i)
+			for step := range int64(steps) {
+				if err := w.Scalar(tag, step, float64(i)+float64(step)/8); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := readLogs(t, dir)
+	for i := range writers {
+		tag := fmt.Sprintf("metric_%d", i)
+		points := got.Scalars[tag]
+		if len(points) != steps {
+			t.Errorf("scalar %s: %d points, want %d", tag, len(points), steps)
+			continue
+		}
+		for step, p := range points {
+			if want := [2]float64{float64(step), float64(i) + float64(step)/8}; p != want {
+				t.Errorf("scalar %s point %d: %v, want %v", tag, step, p, want)
+			}
+		}
 	}
 }
