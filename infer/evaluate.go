@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
@@ -39,12 +41,50 @@ type Evaluation struct {
 // their averages (confusion.Matrix.Report).
 func (ev *Evaluation) Report() confusion.Report { return ev.Confusion.Report() }
 
+// WriteText writes the classification report (confusion.Report.WriteText)
+// and, after a blank line and a heading, the confusion matrix as text.
+func (ev *Evaluation) WriteText(w io.Writer) error {
+	var b strings.Builder
+	if err := ev.Report().WriteText(&b); err != nil {
+		return err
+	}
+	b.WriteString("\nconfusion matrix (rows: true class, columns: predicted class)\n")
+	if err := ev.Confusion.WriteText(&b); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Summary is an Evaluation as eval -json prints it and a run's
+// report.json stores it; the README's "eval -json" section documents its
+// fields.
+type Summary struct {
+	Model   string   `json:"model,omitempty"`
+	Split   string   `json:"split"`
+	Classes []string `json:"classes"`
+	Images  int      `json:"images"`
+	Loss    *float64 `json:"loss"` // null when not finite
+	confusion.Report
+	Matrix [][]int `json:"confusion_matrix"`
+}
+
+// Summary returns ev's summary.
+func (ev *Evaluation) Summary() Summary {
+	s := Summary{Model: ev.Model, Split: ev.Split, Classes: ev.Classes, Images: ev.Images,
+		Report: ev.Report(), Matrix: ev.Confusion.Counts}
+	if !math.IsNaN(ev.Loss) && !math.IsInf(ev.Loss, 0) {
+		loss := ev.Loss
+		s.Loss = &loss
+	}
+	return s
+}
+
 // Evaluate measures the loss, accuracy and confusion matrix of the
-// tfcifar export in modelDir (EvaluateSet) on one set of CIFAR-10 images of the export's classes: "train" or "val" (as the
-// data section splits them) or "test" (the official test images). An
-// export that records its pixel scale gets raw pixels and applies it
-// itself; an older one gets pixels times data.scale. load says whether
-// the model is trusted (savedmodel.Load).
+// tfcifar export in modelDir (EvaluateSet) on one set of CIFAR-10 images
+// of the export's classes: "train" or "val" (as the data section splits
+// them) or "test" (the official test images). load says whether the
+// model is trusted (savedmodel.Load).
 func Evaluate(ctx context.Context, modelDir string, data config.Data, split string, load savedmodel.LoadOptions) (ev *Evaluation, err error) {
 	if !slices.Contains(splits, split) {
 		return nil, fmt.Errorf("split %q: want one of %v", split, splits)
@@ -58,11 +98,7 @@ func Evaluate(ctx context.Context, modelDir string, data config.Data, split stri
 	if err != nil {
 		return nil, err
 	}
-	scale := float32(1)
-	if m.Scale == 0 {
-		scale = float32(data.Scale)
-	}
-	ev, err = EvaluateSet(ctx, m, set, scale)
+	ev, err = EvaluateSet(ctx, m, set, data.Scale)
 	if err != nil {
 		return nil, err
 	}
@@ -106,10 +142,16 @@ func evalSet(ctx context.Context, data config.Data, split string, names []string
 }
 
 // EvaluateSet runs the loaded model m over set, whose labels index m's
-// classes, in one pass of batches of savedmodel.MaxBatch images (pixels
-// times scale), and returns the loss, accuracy and confusion matrix
-// (Model and Split are left empty).
-func EvaluateSet(ctx context.Context, m *savedmodel.Model, set *cifar.Set, scale float32) (*Evaluation, error) {
+// classes, in one pass of batches of savedmodel.MaxBatch images, and
+// returns the loss, accuracy and confusion matrix (Model and Split are
+// left empty). An export that records its pixel scale gets raw pixels
+// and applies it itself; an older one gets pixels times dataScale (the
+// config's data.scale).
+func EvaluateSet(ctx context.Context, m *savedmodel.Model, set *cifar.Set, dataScale float64) (*Evaluation, error) {
+	scale := float32(1)
+	if m.Scale == 0 {
+		scale = float32(dataScale)
+	}
 	k := len(m.Classes)
 	if set.Len() == 0 {
 		return nil, errors.New("infer: evaluate: no images")

@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/tfcifar/tfcifar/cifar"
-	"github.com/tfcifar/tfcifar/confusion"
+	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/infer"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
 	"github.com/tfcifar/tfcifar/internal/suggest"
@@ -100,29 +100,10 @@ func chartPath(fs *flag.FlagSet, flagged, model, split string) (string, error) {
 			return "", fmt.Errorf("eval: -confusion %s: %w", flagged, err)
 		}
 	}
-	if within(resolve(file), resolve(abs)) {
+	if config.Inside(file, abs) {
 		return "", fmt.Errorf("eval: the confusion matrix PNG %s would be inside the model dir %s, which holds only the export; name a file elsewhere with -confusion FILE", file, model)
 	}
 	return file, nil
-}
-
-// resolve returns path with the symbolic links of its longest existing
-// leading part resolved.
-func resolve(path string) string {
-	if r, err := filepath.EvalSymlinks(path); err == nil {
-		return r
-	}
-	parent := filepath.Dir(path)
-	if parent == path {
-		return path
-	}
-	return filepath.Join(resolve(parent), filepath.Base(path))
-}
-
-// within reports whether path is dir or below it (both absolute, clean).
-func within(path, dir string) bool {
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // writeEvalText prints ev: the loss and accuracy on one line, the
@@ -130,11 +111,7 @@ func within(path, dir string) bool {
 func writeEvalText(out io.Writer, ev *infer.Evaluation, png string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s on %s (%d images): loss %.4f, accuracy %.4f\n\n", ev.Model, ev.Split, ev.Images, ev.Loss, ev.Accuracy)
-	if err := ev.Report().WriteText(&b); err != nil {
-		return err
-	}
-	b.WriteString("\nconfusion matrix (rows: true class, columns: predicted class)\n")
-	if err := ev.Confusion.WriteText(&b); err != nil {
+	if err := ev.WriteText(&b); err != nil {
 		return err
 	}
 	if png != "" {
@@ -144,27 +121,16 @@ func writeEvalText(out io.Writer, ev *infer.Evaluation, png string) error {
 	return err
 }
 
-// evalJSON is what eval -json prints: the README's "eval -json" section
-// documents it field by field.
+// evalJSON is what eval -json prints: the summary of the evaluation and
+// where the confusion matrix PNG was written.
 type evalJSON struct {
-	Model   string   `json:"model"`
-	Split   string   `json:"split"`
-	Classes []string `json:"classes"`
-	Images  int      `json:"images"`
-	Loss    *float64 `json:"loss"` // null when not finite
-	confusion.Report
-	Matrix [][]int `json:"confusion_matrix"`
-	PNG    string  `json:"confusion_png,omitempty"`
+	infer.Summary
+	PNG string `json:"confusion_png,omitempty"`
 }
 
 // writeEvalJSON prints ev as one line of JSON.
 func writeEvalJSON(out io.Writer, ev *infer.Evaluation, png string) error {
-	v := evalJSON{Model: ev.Model, Split: ev.Split, Classes: ev.Classes, Images: ev.Images,
-		Report: ev.Report(), Matrix: ev.Confusion.Counts, PNG: png}
-	if !math.IsNaN(ev.Loss) && !math.IsInf(ev.Loss, 0) {
-		v.Loss = &ev.Loss
-	}
-	return json.NewEncoder(out).Encode(v)
+	return json.NewEncoder(out).Encode(evalJSON{ev.Summary(), png})
 }
 
 // predictSetup: predict prints the top classes of image files.
