@@ -210,6 +210,12 @@ func TestEvalOutputs(t *testing.T) {
 			t.Errorf("eval -confusion %s: exit %d, stderr %q; want a usage error", inside, r.code, r.stderr)
 		}
 	}
+	// A PNG that cannot be written fails eval after the report is printed.
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"eval", "-model", model, "-data", data, "-confusion", filepath.Join(cfg, "x.png")}, &out)
+	if exitCode(err) != exitFailure || !strings.Contains(err.Error(), "-confusion FILE") || !strings.Contains(out.String(), "macro avg") {
+		t.Errorf("eval -confusion under a file: %v (exit %d), printed %q; want the report and then a failure naming -confusion", err, exitCode(err), out.String())
+	}
 	link := filepath.Join(dir, "link")
 	if err := os.Symlink(model, link); err != nil {
 		t.Fatal(err)

@@ -66,7 +66,8 @@ func evalSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) erro
 		}
 		var plotErr error
 		if png != "" {
-			if plotErr = ev.Confusion.WritePNG(png, fmt.Sprintf("%s on %s", ev.Model, ev.Split)); plotErr != nil {
+			if err := ev.Confusion.WritePNG(png, fmt.Sprintf("%s on %s", ev.Model, ev.Split)); err != nil {
+				plotErr = fmt.Errorf("eval: confusion matrix PNG: %w (name another file with -confusion FILE, or none with -confusion '')", err)
 				png = ""
 			}
 		}
