@@ -239,6 +239,26 @@ func TestWriteText(t *testing.T) {
 	}
 }
 
+// TestPNGSize checks the image's side: 700 pixels up to eight classes, 70
+// more per class beyond, at most 2400.
+func TestPNGSize(t *testing.T) {
+	for k, want := range map[int]int{1: 700, 10: 840, 100: 2400} {
+		path := filepath.Join(t.TempDir(), "c.png")
+		if err := New(make([]string, k)).WritePNG(path, ""); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := png.DecodeConfig(f)
+		f.Close()
+		if err != nil || cfg.Width != want || cfg.Height != want {
+			t.Errorf("%d classes: %d x %d (%v), want %d x %d", k, cfg.Width, cfg.Height, err, want, want)
+		}
+	}
+}
+
 func TestWritePNG(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "confusion.png")

@@ -25,8 +25,8 @@ const MaxPlotClasses = 100
 // shade the count's share of its row (white 0, dark blue 1), with the
 // title and class names (cut to MatrixNameWidth) as labels, and writes it
 // as a PNG to path (through a temporary file renamed into place). The
-// image is 100 dots per inch, at least 700 pixels wide and 70 more per
-// class beyond eight.
+// image is square, 100 dots per inch: 700 pixels wide up to eight
+// classes, 70 more per class beyond, at most 2400.
 func (m *Matrix) WritePNG(path, title string) error {
 	if err := m.Check(); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
@@ -49,7 +49,7 @@ func (m *Matrix) WritePNG(path, title string) error {
 	p.X.Tick.Label.Rotation = 0.6 // radians: long names do not overlap
 	p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
 	p.Add(cells{m})
-	side := vg.Length(max(7, 7+0.7*float64(k-8))) * vg.Inch
+	side := vg.Length(min(24, max(7, 7+0.7*float64(k-8)))) * vg.Inch
 	img := vgimg.NewWith(vgimg.UseWH(side, side), vgimg.UseDPI(100))
 	pad := 3 * vg.Millimeter
 	p.Draw(draw.Crop(draw.New(img), pad, -pad, pad, -pad))
