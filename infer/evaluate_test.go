@@ -3,6 +3,8 @@ package infer
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"image/png"
 	"math"
 	"os"
@@ -18,6 +20,7 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/cifartest"
+	"github.com/tfcifar/tfcifar/internal/pyenv"
 	"github.com/tfcifar/tfcifar/internal/tolerance"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
@@ -205,4 +208,53 @@ func TestPredictContinuesPastBadFiles(t *testing.T) {
 	if c := alone[0].Top[0]; set.Classes[c.ClassID] != c.Class {
 		t.Errorf("guess %+v: class id and name disagree (classes %v)", c, set.Classes)
 	}
+}
+
+// TestEvaluateAgainstPython evaluates a trained export on real test images
+// and has TensorFlow Python (scripts/interop/check_eval.py) run the export
+// on the same images and recompute the confusion matrix, the loss and the
+// per-class metrics on its own.
+func TestEvaluateAgainstPython(t *testing.T) {
+	pyenv.Python(t) // skips under -short, before any work
+	ds, err := cifar.Load(cifartest.RealDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainSet, testSet, err := ds.Split([]int{2, 3, 4, 5}, cifar.SplitStandard, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, export := trainedExport(t, head(trainSet, 400))
+	set := head(testSet, 1000)
+	m, err := savedmodel.Load(context.Background(), export, savedmodel.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ev, err := EvaluateSet(context.Background(), m, set, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary, err := json.Marshal(ev.Summary())
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := make([]int, set.Len())
+	for i := range idx {
+		idx[i] = i
+	}
+	var images bytes.Buffer
+	if err := binary.Write(&images, binary.LittleEndian, cifar.NewBatcher(set, set.Len(), 1, 0).Fill(idx).Images); err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	files := map[string][]byte{"images.f32": images.Bytes(), "labels.u8": set.Labels, "summary.json": summary}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(tmp, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := pyenv.Run(t, filepath.Join("interop", "check_eval.py"), export,
+		filepath.Join(tmp, "images.f32"), filepath.Join(tmp, "labels.u8"), filepath.Join(tmp, "summary.json"))
+	t.Logf("loss %.6f, accuracy %.4f\n%s", ev.Loss, ev.Accuracy, out)
 }
