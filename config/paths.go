@@ -23,7 +23,7 @@ var runFiles = []string{ConfigFile, ReportJSON, ReportText, LockFile}
 
 // stageFiles are what training writes in a stage's directory; an export
 // inside that directory may not take these names.
-var stageFiles = []string{"history.json", "history.png", "checkpoint", "checkpoint.old"}
+var stageFiles = []string{"history.json", "history.png", "checkpoint", "checkpoint.old", "classes.txt", "confusion.png"}
 
 var stageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
@@ -130,6 +130,10 @@ func (c *Config) checkInRun(i int, dir, run string) error {
 	}
 	return nil
 }
+
+// Inside reports whether path is dir or inside it once both are made
+// absolute and their symbolic links resolved, as export dirs are checked.
+func Inside(path, dir string) bool { return within(realPath(dir), realPath(path)) }
 
 // within reports whether path is dir or inside it; both are clean and
 // absolute.

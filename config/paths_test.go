@@ -43,6 +43,8 @@ func TestPathErrors(t *testing.T) {
 		{"export is the stage dir", []string{"stages.0.export.dir=base"}, []string{"stage's own directory"}},
 		{"export onto the checkpoint", []string{"stages.0.export.dir=base/checkpoint"}, []string{"stage's checkpoint"}},
 		{"export onto the history", []string{"stages.0.export.dir=base/history.json"}, []string{"stage's history.json"}},
+		{"export onto the confusion matrix", []string{"stages.0.export.dir=base/confusion.png"}, []string{"stage's confusion.png"}},
+		{"export onto the per-class report", []string{"stages.1.export.dir=transfer/classes.txt"}, []string{"stage's classes.txt"}},
 		{"export onto a hidden name", []string{"stages.0.export.dir=base/.checkpoint-1"}, []string{"hidden name"}},
 		{"same export dir", []string{"stages.0.export.dir=" + root + "/m", "stages.1.export.dir=" + root + "/m"}, []string{"stages[1] (transfer)", "export of stages[0] (base)"}},
 		{"unversioned and versioned", []string{"stages.0.export.dir=" + root + "/m", "stages.1.export.dir=" + root + "/m", "stages.1.export.version=1"}, []string{"one holds the other"}},
@@ -63,6 +65,35 @@ func TestPathErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestInside(t *testing.T) {
+	root := t.TempDir()
+	model := filepath.Join(root, "model")
+	link := filepath.Join(root, "link")
+	if err := os.Mkdir(model, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(model, link); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path string
+		want bool
+	}{
+		{model, true},
+		{filepath.Join(model, "x.png"), true},
+		{filepath.Join(model, "new", "x.png"), true},
+		{filepath.Join(link, "x.png"), true},
+		{filepath.Join(model, "..", "x.png"), false},
+		{filepath.Join(root, "model2", "x.png"), false},
+		{root, false},
+	}
+	for _, tc := range tests {
+		if got := Inside(tc.path, model); got != tc.want {
+			t.Errorf("Inside(%s, %s) = %v, want %v", tc.path, model, got, tc.want)
+		}
 	}
 }
 

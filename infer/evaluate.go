@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"slices"
+	"strings"
 
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/confusion"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
 
@@ -18,23 +22,69 @@ var splits = []string{"train", "val", "test"}
 // parts of the data section's split, and the official test images.
 func Splits() []string { return slices.Clone(splits) }
 
-// Evaluation is a model's accuracy on one set.
+// Evaluation is how a model did on one set of images: the mean
+// cross-entropy of its logits and the true labels (Loss, as training
+// computes its loss; NaN or +Inf when the model's outputs are not finite),
+// Accuracy, and the confusion matrix, whose rows are the true classes and
+// columns the predicted ones, both in Classes order.
 type Evaluation struct {
-	Model    string
-	Split    string
-	Images   int
-	Correct  int
-	Accuracy float64
-	Classes  []string
-	PerClass []float64 // accuracy per class, in Classes order
+	Model     string
+	Split     string
+	Images    int
+	Loss      float64
+	Accuracy  float64
+	Classes   []string
+	Confusion *confusion.Matrix
 }
 
-// Evaluate measures the accuracy of the tfcifar export in modelDir on one
-// set of CIFAR-10 images of the export's classes: "train" or "val" (as the
-// data section splits them) or "test" (the official test images). An
-// export that records its pixel scale gets raw pixels and applies it
-// itself; an older one gets pixels times data.scale. load says whether
-// the model is trusted (savedmodel.Load).
+// Report returns the per-class precision, recall, F1 and support and
+// their averages (confusion.Matrix.Report).
+func (ev *Evaluation) Report() confusion.Report { return ev.Confusion.Report() }
+
+// WriteText writes the classification report (confusion.Report.WriteText)
+// and, after a blank line and a heading, the confusion matrix as text.
+func (ev *Evaluation) WriteText(w io.Writer) error {
+	var b strings.Builder
+	if err := ev.Report().WriteText(&b); err != nil {
+		return err
+	}
+	b.WriteString("\nconfusion matrix (rows: true class, columns: predicted class)\n")
+	if err := ev.Confusion.WriteText(&b); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Summary is an Evaluation as eval -json prints it and a run's
+// report.json stores it; the README's "eval -json" section documents its
+// fields.
+type Summary struct {
+	Model   string   `json:"model,omitempty"`
+	Split   string   `json:"split"`
+	Classes []string `json:"classes"`
+	Images  int      `json:"images"`
+	Loss    *float64 `json:"loss"` // null when not finite
+	confusion.Report
+	Matrix [][]int `json:"confusion_matrix"`
+}
+
+// Summary returns ev's summary.
+func (ev *Evaluation) Summary() Summary {
+	s := Summary{Model: ev.Model, Split: ev.Split, Classes: ev.Classes, Images: ev.Images,
+		Report: ev.Report(), Matrix: ev.Confusion.Counts}
+	if !math.IsNaN(ev.Loss) && !math.IsInf(ev.Loss, 0) {
+		loss := ev.Loss
+		s.Loss = &loss
+	}
+	return s
+}
+
+// Evaluate measures the loss, accuracy and confusion matrix of the
+// tfcifar export in modelDir (EvaluateSet) on one set of CIFAR-10 images
+// of the export's classes: "train" or "val" (as the data section splits
+// them) or "test" (the official test images). load says whether the
+// model is trusted (savedmodel.Load).
 func Evaluate(ctx context.Context, modelDir string, data config.Data, split string, load savedmodel.LoadOptions) (ev *Evaluation, err error) {
 	if !slices.Contains(splits, split) {
 		return nil, fmt.Errorf("split %q: want one of %v", split, splits)
@@ -48,14 +98,11 @@ func Evaluate(ctx context.Context, modelDir string, data config.Data, split stri
 	if err != nil {
 		return nil, err
 	}
-	scale := float32(1)
-	if m.Scale == 0 {
-		scale = float32(data.Scale)
-	}
-	ev = &Evaluation{Model: modelDir, Split: split, Images: set.Len(), Classes: m.Classes}
-	if err := ev.count(ctx, m, set, scale); err != nil {
+	ev, err = EvaluateSet(ctx, m, set, data.Scale)
+	if err != nil {
 		return nil, err
 	}
+	ev.Model, ev.Split = modelDir, split
 	return ev, nil
 }
 
@@ -94,38 +141,58 @@ func evalSet(ctx context.Context, data config.Data, split string, names []string
 	return set, nil
 }
 
-// count runs m over set (pixels times scale) and fills in the counts and
-// accuracies of ev.
-func (ev *Evaluation) count(ctx context.Context, m *savedmodel.Model, set *cifar.Set, scale float32) error {
-	right := make([]int, len(ev.Classes))
-	total := make([]int, len(ev.Classes))
+// EvaluateSet runs the loaded model m over set, whose labels index m's
+// classes, in one pass of batches of savedmodel.MaxBatch images, and
+// returns the loss, accuracy and confusion matrix (Model and Split are
+// left empty). An export that records its pixel scale gets raw pixels
+// and applies it itself; an older one gets pixels times dataScale (the
+// config's data.scale).
+func EvaluateSet(ctx context.Context, m *savedmodel.Model, set *cifar.Set, dataScale float64) (*Evaluation, error) {
+	scale := float32(1)
+	if m.Scale == 0 {
+		scale = float32(dataScale)
+	}
+	k := len(m.Classes)
+	if set.Len() == 0 {
+		return nil, errors.New("infer: evaluate: no images")
+	}
+	if n := len(set.Classes); n != k {
+		return nil, fmt.Errorf("infer: evaluate: %d classes in the set, the model has %d", n, k)
+	}
+	ev := &Evaluation{Images: set.Len(), Classes: m.Classes, Confusion: confusion.New(m.Classes)}
 	i := 0
 	for batch := range cifar.NewBatcher(set, savedmodel.MaxBatch, scale, 0).Epoch(0, false) {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
-		_, ids, err := m.Predict(batch.Images, batch.N)
+		logits, ids, err := m.Logits(batch.Images, batch.N)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for j, id := range ids {
 			label := int(set.Labels[i+j])
-			total[label]++
-			if int(id) == label {
-				right[label]++
-				ev.Correct++
+			if label >= k {
+				return nil, fmt.Errorf("infer: evaluate: image %d has label %d, outside the model's %d classes", i+j, label, k)
 			}
+			ev.Loss += crossEntropy(logits[j*k:(j+1)*k], label)
+			ev.Confusion.Add(label, int(id))
 		}
 		i += batch.N
 	}
-	ev.Accuracy = float64(ev.Correct) / float64(ev.Images)
-	ev.PerClass = make([]float64, len(total))
-	for k := range total {
-		if total[k] > 0 {
-			ev.PerClass[k] = float64(right[k]) / float64(total[k])
-		}
+	ev.Loss /= float64(ev.Images)
+	ev.Accuracy = ev.Confusion.Accuracy()
+	return ev, nil
+}
+
+// crossEntropy is -log(softmax(logits)[label]), computed in float64 as
+// log(sum(exp(logits - max))) - (logits[label] - max).
+func crossEntropy(logits []float32, label int) float64 {
+	top := float64(slices.Max(logits))
+	sum := 0.0
+	for _, v := range logits {
+		sum += math.Exp(float64(v) - top)
 	}
-	return nil
+	return math.Log(sum) - (float64(logits[label]) - top)
 }
 
 // classIndices maps an export's class names to CIFAR-10 labels.

@@ -174,7 +174,7 @@ func TestDecodeMatchesGo(t *testing.T) {
 
 func TestTop(t *testing.T) {
 	got := top([]float32{0.1, 0.4, 0.1, 0.4}, []string{"a", "b", "c", "d"}, 3)
-	want := []Guess{{"b", float64(float32(0.4))}, {"d", float64(float32(0.4))}, {"a", float64(float32(0.1))}}
+	want := []Guess{{1, "b", float64(float32(0.4))}, {3, "d", float64(float32(0.4))}, {0, "a", float64(float32(0.1))}}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}

@@ -9,16 +9,20 @@ import (
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
 
-// Guess is one class and its probability.
+// Guess is one class, by index into the model's classes and by name,
+// and its probability.
 type Guess struct {
+	ClassID     int
 	Class       string
 	Probability float64
 }
 
-// Prediction is the top classes of one image file.
+// Prediction is the top classes of one image file, or why the file could
+// not be classified (Err, which names the file; Top is then empty).
 type Prediction struct {
 	File string
 	Top  []Guess
+	Err  error
 }
 
 // PredictOptions tune Predict. Top is how many classes to return per
@@ -36,10 +40,13 @@ type PredictOptions struct {
 // Predict classifies PNG or JPEG files with the tfcifar export in modelDir.
 // Images of another size are resized to the model's input (bilinear, in
 // TensorFlow); files larger than MaxImageBytes or MaxImagePixels are
-// refused before being decoded. It returns the top classes of each file,
-// most probable first. opt.Top must be at least 1; a model whose input
-// image is larger than MaxImagePixels is refused before any file is read.
-// Files are classified savedmodel.MaxBatch at a time.
+// refused before being decoded. It returns one Prediction per file, in
+// order: its top classes, most probable first, or the error that kept it
+// from being classified (unreadable, not an image, too large); the other
+// files are classified all the same. The returned error is for what stops
+// them all: the model, the session, ctx. opt.Top must be at least 1; a
+// model whose input image is larger than MaxImagePixels is refused before
+// any file is read. Files are classified savedmodel.MaxBatch at a time.
 func Predict(ctx context.Context, modelDir string, files []string, opt PredictOptions) (out []Prediction, err error) {
 	if opt.Top < 1 {
 		return nil, fmt.Errorf("predict: top %d: want at least 1 class per image", opt.Top)
@@ -69,26 +76,35 @@ func Predict(ctx context.Context, modelDir string, files []string, opt PredictOp
 	}
 	defer func() { err = errors.Join(err, d.Close()) }()
 	k := len(m.Classes)
-	out = make([]Prediction, 0, len(files))
+	out = make([]Prediction, len(files))
+	for i, f := range files {
+		out[i].File = f
+	}
 	for start := 0; start < len(files); start += savedmodel.MaxBatch {
-		batch := files[start:min(start+savedmodel.MaxBatch, len(files))]
+		batch := out[start:min(start+savedmodel.MaxBatch, len(files))]
 		pixels := make([]float32, 0, len(batch)*in[0]*in[1]*3)
-		for _, f := range batch {
+		var ok []int // indices into batch of the files read
+		for i := range batch {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			px, err := d.read(f, in[1], in[0], scale)
+			px, err := d.read(batch[i].File, in[1], in[0], scale)
 			if err != nil {
-				return nil, err
+				batch[i].Err = err
+				continue
 			}
 			pixels = append(pixels, px...)
+			ok = append(ok, i)
 		}
-		probs, _, err := m.Predict(pixels, len(batch))
+		if len(ok) == 0 {
+			continue
+		}
+		probs, _, err := m.Predict(pixels, len(ok))
 		if err != nil {
 			return nil, err
 		}
-		for i, f := range batch {
-			out = append(out, Prediction{File: f, Top: top(probs[i*k:(i+1)*k], m.Classes, opt.Top)})
+		for j, i := range ok {
+			batch[i].Top = top(probs[j*k:(j+1)*k], m.Classes, opt.Top)
 		}
 	}
 	return out, nil
@@ -104,7 +120,7 @@ func top(row []float32, classes []string, n int) []Guess {
 	sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
 	out := make([]Guess, 0, min(n, len(row)))
 	for _, j := range idx[:min(n, len(row))] {
-		out = append(out, Guess{Class: classes[j], Probability: float64(row[j])})
+		out = append(out, Guess{ClassID: j, Class: classes[j], Probability: float64(row[j])})
 	}
 	return out
 }

@@ -255,7 +255,9 @@ func TestPredictErrors(t *testing.T) {
 	}
 	defer m.Close()
 	_, _, err = m.Predict(make([]float32, 100), 1)
-	wantErr(t, err, "100 values for 1 images", "want 3072")
+	wantErr(t, err, "predict: 100 values for 1 images", "want 3072")
+	_, _, err = m.Logits(make([]float32, 100), 1)
+	wantErr(t, err, "logits: 100 values for 1 images", "want 3072")
 }
 
 func TestReadVariables(t *testing.T) {

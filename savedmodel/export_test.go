@@ -46,6 +46,16 @@ func TestExportLoad(t *testing.T) {
 			if !slices.Equal(gotIDs, wantIDs) {
 				t.Errorf("class ids = %v, want %v", gotIDs, wantIDs)
 			}
+			logits, logitIDs, err := m.Logits(images, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(logitIDs, wantIDs) {
+				t.Errorf("class ids with the logits = %v, want %v", logitIDs, wantIDs)
+			}
+			if d := maxDiff(softmax(logits, len(m.Classes)), got); d > 1e-6 {
+				t.Errorf("softmax of the logits differs from the probabilities by up to %g", d)
+			}
 			if unsaturated(want, len(m.Classes)) == 0 {
 				t.Errorf("every probability row is saturated; the comparison would prove little")
 			}
@@ -61,6 +71,23 @@ func TestExportLoad(t *testing.T) {
 			}
 		})
 	}
+}
+
+// softmax returns the softmax of each row of k values of x.
+func softmax(x []float32, k int) []float32 {
+	out := make([]float32, len(x))
+	for i := 0; i+k <= len(x); i += k {
+		row := x[i : i+k]
+		top := slices.Max(row)
+		sum := 0.0
+		for _, v := range row {
+			sum += math.Exp(float64(v - top))
+		}
+		for j, v := range row {
+			out[i+j] = float32(math.Exp(float64(v-top)) / sum)
+		}
+	}
+	return out
 }
 
 func maxDiff(a, b []float32) float64 {

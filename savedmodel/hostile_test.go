@@ -406,6 +406,30 @@ func TestPredictRefusesClassIDsOutOfRange(t *testing.T) {
 	wantErr(t, err, "image 0 has class id 1", "outside the 3 classes")
 }
 
+// TestLogitsNeedSoftmax checks that a model whose probabilities are not a
+// Softmax's output still predicts but has no logits.
+func TestLogitsNeedSoftmax(t *testing.T) {
+	dir, _ := export(t)
+	tamper(t, dir, func(mg *pb.MetaGraphDef) {
+		probs := mg.SignatureDef[SignatureKey].Outputs[OutputProbs].GetName()
+		names := addOps(t, mg, func(s *op.Scope) []tf.Output {
+			return []tf.Output{op.Identity(s, existing(s, nodeName(probs), tf.Float))}
+		})
+		mg.SignatureDef[SignatureKey].Outputs[OutputProbs] = tensorInfoProto(names[0], typespb.DataType_DT_FLOAT, -1, 3)
+	})
+	m, err := Load(context.Background(), dir, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	images := make([]float32, 2*32*32*3)
+	if _, _, err := m.Predict(images, 2); err != nil {
+		t.Fatalf("predict: %v", err)
+	}
+	_, _, err = m.Logits(images, 2)
+	wantErr(t, err, "probabilities of this model is not the output of a Softmax")
+}
+
 func TestReadMetaRefusesBadAssets(t *testing.T) {
 	asset := func(name string) string { return filepath.Join("assets", name) }
 	write := func(name, content string) func(string) error {

@@ -43,7 +43,8 @@ type Model struct {
 	images tf.Output
 	probs  tf.Output
 	ids    tf.Output
-	dims   []int64 // [H W C] of one image
+	logits tf.Output // the input of the probabilities' Softmax (Op nil when they are not one)
+	dims   []int64   // [H W C] of one image
 }
 
 // Load loads the tfcifar export in dir with TensorFlow's SavedModel loader
@@ -88,7 +89,22 @@ func Load(ctx context.Context, dir string, opt LoadOptions) (*Model, error) {
 	}
 	in := meta.Network.Input
 	m.dims = []int64{int64(in[0]), int64(in[1]), int64(in[2])}
+	m.logits = logitsOf(m.probs)
 	return m, nil
+}
+
+// logitsOf returns the float32 [-1 classes] input of probs when probs is
+// the output of a Softmax op, as in every tfcifar export; else an Output
+// with a nil Op.
+func logitsOf(probs tf.Output) tf.Output {
+	if probs.Op.Type() != "Softmax" || probs.Op.NumInputs() != 1 {
+		return tf.Output{}
+	}
+	in := tf.Consumer{Op: probs.Op, Index: 0}.Producer()
+	if in.DataType() != tf.Float || in.Shape().NumDimensions() != 2 {
+		return tf.Output{}
+	}
+	return in
 }
 
 // readChecked reads the assets and the serve graph of the export in dir
@@ -305,41 +321,59 @@ func lookup(g *tf.Graph, name string, dtype tf.DataType, rank int) (tf.Output, e
 // probabilities ([n, classes], row-major) and the most probable class of
 // each image.
 func (m *Model) Predict(images []float32, n int) ([]float32, []int64, error) {
+	return m.run("predict", images, n, m.probs, OutputProbs)
+}
+
+// Logits is Predict with the logits ([n, classes], row-major: the input
+// of the model's final softmax) in place of the probabilities, for
+// computing a loss as training does. It fails for a model whose
+// probabilities are not a Softmax op's output.
+func (m *Model) Logits(images []float32, n int) ([]float32, []int64, error) {
+	if m.logits.Op == nil {
+		return nil, nil, fmt.Errorf("savedmodel: logits: %s of this model is not the output of a Softmax, so its logits are unknown", OutputProbs)
+	}
+	return m.run("logits", images, n, m.logits, "logits")
+}
+
+// run feeds n images to the model and fetches scores (a float32 [n,
+// classes] tensor called name) and the class ids; what names the caller
+// in errors.
+func (m *Model) run(what string, images []float32, n int, scores tf.Output, name string) ([]float32, []int64, error) {
 	per := m.dims[0] * m.dims[1] * m.dims[2]
 	if n <= 0 || int64(len(images)) != int64(n)*per {
-		return nil, nil, fmt.Errorf("savedmodel: predict: %d values for %d images of %v, want %d", len(images), n, m.dims, int64(n)*per)
+		return nil, nil, fmt.Errorf("savedmodel: %s: %d values for %d images of %v, want %d", what, len(images), n, m.dims, int64(n)*per)
 	}
 	t, err := tf.NewTensor(images)
 	if err != nil {
-		return nil, nil, fmt.Errorf("savedmodel: predict: %w", err)
+		return nil, nil, fmt.Errorf("savedmodel: %s: %w", what, err)
 	}
 	if err := t.Reshape(append([]int64{int64(n)}, m.dims...)); err != nil {
-		return nil, nil, fmt.Errorf("savedmodel: predict: %w", err)
+		return nil, nil, fmt.Errorf("savedmodel: %s: %w", what, err)
 	}
-	out, err := m.bundle.Session.Run(map[tf.Output]*tf.Tensor{m.images: t}, []tf.Output{m.probs, m.ids}, nil)
+	out, err := m.bundle.Session.Run(map[tf.Output]*tf.Tensor{m.images: t}, []tf.Output{scores, m.ids}, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("savedmodel: predict: %w", err)
+		return nil, nil, fmt.Errorf("savedmodel: %s: %w", what, err)
 	}
 	k := len(m.Classes)
 	rows, ok := out[0].Value().([][]float32)
 	if !ok || len(rows) != n {
-		return nil, nil, fmt.Errorf("savedmodel: predict: %s is %v %v, want float [%d %d]", OutputProbs, tfType(out[0].DataType()), out[0].Shape(), n, k)
+		return nil, nil, fmt.Errorf("savedmodel: %s: %s is %v %v, want float [%d %d]", what, name, tfType(out[0].DataType()), out[0].Shape(), n, k)
 	}
-	probs := make([]float32, 0, n*k)
+	values := make([]float32, 0, n*k)
 	for _, r := range rows {
 		if len(r) != k {
-			return nil, nil, fmt.Errorf("savedmodel: predict: %s has %d columns, want one per class (%d)", OutputProbs, len(r), k)
+			return nil, nil, fmt.Errorf("savedmodel: %s: %s has %d columns, want one per class (%d)", what, name, len(r), k)
 		}
-		probs = append(probs, r...)
+		values = append(values, r...)
 	}
 	ids, ok := out[1].Value().([]int64)
 	if !ok || len(ids) != n {
-		return nil, nil, fmt.Errorf("savedmodel: predict: %s is %v %v, want int64 [%d]", OutputClassIDs, tfType(out[1].DataType()), out[1].Shape(), n)
+		return nil, nil, fmt.Errorf("savedmodel: %s: %s is %v %v, want int64 [%d]", what, OutputClassIDs, tfType(out[1].DataType()), out[1].Shape(), n)
 	}
 	if i := slices.IndexFunc(ids, func(id int64) bool { return id < 0 || id >= int64(k) }); i >= 0 {
-		return nil, nil, fmt.Errorf("savedmodel: predict: image %d has class id %d, outside the %d classes", i, ids[i], k)
+		return nil, nil, fmt.Errorf("savedmodel: %s: image %d has class id %d, outside the %d classes", what, i, ids[i], k)
 	}
-	return probs, ids, nil
+	return values, ids, nil
 }
 
 func tfType(dt tf.DataType) string { return dtypeName(typespb.DataType(dt)) }

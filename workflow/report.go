@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/infer"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
 	"github.com/tfcifar/tfcifar/internal/textfmt"
 	"github.com/tfcifar/tfcifar/train"
@@ -38,17 +39,20 @@ type Threads struct {
 // metrics, time taken by the fit (seconds, including the computation of
 // cached frozen features), the export directory, the floating-point
 // operations its training executed (an estimate from the layer shapes),
-// how many leading layers were served from cached features, and whether an
-// existing export was reused instead of training.
+// how many leading layers were served from cached features, whether an
+// existing export was reused instead of training, and the export's loss,
+// accuracy, per-class metrics and confusion matrix on the validation
+// images (absent without validation images).
 type StageReport struct {
-	Name         string        `json:"name"`
-	Params       Params        `json:"params"`
-	Epochs       []train.Epoch `json:"epochs"`
-	TimeTaken    float64       `json:"time_taken"`
-	Export       string        `json:"export"`
-	TrainFLOPs   float64       `json:"train_flops"`
-	CachedLayers int           `json:"cached_layers"`
-	Reused       bool          `json:"reused_export"`
+	Name         string         `json:"name"`
+	Params       Params         `json:"params"`
+	Epochs       []train.Epoch  `json:"epochs"`
+	TimeTaken    float64        `json:"time_taken"`
+	Export       string         `json:"export"`
+	TrainFLOPs   float64        `json:"train_flops"`
+	CachedLayers int            `json:"cached_layers"`
+	Reused       bool           `json:"reused_export"`
+	Validation   *infer.Summary `json:"validation,omitempty"`
 }
 
 // Params counts a network's parameters.
@@ -84,6 +88,10 @@ func (r *Report) Table(w io.Writer) error {
 	}
 	for _, s := range r.Stages {
 		fmt.Fprintf(w, "%s: SavedModel in %s\n", s.Name, s.Export)
+		if v := s.Validation; v != nil {
+			fmt.Fprintf(w, "%s: validation macro F1 %.4f; per-class report %s, confusion matrix %s\n", s.Name, v.Macro.F1,
+				filepath.Join(s.Name, classReport), filepath.Join(s.Name, confusionChart))
+		}
 	}
 	return nil
 }

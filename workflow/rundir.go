@@ -143,7 +143,9 @@ func (r *runDir) prepare(cfg *config.Config, opt Options) error {
 		atomicfile.RemoveLeftovers(filepath.Join(r.path, config.ReportText)),
 	}
 	for i, s := range cfg.Stages {
-		errs = append(errs, train.RemoveLeftovers(filepath.Join(r.path, s.Name)), savedmodel.RemoveLeftovers(cfg.ExportDir(i)))
+		dir := filepath.Join(r.path, s.Name)
+		errs = append(errs, train.RemoveLeftovers(dir), savedmodel.RemoveLeftovers(cfg.ExportDir(i)),
+			atomicfile.RemoveLeftovers(filepath.Join(dir, classReport)), atomicfile.RemoveLeftovers(filepath.Join(dir, confusionChart)))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("run dir %s: removing what a killed run left: %w", r.path, err)

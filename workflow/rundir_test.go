@@ -193,6 +193,7 @@ func TestLeftoversRemoved(t *testing.T) {
 	}
 	for _, f := range []string{filepath.Join(cfg.Run.Out, ".config.yaml.1"), filepath.Join(cfg.Run.Out, ".report.json.2"),
 		filepath.Join(stage, ".history.json.3"), filepath.Join(stage, ".history.png.4"),
+		filepath.Join(stage, ".classes.txt.5"), filepath.Join(stage, ".confusion.png.6"),
 		filepath.Join(stage, "notes.txt"), filepath.Join(cfg.Run.Out, ".keep")} {
 		if err := os.WriteFile(f, nil, 0o644); err != nil {
 			t.Fatal(err)

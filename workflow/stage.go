@@ -64,6 +64,9 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 		sr, values, ok, err := st.reuse(net, full, trainSet.Classes)
 		if err != nil || ok {
 			st.done[c.Name] = values
+			if err == nil {
+				err = st.evaluate(ctx, &sr, valSet)
+			}
 			return sr, err
 		}
 	}
@@ -76,7 +79,11 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 	if err != nil {
 		return StageReport{}, err
 	}
-	return st.export(net, trainSet.Classes, fit)
+	sr, err := st.export(net, trainSet.Classes, fit)
+	if err != nil {
+		return StageReport{}, err
+	}
+	return sr, st.evaluate(ctx, &sr, valSet)
 }
 
 // export writes the stage's SavedModel and returns its report.

@@ -56,7 +56,8 @@ func TestRunReference(t *testing.T) {
 	}
 	for _, f := range []string{"config.yaml", "report.json", "report.txt",
 		"base/model/saved_model.pb", "base/history.json", "base/history.png",
-		"transfer/model/saved_model.pb", "transfer/history.json", "transfer/history.png"} {
+		"transfer/model/saved_model.pb", "transfer/history.json", "transfer/history.png",
+		"base/classes.txt", "base/confusion.png", "transfer/classes.txt", "transfer/confusion.png"} {
 		if _, err := os.Stat(filepath.Join(cfg.Run.Out, f)); err != nil {
 			t.Errorf("run dir: %v", err)
 		}
@@ -71,6 +72,9 @@ func TestRunReference(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "transfer    410,373   8,464") {
 		t.Errorf("final table missing the transfer row:\n%s", out.String())
+	}
+	for _, s := range fromDisk.Stages {
+		checkValidation(t, s)
 	}
 
 	// The frozen layers of the transfer export hold the base export's
@@ -97,6 +101,35 @@ func TestRunReference(t *testing.T) {
 	}
 	if strings.Join(classes, ",") != "dog,frog,horse,ship,truck" {
 		t.Errorf("transfer classes = %v", classes)
+	}
+}
+
+// checkValidation checks the evaluation of a stage's export on its
+// validation images against itself and against the last epoch's
+// validation loss and accuracy, which training measured on the same
+// images.
+func checkValidation(t *testing.T, s StageReport) {
+	t.Helper()
+	v := s.Validation
+	if v == nil || v.Loss == nil {
+		t.Fatalf("stage %s: validation %+v, want the export's evaluation with a loss", s.Name, v)
+	}
+	total, correct := 0, 0
+	for i, row := range v.Matrix {
+		for j, n := range row {
+			total += n
+			if i == j {
+				correct += n
+			}
+		}
+	}
+	if total != v.Images || v.Images == 0 || float64(correct)/float64(total) != v.Accuracy {
+		t.Errorf("stage %s: matrix total %d, diagonal %d; %d images, accuracy %v", s.Name, total, correct, v.Images, v.Accuracy)
+	}
+	f := s.Final()
+	if !tolerance.EqualWithinAbs(v.Accuracy, f.ValAccuracy, 1e-6) || !tolerance.EqualWithinRel(*v.Loss, f.ValLoss, 1e-4) {
+		t.Errorf("stage %s: export's validation loss %.6f, accuracy %.6f; training measured %.6f, %.6f",
+			s.Name, *v.Loss, v.Accuracy, f.ValLoss, f.ValAccuracy)
 	}
 }
 
@@ -129,6 +162,7 @@ func TestReuseExisting(t *testing.T) {
 	if len(rep.Stages[0].Epochs) != 1 {
 		t.Errorf("reused stage reports %d epochs from its history, want 1", len(rep.Stages[0].Epochs))
 	}
+	checkValidation(t, rep.Stages[0])
 
 	// A changed network is not reused.
 	changed := smallConfig(t, data, "run.out="+first.Run.Out, "stages.base.export.reuse_existing=true", "stages.base.model.layers.6.units=64")

@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/tfcifar/tfcifar/cifar"
+	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/infer"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
 	"github.com/tfcifar/tfcifar/internal/suggest"
@@ -24,12 +27,16 @@ const (
 	maxPreviewCols   = 100
 )
 
-// evalSetup: eval prints the accuracy of an export on a split of CIFAR-10.
+// evalSetup: eval prints the loss, accuracy, classification report and
+// confusion matrix of an export on a split of CIFAR-10 and draws the
+// matrix as a PNG.
 func evalSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
 	var cf configFlags
 	cf.register(fs)
 	model := fs.String("model", "", "SavedModel `dir` written by tfcifar (required)")
 	split := fs.String("split", "val", "set to evaluate: train, val (as data.split divides the classes) or test")
+	chart := fs.String("confusion", "", "PNG `file` for the confusion matrix (default: confusion-MODEL-SPLIT.png beside the model dir; '' writes none)")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of the text report")
 	trust := trustFlag(fs)
 	return func(ctx context.Context, args []string, out io.Writer) error {
 		switch {
@@ -45,6 +52,10 @@ func evalSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) erro
 			}
 			return usage(err)
 		}
+		png, err := chartPath(fs, *chart, *model, *split)
+		if err != nil {
+			return usage(err)
+		}
 		cfg, err := cf.load()
 		if err != nil {
 			return err
@@ -53,12 +64,74 @@ func evalSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) erro
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%s on %s (%d images): accuracy %.4f\n", ev.Model, ev.Split, ev.Images, ev.Accuracy)
-		for i, c := range ev.Classes {
-			fmt.Fprintf(out, "  %-12s %.4f\n", c, ev.PerClass[i])
+		var plotErr error
+		if png != "" {
+			if err := ev.Confusion.WritePNG(png, fmt.Sprintf("%s on %s", ev.Model, ev.Split)); err != nil {
+				plotErr = fmt.Errorf("eval: confusion matrix PNG: %w (name another file with -confusion FILE, or none with -confusion '')", err)
+				png = ""
+			}
 		}
-		return nil
+		if *asJSON {
+			err = writeEvalJSON(out, ev, png)
+		} else {
+			err = writeEvalText(out, ev, png)
+		}
+		return errors.Join(err, plotErr)
 	}
+}
+
+// chartPath returns where eval writes its confusion matrix PNG: the
+// -confusion flag's file when given ("" for none), else
+// confusion-<model>-<split>.png in the directory that holds the model
+// dir. The file may not be inside the model dir, which stays as tfcifar
+// exported it.
+func chartPath(fs *flag.FlagSet, flagged, model, split string) (string, error) {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "confusion" })
+	abs, err := filepath.Abs(model)
+	if err != nil {
+		return "", fmt.Errorf("eval: -model %s: %w", model, err)
+	}
+	file := filepath.Join(filepath.Dir(abs), fmt.Sprintf("confusion-%s-%s.png", filepath.Base(abs), split))
+	switch {
+	case given && flagged == "":
+		return "", nil
+	case given:
+		if file, err = filepath.Abs(flagged); err != nil {
+			return "", fmt.Errorf("eval: -confusion %s: %w", flagged, err)
+		}
+	}
+	if config.Inside(file, abs) {
+		return "", fmt.Errorf("eval: the confusion matrix PNG %s would be inside the model dir %s, which holds only the export; name a file elsewhere with -confusion FILE", file, model)
+	}
+	return file, nil
+}
+
+// writeEvalText prints ev: the loss and accuracy on one line, the
+// classification report, the confusion matrix and where its PNG is.
+func writeEvalText(out io.Writer, ev *infer.Evaluation, png string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s on %s (%d images): loss %.4f, accuracy %.4f\n\n", ev.Model, ev.Split, ev.Images, ev.Loss, ev.Accuracy)
+	if err := ev.WriteText(&b); err != nil {
+		return err
+	}
+	if png != "" {
+		fmt.Fprintf(&b, "\nwrote %s\n", png)
+	}
+	_, err := io.WriteString(out, b.String())
+	return err
+}
+
+// evalJSON is what eval -json prints: the summary of the evaluation and
+// where the confusion matrix PNG was written.
+type evalJSON struct {
+	infer.Summary
+	PNG string `json:"confusion_png,omitempty"`
+}
+
+// writeEvalJSON prints ev as one line of JSON.
+func writeEvalJSON(out io.Writer, ev *infer.Evaluation, png string) error {
+	return json.NewEncoder(out).Encode(evalJSON{ev.Summary(), png})
 }
 
 // predictSetup: predict prints the top classes of image files.
@@ -66,6 +139,7 @@ func predictSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) e
 	model := fs.String("model", "", "SavedModel `dir` written by tfcifar (required)")
 	top := fs.Int("top", 3, "how many classes to show per image")
 	scale := fs.Float64("scale", 0, "pixel multiplier for an export that does not record its data.scale (default 1); others apply their own")
+	asJSON := fs.Bool("json", false, "print one JSON object per image (JSON Lines) instead of text")
 	trust := trustFlag(fs)
 	return func(ctx context.Context, files []string, out io.Writer) error {
 		switch {
@@ -84,14 +158,62 @@ func predictSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) e
 		if err != nil {
 			return err
 		}
+		var failed []error
+		enc := json.NewEncoder(out)
 		for _, p := range preds {
+			if p.Err != nil {
+				failed = append(failed, p.Err)
+			}
+			if *asJSON {
+				if err := enc.Encode(predictionJSON(p)); err != nil {
+					return err
+				}
+				continue
+			}
+			if p.Err != nil {
+				continue // reported with the returned error
+			}
 			fmt.Fprintln(out, p.File)
 			for _, g := range p.Top {
 				fmt.Fprintf(out, "  %-12s %.4f\n", g.Class, g.Probability)
 			}
 		}
+		if len(failed) > 0 {
+			return fmt.Errorf("predict: %d of %d files not classified: %w", len(failed), len(files), errors.Join(failed...))
+		}
 		return nil
 	}
+}
+
+// guessJSON and fileJSON are what predict -json prints per file: the
+// README's "predict -json" section documents them.
+type guessJSON struct {
+	ClassID     int     `json:"class_id"`
+	Class       string  `json:"class"`
+	Probability float64 `json:"probability"`
+}
+
+type fileJSON struct {
+	File string `json:"file"`
+	guessJSON
+	Top []guessJSON `json:"top"`
+}
+
+// predictionJSON returns the JSON object of p: its most probable class
+// and its top classes, or its error.
+func predictionJSON(p infer.Prediction) any {
+	if p.Err != nil {
+		return struct {
+			File  string `json:"file"`
+			Error string `json:"error"`
+		}{p.File, p.Err.Error()}
+	}
+	v := fileJSON{File: p.File}
+	for _, g := range p.Top {
+		v.Top = append(v.Top, guessJSON(g))
+	}
+	v.guessJSON = v.Top[0]
+	return v
 }
 
 // trustFlag registers -trust-model, which loads a model without checking

@@ -34,9 +34,9 @@ func init() {
 	commands = []*command{
 		{"", "[-config FILE] [-set key=value]... [-data DIR] [-out DIR] [-resume] [-overwrite] [-progress MODE]",
 			"Runs every stage of the config: train, export, report.", workflowSetup},
-		{"eval", "-model DIR [-split val|train|test] [-trust-model] [-config FILE] [-set key=value]... [-data DIR]",
-			"Prints the accuracy of a tfcifar export on a split of CIFAR-10.", evalSetup},
-		{"predict", "-model DIR [-top 3] [-scale S] [-trust-model] IMAGE...",
+		{"eval", "-model DIR [-split val|train|test] [-confusion FILE] [-json] [-trust-model] [-config FILE] [-set key=value]... [-data DIR]",
+			"Prints the loss, accuracy, per-class report and confusion matrix of a tfcifar export on a split of CIFAR-10, and draws the matrix as a PNG.", evalSetup},
+		{"predict", "-model DIR [-top 3] [-scale S] [-json] [-trust-model] IMAGE...",
 			"Prints the most probable classes of PNG or JPEG images.", predictSetup},
 		{"preview", "[-n 4] [-cols 2] [-o preview.png] [-config FILE] [-set key=value]... [-data DIR]",
 			"Writes a PNG grid of the first training images.", previewSetup},
