@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
@@ -59,7 +60,7 @@ func readArchive(path string) (Model, error) {
 	if err != nil {
 		return Model{}, fmt.Errorf("%s: %w", path, err)
 	}
-	net, name, err := parseNetwork(cfg)
+	net, keys, name, err := parseNetwork(cfg)
 	if err != nil {
 		return Model{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -75,7 +76,7 @@ func readArchive(path string) (Model, error) {
 	if err != nil {
 		return Model{}, fmt.Errorf("%s: %w", path, err)
 	}
-	w, err := h5Weights(f, net)
+	w, err := h5Weights(f, net, keys)
 	if err != nil {
 		return Model{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -140,10 +141,12 @@ func validated(net config.Network) (config.Network, error) {
 }
 
 // h5Weights reads the variables of net's layers from a Keras 3 weights
-// file: layers/<name>/vars/<i>, in the order tfcifar creates them (kernel,
-// bias; gamma, beta, moving_mean, moving_variance), each of the shape
-// tfcifar's variable has.
-func h5Weights(f *h5.File, net config.Network) (graph.Weights, error) {
+// file: layers/<key>/vars/<i> (keys[i] for net.Layers[i]), in the order
+// tfcifar creates them (kernel, bias; gamma, beta, moving_mean,
+// moving_variance), each of the shape tfcifar's variable has. Variables
+// that hold no weight (a dropout's seed counter) get their initial value,
+// zero.
+func h5Weights(f *h5.File, net config.Network, keys []string) (graph.Weights, error) {
 	shapes, err := net.Shapes()
 	if err != nil {
 		return nil, err
@@ -153,7 +156,7 @@ func h5Weights(f *h5.File, net config.Network) (graph.Weights, error) {
 	for i, l := range net.Layers {
 		want := l.Weights(in)
 		in = shapes[i]
-		group := "layers/" + l.Name + "/vars"
+		group := "layers/" + keys[i] + "/vars"
 		names, err := f.Members(group)
 		if err != nil {
 			if len(want) == 0 {
@@ -173,7 +176,33 @@ func h5Weights(f *h5.File, net config.Network) (graph.Weights, error) {
 			w[l.Name+"/"+wt.Name] = t
 		}
 	}
-	return w, nil
+	return w, withState(net, w)
+}
+
+// withState adds to w a zero for every variable of net's graph that holds
+// no weight (a dropout's seed counter); w then fits the graph exactly.
+func withState(net config.Network, w graph.Weights) error {
+	m, err := graph.Build(op.NewScope(), net, graph.Options{})
+	if err != nil {
+		return err
+	}
+	for _, v := range m.Variables {
+		if w[v.Name] != nil {
+			continue
+		}
+		shape := make([]int, len(v.Shape))
+		n := 1
+		for i, d := range v.Shape {
+			shape[i] = int(d)
+			n *= int(d)
+		}
+		t, err := tensor(make([]float32, n), shape)
+		if err != nil {
+			return err
+		}
+		w[v.Name] = t
+	}
+	return w.Check(m.Variables)
 }
 
 func weightNames(ws []config.Weight) string {
@@ -208,6 +237,9 @@ func readTensor(f *h5.File, path string, want []int) (*tf.Tensor, error) {
 
 // tensor returns a float32 tensor of shape holding v.
 func tensor(v []float32, shape []int) (*tf.Tensor, error) {
+	if len(shape) == 0 && len(v) == 1 {
+		return tf.NewTensor(v[0])
+	}
 	t, err := tf.NewTensor(v)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -23,7 +24,17 @@ type modelConfig struct {
 }
 
 type buildConfig struct {
-	InputShape []*int `json:"input_shape"`
+	InputShape json.RawMessage `json:"input_shape"`
+}
+
+// shape returns the input shape of a build config without the batch
+// dimension; nil when it has none or several inputs.
+func (b *buildConfig) shape() []int {
+	var s []*int
+	if b == nil || json.Unmarshal(b.InputShape, &s) != nil || s == nil {
+		return nil
+	}
+	return batchless(s)
 }
 
 // layerJSON is one layer of a model's config.
@@ -35,12 +46,27 @@ type layerJSON struct {
 }
 
 type inboundNode struct {
-	Args []struct {
+	Args []json.RawMessage `json:"args"`
+}
+
+// source returns the name of the layer whose output a node's only
+// argument is; ok is false for a node of several arguments or another kind.
+func (n inboundNode) source() (string, bool) {
+	if len(n.Args) != 1 {
+		return "", false
+	}
+	var t struct {
 		ClassName string `json:"class_name"`
 		Config    struct {
 			KerasHistory []json.RawMessage `json:"keras_history"`
 		} `json:"config"`
-	} `json:"args"`
+	}
+	var from string
+	if json.Unmarshal(n.Args[0], &t) != nil || t.ClassName != "__keras_tensor__" || len(t.Config.KerasHistory) == 0 ||
+		json.Unmarshal(t.Config.KerasHistory[0], &from) != nil {
+		return "", false
+	}
+	return from, true
 }
 
 // layerConfig holds the settings of the layer classes tfcifar maps.
@@ -111,53 +137,76 @@ var activations = []config.ActivationFunc{config.Linear, config.ReLU, config.Sig
 
 // parseNetwork maps config.json of a Keras model to a tfcifar network: the
 // input shape from its InputLayer (or build config) and one layer per
-// Keras layer. Errors name the layer by index, name and class.
-func parseNetwork(b []byte) (config.Network, string, error) {
+// Keras layer. keys are where the weights file keeps each layer's
+// variables: Keras saves a model's layers under the snake case of their
+// class, numbered from the second of a class on (conv2d, conv2d_1, ...),
+// whatever the layers' names. Errors name the layer by index, name and
+// class.
+func parseNetwork(b []byte) (net config.Network, keys []string, name string, err error) {
 	var mc modelConfig
 	if err := json.Unmarshal(b, &mc); err != nil {
-		return config.Network{}, "", fmt.Errorf("config.json: %w", err)
+		return config.Network{}, nil, "", fmt.Errorf("config.json: %w", err)
 	}
 	switch mc.ClassName {
 	case "Sequential":
 	case "Functional", "Model":
 		if err := checkChain(mc.Config.Layers); err != nil {
-			return config.Network{}, "", fmt.Errorf("config.json: %s model %q: %w", mc.ClassName, mc.Config.Name, err)
+			return config.Network{}, nil, "", fmt.Errorf("config.json: %s model %q: %w", mc.ClassName, mc.Config.Name, err)
 		}
 	default:
-		return config.Network{}, "", fmt.Errorf("config.json: model class %q is not supported; want Sequential or a Functional chain of layers", mc.ClassName)
+		return config.Network{}, nil, "", fmt.Errorf("config.json: model class %q is not supported; want Sequential or a Functional chain of layers", mc.ClassName)
 	}
 	if len(mc.Config.Layers) > config.MaxLayers+1 {
-		return config.Network{}, "", fmt.Errorf("config.json: %d layers, over the cap of %d", len(mc.Config.Layers), config.MaxLayers)
+		return config.Network{}, nil, "", fmt.Errorf("config.json: %d layers, over the cap of %d", len(mc.Config.Layers), config.MaxLayers)
 	}
-	var net config.Network
-	if mc.BuildConfig != nil {
-		net.Input = batchless(mc.BuildConfig.InputShape)
-	}
+	net.Input = mc.BuildConfig.shape()
+	count := map[string]int{}
 	for i, kl := range mc.Config.Layers {
 		var lc layerConfig
 		if err := json.Unmarshal(kl.Config, &lc); err != nil {
-			return config.Network{}, "", fmt.Errorf("config.json: layers[%d] (%s): %w", i, kl.ClassName, err)
+			return config.Network{}, nil, "", fmt.Errorf("config.json: layers[%d] (%s): %w", i, kl.ClassName, err)
 		}
 		if kl.ClassName == "InputLayer" {
 			if i != 0 {
-				return config.Network{}, "", fmt.Errorf("config.json: layers[%d] %q: an InputLayer must come first", i, lc.Name)
+				return config.Network{}, nil, "", fmt.Errorf("config.json: layers[%d] %q: an InputLayer must come first", i, lc.Name)
 			}
 			net.Input = batchless(lc.BatchShape)
 			continue
 		}
-		if net.Input == nil && kl.BuildConfig != nil {
-			net.Input = batchless(kl.BuildConfig.InputShape)
+		if net.Input == nil {
+			net.Input = kl.BuildConfig.shape()
 		}
 		l, err := mapLayer(kl.ClassName, lc)
 		if err != nil {
-			return config.Network{}, "", fmt.Errorf("config.json: layers[%d] %q (%s): %w", i, lc.Name, kl.ClassName, err)
+			return config.Network{}, nil, "", fmt.Errorf("config.json: layers[%d] %q (%s): %w", i, lc.Name, kl.ClassName, err)
 		}
 		net.Layers = append(net.Layers, l)
+		key := snake(kl.ClassName)
+		if n := count[key]; n > 0 {
+			keys = append(keys, fmt.Sprintf("%s_%d", key, n))
+		} else {
+			keys = append(keys, key)
+		}
+		count[key]++
 	}
 	if net.Input == nil {
-		return config.Network{}, "", fmt.Errorf("config.json: the model has no input shape (no InputLayer or build config); build it on an input before saving")
+		return config.Network{}, nil, "", fmt.Errorf("config.json: the model has no input shape (no InputLayer or build config); build it on an input before saving")
 	}
-	return net, mc.Config.Name, nil
+	return net, keys, mc.Config.Name, nil
+}
+
+var (
+	nonWord   = regexp.MustCompile(`\W+`)
+	wordStart = regexp.MustCompile(`(.)([A-Z][a-z]+)`)
+	lowUpper  = regexp.MustCompile(`([a-z])([A-Z])`)
+)
+
+// snake is Keras' to_snake_case of a class name (MaxPooling2D:
+// max_pooling2d, ReLU: re_lu).
+func snake(class string) string {
+	s := nonWord.ReplaceAllString(class, "")
+	s = wordStart.ReplaceAllString(s, "${1}_${2}")
+	return strings.ToLower(lowUpper.ReplaceAllString(s, "${1}_${2}"))
 }
 
 // batchless drops the batch dimension of a Keras shape; a shape with
@@ -191,12 +240,10 @@ func checkChain(layers []layerJSON) error {
 			continue
 		}
 		notChain := fmt.Errorf("layers[%d] %q (%s): the model is not a plain stack of layers (each taking the output of the one before); only Sequential models and Functional chains are supported", i, lc.Name, kl.ClassName)
-		if len(kl.InboundNodes) != 1 || len(kl.InboundNodes[0].Args) != 1 {
+		if len(kl.InboundNodes) != 1 {
 			return notChain
 		}
-		h := kl.InboundNodes[0].Args[0].Config.KerasHistory
-		var from string
-		if len(h) == 0 || json.Unmarshal(h[0], &from) != nil || from != prev {
+		if from, ok := kl.InboundNodes[0].source(); !ok || from != prev {
 			return notChain
 		}
 		prev = lc.Name
