@@ -37,7 +37,7 @@ func readArchive(path string) (Model, error) {
 	if err != nil {
 		return Model{}, err
 	}
-	defer fh.Close()
+	defer func() { _ = fh.Close() }() // read only
 	st, err := fh.Stat()
 	if err != nil {
 		return Model{}, err
@@ -120,7 +120,7 @@ func readEntry(entries map[string]*zip.File, name string, limit int64) ([]byte, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }() // read only
 	b, err := io.ReadAll(io.LimitReader(r, int64(e.UncompressedSize64)+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (is the archive truncated?)", name, err)

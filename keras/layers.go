@@ -120,9 +120,15 @@ func (s *ints) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// inputLayer is the Keras class of a model's input.
+const inputLayer = "InputLayer"
+
 // Supported lists the Keras layer classes tfcifar maps, for errors and docs.
-var Supported = []string{"InputLayer", "Conv2D", "Dense", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+var Supported = []string{inputLayer, "Conv2D", "Dense", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
 	"Flatten", "Dropout", "BatchNormalization", "Activation", "ReLU"}
+
+// poolTypes maps the Keras pooling classes to tfcifar's layer types.
+var poolTypes = map[string]config.LayerType{"MaxPooling2D": config.MaxPooling2D, "AveragePooling2D": config.AveragePooling2D}
 
 // initializers maps Keras initializer classes to tfcifar's; others are
 // left out (they only matter for training from scratch).
@@ -166,7 +172,7 @@ func parseNetwork(b []byte) (net config.Network, keys []string, name string, err
 		if err := json.Unmarshal(kl.Config, &lc); err != nil {
 			return config.Network{}, nil, "", fmt.Errorf("config.json: layers[%d] (%s): %w", i, kl.ClassName, err)
 		}
-		if kl.ClassName == "InputLayer" {
+		if kl.ClassName == inputLayer {
 			if i != 0 {
 				return config.Network{}, nil, "", fmt.Errorf("config.json: layers[%d] %q: an InputLayer must come first", i, lc.Name)
 			}
@@ -233,7 +239,7 @@ func checkChain(layers []layerJSON) error {
 		var lc layerConfig
 		_ = json.Unmarshal(kl.Config, &lc)
 		if i == 0 {
-			if kl.ClassName != "InputLayer" {
+			if kl.ClassName != inputLayer {
 				return fmt.Errorf("layers[0] %q (%s): want an InputLayer first", lc.Name, kl.ClassName)
 			}
 			prev = lc.Name
@@ -261,7 +267,7 @@ func mapLayer(class string, c layerConfig) (config.Layer, error) {
 	if err := firstErr(checkDType(c.DType), checkFormat(c.DataFormat)); err != nil {
 		return l, err
 	}
-	if c.LoraRank != nil && *c.LoraRank != 0 || len(c.Quantization) > 0 && string(c.Quantization) != "null" {
+	if c.LoraRank != nil && *c.LoraRank != 0 || !isNull(c.Quantization) {
 		return l, errors.New("LoRA or quantized layers are not supported")
 	}
 	var err error
@@ -281,12 +287,6 @@ func mapLayer(class string, c layerConfig) (config.Layer, error) {
 		l.Type, l.Units, l.UseBias = config.Dense, c.Units, c.UseBias
 		l.Activation, err = activation(c.Activation)
 		l.KernelInitializer, l.BiasInitializer = initializer(c.KernelInit), initializer(c.BiasInit)
-	case "MaxPooling2D", "AveragePooling2D":
-		l.Type = config.MaxPooling2D
-		if class == "AveragePooling2D" {
-			l.Type = config.AveragePooling2D
-		}
-		l.Pool, l.Strides, l.Padding = config.Size(c.PoolSize), config.Size(c.Strides), config.Padding(c.Padding)
 	case "GlobalAveragePooling2D":
 		l.Type = config.GlobalAveragePooling2D
 		if c.KeepDims {
@@ -296,7 +296,7 @@ func mapLayer(class string, c layerConfig) (config.Layer, error) {
 		l.Type = config.Flatten
 	case "Dropout":
 		l.Type, l.Rate = config.Dropout, c.Rate
-		if len(c.NoiseShape) > 0 && string(c.NoiseShape) != "null" {
+		if !isNull(c.NoiseShape) {
 			err = errors.New("noise_shape is not supported; want null")
 		}
 	case "BatchNormalization":
@@ -313,7 +313,11 @@ func mapLayer(class string, c layerConfig) (config.Layer, error) {
 	case "Sequential", "Functional", "Model":
 		err = errors.New("nested models are not supported; save the model as one flat stack of layers")
 	default:
-		err = fmt.Errorf("layer class not supported; want one of %s", strings.Join(Supported, ", "))
+		t, ok := poolTypes[class]
+		if !ok {
+			return l, fmt.Errorf("layer class not supported; want one of %s", strings.Join(Supported, ", "))
+		}
+		l.Type, l.Pool, l.Strides, l.Padding = t, config.Size(c.PoolSize), config.Size(c.Strides), config.Padding(c.Padding)
 	}
 	return l, err
 }
@@ -344,7 +348,7 @@ func checkBatchNorm(c layerConfig) error {
 
 // checkDType refuses layers computing in another type than float32.
 func checkDType(raw json.RawMessage) error {
-	if len(raw) == 0 || string(raw) == "null" {
+	if isNull(raw) {
 		return nil
 	}
 	var name string
@@ -375,7 +379,7 @@ func checkFormat(f *string) error {
 // activation maps a Keras activation (a name, or a serialized function
 // naming one) to tfcifar's.
 func activation(raw json.RawMessage) (config.ActivationFunc, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+	if isNull(raw) {
 		return config.Linear, nil
 	}
 	var name string
@@ -404,6 +408,9 @@ func initializer(raw json.RawMessage) config.Initializer {
 	}
 	return initializers[in.ClassName]
 }
+
+// isNull reports whether a setting is absent or null.
+func isNull(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
 
 func firstErr(errs ...error) error {
 	for _, err := range errs {

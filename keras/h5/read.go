@@ -17,7 +17,7 @@ const (
 	MaxDatasetBytes = 1 << 30 // bytes of one dataset's values
 	maxRank         = 32      // dimensions of a dataspace (HDF5's own limit)
 	maxDepth        = 32      // levels of groups in a path, and of a B-tree
-	maxMembers      = 1 << 16 // members of one group
+	maxMembers      = 1 << 14 // members of one group
 	maxMessages     = 1 << 12 // messages of one object header
 	maxHeaderBlocks = 64      // continuation blocks of one object header
 	maxNameBytes    = 1 << 12 // bytes of one link name
@@ -110,12 +110,12 @@ func (f *File) read(addr, n uint64, what string) ([]byte, error) {
 // superblock reads the superblock at offset 0. Versions 0 and 1 (what h5py
 // writes by default) are read with 8-byte offsets and lengths.
 func (f *File) superblock() error {
+	if sig, err := f.read(0, 8, "signature"); err != nil || !bytes.Equal(sig, signature) {
+		return f.errorf("not an HDF5 file (no HDF5 signature at offset 0)")
+	}
 	b, err := f.read(0, 56+40, "superblock")
 	if err != nil {
 		return err
-	}
-	if !bytes.Equal(b[:8], signature) {
-		return f.errorf("not an HDF5 file (no HDF5 signature at offset 0)")
 	}
 	v := b[8]
 	if v > 1 {
@@ -183,7 +183,6 @@ func (f *File) header(addr uint64) ([]message, error) {
 	if count > maxMessages {
 		return nil, f.errorf("object header at %d: %d messages, over the cap of %d", addr, count, maxMessages)
 	}
-	type block struct{ addr, size uint64 }
 	blocks := []block{{addr + 16, le32(h[8:])}}
 	seen := map[uint64]bool{addr + 16: true}
 	var msgs []message
@@ -194,37 +193,53 @@ func (f *File) header(addr uint64) ([]message, error) {
 		if err != nil {
 			return nil, err
 		}
-		for len(b) >= 8 {
-			typ, size, flags := uint16(le16(b)), le16(b[2:]), b[4]
-			if size > uint64(len(b)-8) {
-				return nil, f.errorf("object header at %d: message of %d bytes overruns its block", addr, size)
+		more, err := f.messages(addr, b, &msgs)
+		if err != nil {
+			return nil, err
+		}
+		for _, next := range more {
+			if seen[next.addr] {
+				return nil, f.errorf("object header at %d: continuation blocks form a cycle", addr)
 			}
-			m := message{typ: typ, flags: flags, data: b[8 : 8+size]}
-			b = b[8+size:]
-			if len(msgs) >= maxMessages {
-				return nil, f.errorf("object header at %d: over %d messages", addr, maxMessages)
+			if len(seen) >= maxHeaderBlocks {
+				return nil, f.errorf("object header at %d: over %d continuation blocks", addr, maxHeaderBlocks)
 			}
-			if typ == msgContinuation {
-				if len(m.data) < 16 {
-					return nil, f.errorf("object header at %d: short continuation message", addr)
-				}
-				next := block{le64(m.data), le64(m.data[8:])}
-				if seen[next.addr] {
-					return nil, f.errorf("object header at %d: continuation blocks form a cycle", addr)
-				}
-				if len(seen) >= maxHeaderBlocks {
-					return nil, f.errorf("object header at %d: over %d continuation blocks", addr, maxHeaderBlocks)
-				}
-				seen[next.addr] = true
-				blocks = append(blocks, next)
-				continue
-			}
-			if typ != msgNil {
-				msgs = append(msgs, m)
-			}
+			seen[next.addr] = true
+			blocks = append(blocks, next)
 		}
 	}
 	return msgs, nil
+}
+
+// block is a run of object header messages: where and how many bytes.
+type block struct{ addr, size uint64 }
+
+// messages appends the messages of the header block b (of the object
+// header at addr) to msgs and returns the continuation blocks it names.
+func (f *File) messages(addr uint64, b []byte, msgs *[]message) ([]block, error) {
+	var more []block
+	for len(b) >= 8 {
+		typ, size, flags := uint16(le16(b)), le16(b[2:]), b[4]
+		if size > uint64(len(b)-8) {
+			return nil, f.errorf("object header at %d: message of %d bytes overruns its block", addr, size)
+		}
+		m := message{typ: typ, flags: flags, data: b[8 : 8+size]}
+		b = b[8+size:]
+		if len(*msgs) >= maxMessages {
+			return nil, f.errorf("object header at %d: over %d messages", addr, maxMessages)
+		}
+		switch typ {
+		case msgContinuation:
+			if len(m.data) < 16 {
+				return nil, f.errorf("object header at %d: short continuation message", addr)
+			}
+			more = append(more, block{le64(m.data), le64(m.data[8:])})
+		case msgNil:
+		default:
+			*msgs = append(*msgs, m)
+		}
+	}
+	return more, nil
 }
 
 // find returns the first message of type typ, or nil.
