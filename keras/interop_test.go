@@ -111,6 +111,7 @@ func TestForwardMatchesKeras(t *testing.T) {
 	dir := models(t)
 	tests := []struct{ desc, model, images, probs string }{
 		{"reference conv net", "base.keras", "images.f32", "probabilities.f32"},
+		{"reference conv net, model.export", "export", "images.f32", "probabilities.f32"},
 		{"functional chain with batchnorm and ReLU", "bn.keras", "bn_images.f32", "bn_probabilities.f32"},
 	}
 	for _, tt := range tests {
@@ -132,10 +133,19 @@ func TestForwardMatchesKeras(t *testing.T) {
 		})
 	}
 
-	m, err := Read(filepath.Join(dir, "base.keras"))
-	if err != nil {
-		t.Fatal(err)
+	for _, model := range []string{"base.keras", "export"} {
+		m, err := Read(filepath.Join(dir, model))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameWeights(t, m, dir)
 	}
+}
+
+// sameWeights checks that the weights of m are those Keras wrote to
+// dir/weights, bit for bit.
+func sameWeights(t *testing.T, m Model, dir string) {
+	t.Helper()
 	params := map[string]string{"0": "kernel", "1": "bias"}
 	files, err := filepath.Glob(filepath.Join(dir, "weights", "*.f32"))
 	if err != nil || len(files) != 10 {
@@ -170,7 +180,7 @@ func TestReadErrors(t *testing.T) {
 		{"functional graph that is not a chain", "branch.keras", []string{`"add" (Add)`, "not a plain stack"}},
 		{"dataset of the wrong dtype", "float64.keras", []string{`layer "conv2d" (Conv2D) kernel`, "float64", "want float32"}},
 		{"dataset of the wrong shape", "shape.keras", []string{`layer "dense" (Dense) bias`, "shape [7], want [128]"}},
-		{"a directory", "export/variables", []string{"directory"}},
+		{"a directory that is not a SavedModel", "export/variables", []string{"saved_model.pb"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

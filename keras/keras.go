@@ -18,17 +18,19 @@ type Model struct {
 }
 
 // Read reads the Keras model at path: a Keras 3 archive (a file, as
-// model.save("m.keras") writes it). Errors name path and, where one is at
-// fault, the layer and its Keras class.
+// model.save("m.keras") writes it) or a TF2 SavedModel directory written by
+// Keras (model.export(dir)). Errors name path and, where one is at fault,
+// the layer and its Keras class (or the op of a SavedModel).
 func Read(path string) (Model, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return Model{}, fmt.Errorf("keras: %w", err)
 	}
+	read := readArchive
 	if st.IsDir() {
-		return Model{}, fmt.Errorf("keras: %s is a directory; want a .keras archive", path)
+		read = readSavedModel
 	}
-	m, err := readArchive(path)
+	m, err := read(path)
 	if err != nil {
 		return Model{}, fmt.Errorf("keras: %w", err)
 	}
