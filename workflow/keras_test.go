@@ -20,7 +20,8 @@ func TestTransferFromKeras(t *testing.T) {
 	pyenv.Python(t)
 	dir := t.TempDir()
 	pyenv.Run(t, "interop/keras_model.py", "--data", cifartest.RealDir(t), "--out", dir, "--train", "64", "--images", "1")
-	cfg := smallConfig(t, fixture(t, 200),
+	data := fixture(t, 200)
+	cfg := smallConfig(t, data,
 		"stages=[{name: transfer, classes: [5,6,7,8,9], model: {input: [32,32,3], from: {keras: "+filepath.Join(dir, "base.keras")+", up_to: dropout, frozen: true}, layers: [{type: dense, units: 5}, {type: activation, activation: softmax}]}}]")
 	rep, err := Run(context.Background(), cfg, Options{})
 	if err != nil {
@@ -50,7 +51,27 @@ func TestTransferFromKeras(t *testing.T) {
 		}
 	}
 
-	bad := smallConfig(t, fixture(t, 200),
+	// The same layers from model.export's SavedModel, which has no dropout.
+	cfg = smallConfig(t, data,
+		"stages=[{name: transfer, classes: [5,6,7,8,9], model: {input: [32,32,3], from: {keras: "+filepath.Join(dir, "export")+", up_to: flatten}, layers: [{type: dropout, rate: 0.4}, {type: dense, units: 5}, {type: activation, activation: softmax}]}}]")
+	rep, err = Run(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Stages[0].Params; got.NonTrainable != 8464 {
+		t.Errorf("params from the SavedModel = %+v, want 8,464 frozen", got)
+	}
+	fromExport, err := savedmodel.ReadVariables(rep.Stages[0].Export, savedmodel.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"conv2d/kernel", "conv2d/bias", "conv2d_1/kernel", "conv2d_1/bias", "conv2d_2/kernel", "conv2d_2/bias"} {
+		if !sameTensor(fromExport.Weights[name], read.Weights[name]) {
+			t.Errorf("%s transferred from the SavedModel differs from the one transferred from the .keras archive", name)
+		}
+	}
+
+	bad := smallConfig(t, data,
 		"stages=[{name: transfer, classes: [5,6,7,8,9], model: {input: [32,32,3], from: {keras: "+filepath.Join(dir, "lstm.keras")+", up_to: dense}, layers: [{type: dense, units: 5}]}}]")
 	if _, err := Run(context.Background(), bad, Options{}); err == nil || !strings.Contains(err.Error(), "model.from.keras") || !strings.Contains(err.Error(), "LSTM") {
 		t.Errorf("Run from a model with an LSTM: err = %v, want one naming model.from.keras and the LSTM layer", err)
