@@ -112,6 +112,7 @@ func TestForwardMatchesKeras(t *testing.T) {
 	tests := []struct{ desc, model, images, probs string }{
 		{"reference conv net", "base.keras", "images.f32", "probabilities.f32"},
 		{"reference conv net, model.export", "export", "images.f32", "probabilities.f32"},
+		{"reference conv net, tf.saved_model.save", "tfsave", "images.f32", "probabilities.f32"},
 		{"functional chain with batchnorm and ReLU", "bn.keras", "bn_images.f32", "bn_probabilities.f32"},
 	}
 	for _, tt := range tests {
@@ -133,7 +134,7 @@ func TestForwardMatchesKeras(t *testing.T) {
 		})
 	}
 
-	for _, model := range []string{"base.keras", "export"} {
+	for _, model := range []string{"base.keras", "export", "tfsave"} {
 		m, err := Read(filepath.Join(dir, model))
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ writes to DIR:
 
     base.keras           model.save (Keras 3 archive)
     export/              model.export (a TF2 SavedModel)
+    tfsave/              tf.saved_model.save(model) (another TF2 SavedModel)
     images.f32           the first M test images, float32 NHWC 0-255
     probabilities.f32    Keras' predictions for them, float32 [M, 5]
     weights/LAYER.K.f32  layer.get_weights()[K] of every layer, raw
@@ -82,6 +83,8 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     model.save(os.path.join(a.out, "base.keras"))
     model.export(os.path.join(a.out, "export"), verbose=False)
+    import tensorflow as tf
+    tf.saved_model.save(model, os.path.join(a.out, "tfsave"))
     images.tofile(os.path.join(a.out, "images.f32"))
     model.predict(images, verbose=0).astype(np.float32).tofile(os.path.join(a.out, "probabilities.f32"))
     wdir = os.path.join(a.out, "weights")
