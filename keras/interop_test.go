@@ -181,6 +181,7 @@ func TestReadErrors(t *testing.T) {
 		{"functional graph that is not a chain", "branch.keras", []string{`"add" (Add)`, "not a plain stack"}},
 		{"dataset of the wrong dtype", "float64.keras", []string{`layer "conv2d" (Conv2D) kernel`, "float64", "want float32"}},
 		{"dataset of the wrong shape", "shape.keras", []string{`layer "dense" (Dense) bias`, "shape [7], want [128]"}},
+		{"SavedModel with batch normalization", "bn_export", []string{"serving function: node", "op not supported in a Keras SavedModel", ".keras archive"}},
 		{"a directory that is not a SavedModel", "export/variables", []string{"saved_model.pb"}},
 	}
 	for _, tt := range tests {

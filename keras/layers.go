@@ -124,7 +124,7 @@ func (s *ints) UnmarshalJSON(b []byte) error {
 const inputLayer = "InputLayer"
 
 // Supported lists the Keras layer classes tfcifar maps, for errors and docs.
-var Supported = []string{inputLayer, "Conv2D", "Dense", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+var Supported = []string{inputLayer, opConv2D, "Dense", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
 	"Flatten", "Dropout", "BatchNormalization", "Activation", "ReLU"}
 
 // poolTypes maps the Keras pooling classes to tfcifar's layer types.
@@ -272,7 +272,7 @@ func mapLayer(class string, c layerConfig) (config.Layer, error) {
 	}
 	var err error
 	switch class {
-	case "Conv2D":
+	case opConv2D:
 		l.Type, l.Filters, l.Kernel, l.Padding, l.UseBias = config.Conv2D, c.Filters, config.Size(c.KernelSize), config.Padding(c.Padding), c.UseBias
 		l.Strides = config.Size(c.Strides)
 		if len(c.Dilation) > 0 && slices.ContainsFunc(c.Dilation, func(d int) bool { return d != 1 }) {

@@ -85,7 +85,7 @@ func servingFunction(mg *pb.MetaGraphDef) (*fpb.FunctionDef, []int32, error) {
 		if _, ok := concrete[f.GetSignature().GetName()]; !ok {
 			continue
 		}
-		if slices.ContainsFunc(f.GetNodeDef(), func(n *npb.NodeDef) bool { return n.GetOp() == "Conv2D" || n.GetOp() == "MatMul" }) {
+		if slices.ContainsFunc(f.GetNodeDef(), func(n *npb.NodeDef) bool { return n.GetOp() == opConv2D || n.GetOp() == opMatMul }) {
 			names = append(names, f.GetSignature().GetName())
 		}
 	}
@@ -184,6 +184,12 @@ func padding(n *npb.NodeDef) (config.Padding, error) {
 	}
 }
 
+// Ops that start a layer with weights.
+const (
+	opConv2D = "Conv2D"
+	opMatMul = "MatMul"
+)
+
 // node adds what n means to net.
 func (p *opParser) node(net *config.Network, n *npb.NodeDef) error {
 	if f := string(n.GetAttr()["data_format"].GetS()); f != "" && f != "NHWC" {
@@ -195,68 +201,15 @@ func (p *opParser) node(net *config.Network, n *npb.NodeDef) error {
 	}
 	switch op := n.GetOp(); {
 	case slices.Contains(opsIgnored, op):
-	case op == "Conv2D" || op == "MatMul":
-		if len(n.GetInput()) < 2 {
-			return fmt.Errorf("want two inputs")
-		}
-		model, layer, weight, id, err := p.variable(n.GetInput()[1])
+	case op == opConv2D || op == opMatMul:
+		l, err := p.kernelLayer(n)
 		if err != nil {
 			return err
 		}
-		if weight != "kernel" {
-			return fmt.Errorf("reads variable %s/%s, want a kernel", layer, weight)
-		}
-		p.model = model
-		var shape []int
-		for _, d := range p.nodes[id].GetVariable().GetShape().GetDim() {
-			if d.GetSize() <= 0 || d.GetSize() > 1<<24 {
-				return fmt.Errorf("kernel %s/%s has shape dimension %d", layer, weight, d.GetSize())
-			}
-			shape = append(shape, int(d.GetSize()))
-		}
-		var l config.Layer
-		if op == "Conv2D" {
-			if len(shape) != 4 {
-				return fmt.Errorf("kernel %s has shape %v, want [height width in out]", layer, shape)
-			}
-			if d := n.GetAttr()["dilations"].GetList().GetI(); slices.ContainsFunc(d, func(x int64) bool { return x != 1 }) {
-				return fmt.Errorf("dilations %v are not supported", d)
-			}
-			strides, err := window(n, "strides")
-			if err != nil {
-				return err
-			}
-			pad, err := padding(n)
-			if err != nil {
-				return err
-			}
-			l = config.Layer{Type: config.Conv2D, Filters: shape[3], Kernel: config.Size(shape[:2]), Strides: strides, Padding: pad}
-		} else {
-			if len(shape) != 2 {
-				return fmt.Errorf("kernel %s has shape %v, want [in out]", layer, shape)
-			}
-			if n.GetAttr()["transpose_a"].GetB() || n.GetAttr()["transpose_b"].GetB() {
-				return fmt.Errorf("transposed MatMul is not supported")
-			}
-			l = config.Layer{Type: config.Dense, Units: shape[1]}
-		}
-		l.Name, l.UseBias, l.Activation = layer, new(bool), config.Linear
-		p.keys[layer+"/kernel"] = id
 		net.Layers = append(net.Layers, l)
 		p.last, p.biased = &net.Layers[len(net.Layers)-1], false
 	case op == "BiasAdd":
-		if p.last == nil || p.biased || len(n.GetInput()) < 2 {
-			return fmt.Errorf("a bias that follows no Conv2D or MatMul")
-		}
-		_, layer, weight, id, err := p.variable(n.GetInput()[1])
-		if err != nil {
-			return err
-		}
-		if layer != p.last.Name || weight != "bias" {
-			return fmt.Errorf("reads variable %s/%s, want the bias of %q", layer, weight, p.last.Name)
-		}
-		p.keys[layer+"/bias"] = id
-		*p.last.UseBias, p.biased = true, true
+		return p.bias(n)
 	case activationOps[op] != "":
 		if p.last != nil && p.last.Activation == config.Linear && sameScope(n.GetName(), p.last.Name) {
 			p.last.Activation = activationOps[op]
@@ -265,23 +218,11 @@ func (p *opParser) node(net *config.Network, n *npb.NodeDef) error {
 		}
 		add(config.Layer{Type: config.Activation, Activation: activationOps[op]})
 	case op == "MaxPool" || op == "AvgPool":
-		pool, err := window(n, "ksize")
+		l, err := poolLayer(n)
 		if err != nil {
 			return err
 		}
-		strides, err := window(n, "strides")
-		if err != nil {
-			return err
-		}
-		pad, err := padding(n)
-		if err != nil {
-			return err
-		}
-		t := config.MaxPooling2D
-		if op == "AvgPool" {
-			t = config.AveragePooling2D
-		}
-		add(config.Layer{Type: t, Pool: pool, Strides: strides, Padding: pad})
+		add(l)
 	case op == "Mean":
 		if n.GetAttr()["keep_dims"].GetB() {
 			return fmt.Errorf("keep_dims true is not supported")
@@ -298,6 +239,97 @@ func (p *opParser) node(net *config.Network, n *npb.NodeDef) error {
 		return fmt.Errorf("op not supported in a Keras SavedModel; want the ops of Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten and activations (for other layers, import the .keras archive)")
 	}
 	return nil
+}
+
+// kernelLayer returns the conv2d (Conv2D) or dense (MatMul) layer whose
+// kernel n reads, its sizes taken from the kernel's shape.
+func (p *opParser) kernelLayer(n *npb.NodeDef) (config.Layer, error) {
+	if len(n.GetInput()) < 2 {
+		return config.Layer{}, fmt.Errorf("want two inputs")
+	}
+	model, layer, weight, id, err := p.variable(n.GetInput()[1])
+	if err != nil {
+		return config.Layer{}, err
+	}
+	if weight != "kernel" {
+		return config.Layer{}, fmt.Errorf("reads variable %s/%s, want a kernel", layer, weight)
+	}
+	p.model = model
+	var shape []int
+	for _, d := range p.nodes[id].GetVariable().GetShape().GetDim() {
+		if d.GetSize() <= 0 || d.GetSize() > 1<<24 {
+			return config.Layer{}, fmt.Errorf("kernel %s has shape dimension %d", layer, d.GetSize())
+		}
+		shape = append(shape, int(d.GetSize()))
+	}
+	var l config.Layer
+	if n.GetOp() == opConv2D {
+		if len(shape) != 4 {
+			return config.Layer{}, fmt.Errorf("kernel %s has shape %v, want [height width in out]", layer, shape)
+		}
+		if d := n.GetAttr()["dilations"].GetList().GetI(); slices.ContainsFunc(d, func(x int64) bool { return x != 1 }) {
+			return config.Layer{}, fmt.Errorf("dilations %v are not supported", d)
+		}
+		strides, err := window(n, "strides")
+		if err != nil {
+			return config.Layer{}, err
+		}
+		pad, err := padding(n)
+		if err != nil {
+			return config.Layer{}, err
+		}
+		l = config.Layer{Type: config.Conv2D, Filters: shape[3], Kernel: config.Size(shape[:2]), Strides: strides, Padding: pad}
+	} else {
+		if len(shape) != 2 {
+			return config.Layer{}, fmt.Errorf("kernel %s has shape %v, want [in out]", layer, shape)
+		}
+		if n.GetAttr()["transpose_a"].GetB() || n.GetAttr()["transpose_b"].GetB() {
+			return config.Layer{}, fmt.Errorf("transposed MatMul is not supported")
+		}
+		l = config.Layer{Type: config.Dense, Units: shape[1]}
+	}
+	l.Name, l.UseBias, l.Activation = layer, new(bool), config.Linear
+	p.keys[layer+"/kernel"] = id
+	return l, nil
+}
+
+// bias records the bias a BiasAdd adds to the last conv2d or dense layer.
+func (p *opParser) bias(n *npb.NodeDef) error {
+	if p.last == nil || p.biased || len(n.GetInput()) < 2 {
+		return fmt.Errorf("a bias that follows no Conv2D or MatMul")
+	}
+	_, layer, weight, id, err := p.variable(n.GetInput()[1])
+	if err != nil {
+		return err
+	}
+	if layer != p.last.Name || weight != "bias" {
+		return fmt.Errorf("reads variable %s/%s, want the bias of %q", layer, weight, p.last.Name)
+	}
+	p.keys[layer+"/bias"] = id
+	*p.last.UseBias, p.biased = true, true
+	return nil
+}
+
+// poolLayer returns the maxpool2d or avgpool2d layer of a MaxPool or
+// AvgPool op.
+func poolLayer(n *npb.NodeDef) (config.Layer, error) {
+	pool, err := window(n, "ksize")
+	if err != nil {
+		return config.Layer{}, err
+	}
+	strides, err := window(n, "strides")
+	if err != nil {
+		return config.Layer{}, err
+	}
+	pad, err := padding(n)
+	if err != nil {
+		return config.Layer{}, err
+	}
+	t := config.MaxPooling2D
+	if n.GetOp() == "AvgPool" {
+		t = config.AveragePooling2D
+	}
+	return config.Layer{Type: t, Pool: pool, Strides: strides, Padding: pad}, nil
 }
 
 // sameScope reports whether node name lies in the name scope of layer (an

@@ -20,6 +20,7 @@ and, for the error cases of the import:
     bn.keras             a Functional chain with BatchNormalization (moving
                          statistics changed by one training epoch) and ReLU;
                          with bn_images.f32, bn_probabilities.f32
+    bn_export/           its model.export (batch normalization as plain ops)
     lstm.keras           a model with an LSTM layer
     branch.keras         a Functional model that is not a chain (Add)
     float64.keras        base.keras with conv2d's kernel stored as float64
@@ -105,6 +106,7 @@ def main():
     bn.compile(optimizer="adam", loss="categorical_crossentropy")
     bn.fit(x / 255.0, onehot, batch_size=32, epochs=1, verbose=0)
     bn.save(os.path.join(a.out, "bn.keras"))
+    bn.export(os.path.join(a.out, "bn_export"), verbose=False)
     bn_images = images / 255.0
     bn_images.astype(np.float32).tofile(os.path.join(a.out, "bn_images.f32"))
     bn.predict(bn_images, verbose=0).astype(np.float32).tofile(os.path.join(a.out, "bn_probabilities.f32"))
