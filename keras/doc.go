@@ -4,7 +4,9 @@
 //
 // Read takes a Keras 3 archive, as model.save("m.keras") writes it: a zip
 // of config.json (the model's architecture) and model.weights.h5 (its
-// variables, read with the pure-Go HDF5 reader of package keras/h5).
+// variables, read with the pure-Go HDF5 reader of package keras/h5); or a
+// TF2 SavedModel directory written by Keras, with model.export(dir) or
+// tf.saved_model.save(model, dir).
 //
 // # The mapping
 //
@@ -40,6 +42,38 @@
 // vars are in tfcifar's order (kernel, bias; gamma, beta, moving_mean,
 // moving_variance). Each must have the shape the mapped layer's variable
 // has and hold float32 values. A dropout's seed counter starts at 0.
+//
+// # SavedModels
+//
+// A SavedModel stores no layer configs, so the network is rebuilt from the
+// function that computes the model (the one of saved_model.pb's library
+// that holds its Conv2D or MatMul ops), op by op in order, and from the
+// variables that function captures (the object graph binds each captured
+// argument to a variable named <model>/<layer>/<weight>):
+//
+//	Conv2D + kernel variable     conv2d named after the variable's layer:
+//	                             filters and kernel from the kernel's shape,
+//	                             strides and padding from the op (dilations 1)
+//	MatMul + kernel variable     dense: units from the kernel's shape
+//	BiasAdd + bias variable      use_bias of the conv2d or dense before it
+//	Relu, Sigmoid, Tanh, Softmax the activation of the conv2d or dense before
+//	                             it when in that layer's name scope, else an
+//	                             activation layer
+//	MaxPool, AvgPool             maxpool2d, avgpool2d: ksize, strides, padding
+//	Mean                         global_avgpool2d
+//	Reshape (of an activation)   flatten
+//
+// Layers without weights get Keras' default names in order (max_pooling2d,
+// flatten, activation, ...). Reads, constants, shapes, casts and identities
+// are ignored; any other op (batch normalization's arithmetic, for one) is
+// an error naming the node and its op: import the .keras archive instead.
+// A dropout is absent from a serving function, so the network has none:
+// reuse up_to the layer before it and add a dropout to the new layers.
+// The values are restored with TensorFlow's RestoreV2 from variables/,
+// each from the key <object path>/.ATTRIBUTES/VARIABLE_VALUE of its object
+// graph node, checked against the mapped variable's shape. The graph is
+// never run: only saved_model.pb (at most 64 MiB) and the checkpoint are
+// read.
 //
 // # Untrusted files
 //

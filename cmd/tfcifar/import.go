@@ -19,7 +19,7 @@ import (
 func importSetup(*flag.FlagSet) func(context.Context, []string, io.Writer) error {
 	return func(_ context.Context, args []string, out io.Writer) error {
 		if len(args) != 1 {
-			return usage(fmt.Errorf("import: want one Keras model (a .keras archive), got %d arguments", len(args)))
+			return usage(fmt.Errorf("import: want one Keras model (a .keras archive or a SavedModel directory), got %d arguments", len(args)))
 		}
 		m, err := keras.Read(args[0])
 		if err != nil {
