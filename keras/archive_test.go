@@ -199,3 +199,34 @@ func TestSnake(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseNetwork feeds config.json contents to the mapping: whatever
+// they hold, it returns without a panic, and what it accepts validates.
+func FuzzParseNetwork(f *testing.F) {
+	z, err := zip.OpenReader(small)
+	if err != nil {
+		f.Fatal(err)
+	}
+	entries, err := checkEntries(&z.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	cfg, err := readEntry(entries, configEntry, maxConfigBytes)
+	_ = z.Close()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(cfg)
+	f.Add([]byte(`{"class_name": "Functional", "config": {"layers": [{"class_name": "InputLayer", "config": {"name": "i", "batch_shape": [null, 4, 4, 1]}},
+		{"class_name": "Flatten", "config": {"name": "f"}, "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["i", 0, 0]}}]}]}]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		net, keys, _, err := parseNetwork(b)
+		if err != nil {
+			return
+		}
+		if len(keys) != len(net.Layers) {
+			t.Fatalf("%d weight keys for %d layers", len(keys), len(net.Layers))
+		}
+		_, _ = validated(net)
+	})
+}

@@ -184,9 +184,36 @@ func TestReadErrors(t *testing.T) {
 		{"SavedModel with batch normalization", "bn_export", []string{"serving function: node", "op not supported in a Keras SavedModel", ".keras archive"}},
 		{"a directory that is not a SavedModel", "export/variables", []string{"saved_model.pb"}},
 	}
+	damaged := func(desc string, change func(dir string) error, want ...string) {
+		t.Helper()
+		copied := filepath.Join(t.TempDir(), "export")
+		if err := os.CopyFS(copied, os.DirFS(filepath.Join(dir, "export"))); err != nil {
+			t.Fatal(err)
+		}
+		if err := change(copied); err != nil {
+			t.Fatal(err)
+		}
+		tests = append(tests, struct {
+			desc, model string
+			want        []string
+		}{desc, copied, want})
+	}
+	damaged("SavedModel without variables", func(d string) error { return os.Remove(filepath.Join(d, "variables", "variables.index")) },
+		"no variables", "variables.index")
+	damaged("SavedModel with truncated variables", func(d string) error {
+		return os.Truncate(filepath.Join(d, "variables", "variables.data-00000-of-00001"), 100)
+	}, "export")
+	damaged("corrupt saved_model.pb", func(d string) error {
+		return os.WriteFile(filepath.Join(d, "saved_model.pb"), []byte("\x0a\xff\xff"), 0o600)
+	},
+		"saved_model.pb is corrupt")
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			_, err := Read(filepath.Join(dir, tt.model))
+			path := tt.model
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(dir, path)
+			}
+			_, err := Read(path)
 			if err == nil {
 				t.Fatal("Read succeeded")
 			}
