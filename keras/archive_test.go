@@ -178,6 +178,10 @@ func TestMapErrors(t *testing.T) {
 		{"batchnorm without scale", layer("BatchNormalization", `{"name": "b", "axis": -1, "scale": false}`), "center or scale false"},
 		{"nested model", layer("Sequential", `{"name": "inner"}`), `"inner" (Sequential): nested models`},
 		{"unknown class", layer("LSTM", `{"name": "lstm"}`), `"lstm" (LSTM): layer class not supported; want one of InputLayer, Conv2D`},
+		{"output before the last layer", `{"class_name": "Functional", "config": {"output_layers": [["i", 0, 0]], "layers": [
+			{"class_name": "InputLayer", "config": {"name": "i", "batch_shape": [null, 4, 4, 1]}},
+			{"class_name": "Flatten", "config": {"name": "f"}, "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["i", 0, 0]}}]}]}]}}`,
+			`output_layers [["i", 0, 0]]: want the last layer "f"`},
 		{"subclassed model", `{"class_name": "MyModel", "config": {}}`, `model class "MyModel"`},
 		{"no input shape", `{"class_name": "Sequential", "config": {"layers": [{"class_name": "Flatten", "config": {"name": "f"}}]}}`, "no input shape"},
 	}

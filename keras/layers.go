@@ -156,7 +156,7 @@ func parseNetwork(b []byte) (net config.Network, keys []string, name string, err
 	switch mc.ClassName {
 	case "Sequential":
 	case "Functional", "Model":
-		if err := checkChain(mc.Config.Layers); err != nil {
+		if err := checkChain(mc.Config.Layers, mc.Config.OutputLayers); err != nil {
 			return config.Network{}, nil, "", fmt.Errorf("config.json: %s model %q: %w", mc.ClassName, mc.Config.Name, err)
 		}
 	default:
@@ -232,8 +232,33 @@ func batchless(s []*int) []int {
 
 // checkChain checks that the layers of a Functional model form one chain:
 // each layer after the first takes exactly one tensor, the output of the
-// layer before it.
-func checkChain(layers []layerJSON) error {
+// layer before it, and the last layer is the model's one output.
+func checkChain(layers []layerJSON, outputs json.RawMessage) error {
+	if err := checkChainNodes(layers); err != nil {
+		return err
+	}
+	var out []any
+	if err := json.Unmarshal(outputs, &out); err != nil {
+		return fmt.Errorf("output_layers: %w", err)
+	}
+	if len(out) == 1 { // [[name, 0, 0]]
+		if inner, ok := out[0].([]any); ok {
+			out = inner
+		}
+	}
+	var lc layerConfig
+	_ = json.Unmarshal(layers[len(layers)-1].Config, &lc)
+	if len(out) == 0 || out[0] != lc.Name {
+		return fmt.Errorf("output_layers %s: want the last layer %q as the one output; only Sequential models and Functional chains are supported", outputs, lc.Name)
+	}
+	return nil
+}
+
+// checkChainNodes checks the inbound nodes of a Functional model's layers.
+func checkChainNodes(layers []layerJSON) error {
+	if len(layers) == 0 {
+		return errors.New("no layers")
+	}
 	prev := ""
 	for i, kl := range layers {
 		var lc layerConfig
