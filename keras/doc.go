@@ -62,11 +62,15 @@
 //	MaxPool, AvgPool             maxpool2d, avgpool2d: ksize, strides, padding
 //	Mean                         global_avgpool2d
 //	Reshape (of an activation)   flatten
+//	<scope>/batchnorm/ ops       batchnorm named after its variables (gamma,
+//	                             beta, moving_mean, moving_variance); epsilon
+//	                             from the constant added to the variance,
+//	                             momentum the default 0.99 (not stored)
 //
 // Layers without weights get Keras' default names in order (max_pooling2d,
 // flatten, activation, ...). Reads, constants, shapes, casts and identities
-// are ignored; any other op (batch normalization's arithmetic, for one) is
-// an error naming the node and its op: import the .keras archive instead.
+// are ignored; any other op is an error naming the node and its op: import
+// the .keras archive instead.
 // A dropout is absent from a serving function, so the network has none:
 // reuse up_to the layer before it and add a dropout to the new layers.
 // The values are restored with TensorFlow's RestoreV2 from variables/,

@@ -114,6 +114,7 @@ func TestForwardMatchesKeras(t *testing.T) {
 		{"reference conv net, model.export", "export", "images.f32", "probabilities.f32"},
 		{"reference conv net, tf.saved_model.save", "tfsave", "images.f32", "probabilities.f32"},
 		{"functional chain with batchnorm and ReLU", "bn.keras", "bn_images.f32", "bn_probabilities.f32"},
+		{"functional chain with batchnorm and ReLU, model.export", "bn_export", "bn_images.f32", "bn_probabilities.f32"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -181,7 +182,7 @@ func TestReadErrors(t *testing.T) {
 		{"functional graph that is not a chain", "branch.keras", []string{`"add" (Add)`, "not a plain stack"}},
 		{"dataset of the wrong dtype", "float64.keras", []string{`layer "conv2d" (Conv2D) kernel`, "float64", "want float32"}},
 		{"dataset of the wrong shape", "shape.keras", []string{`layer "dense" (Dense) bias`, "shape [7], want [128]"}},
-		{"SavedModel with batch normalization", "bn_export", []string{"serving function: node", "op not supported in a Keras SavedModel", ".keras archive"}},
+		{"SavedModel with an LSTM", "lstm_export", []string{"serving function: node", "op not supported in a Keras SavedModel", ".keras archive"}},
 		{"a directory that is not a SavedModel", "export/variables", []string{"saved_model.pb"}},
 	}
 	damaged := func(desc string, change func(dir string) error, want ...string) {

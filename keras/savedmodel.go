@@ -1,10 +1,13 @@
 package keras
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	fpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/function_go_proto"
@@ -127,13 +130,14 @@ func inputShape(mg *pb.MetaGraphDef) ([]int, error) {
 
 // opParser turns the ops of a serving function into layers.
 type opParser struct {
-	nodes  []*pb.SavedObject
-	vars   map[string]int32 // function argument -> variable node
-	byName map[string]*npb.NodeDef
-	model  string
-	keys   map[string]int32 // "<layer>/<weight>" -> object graph node of the variable
-	last   *config.Layer    // the conv2d or dense layer an activation may fold into
-	biased bool
+	nodes   []*pb.SavedObject
+	vars    map[string]int32 // function argument -> variable node
+	byName  map[string]*npb.NodeDef
+	model   string
+	keys    map[string]int32 // "<layer>/<weight>" -> object graph node of the variable
+	last    *config.Layer    // the conv2d or dense layer an activation may fold into
+	biased  bool
+	bnScope string // name scope of the batch normalization being read
 }
 
 // variable follows input (through reads, reshapes, squeezes and casts) to
@@ -198,6 +202,9 @@ func (p *opParser) node(net *config.Network, n *npb.NodeDef) error {
 	add := func(l config.Layer) {
 		net.Layers = append(net.Layers, l)
 		p.last, p.biased = nil, false
+	}
+	if scope, _, ok := strings.Cut(n.GetName(), "/batchnorm/"); ok && slices.Contains(batchNormOps, n.GetOp()) {
+		return p.batchNorm(net, scope, n)
 	}
 	switch op := n.GetOp(); {
 	case slices.Contains(opsIgnored, op):
@@ -330,6 +337,61 @@ func poolLayer(n *npb.NodeDef) (config.Layer, error) {
 		t = config.AveragePooling2D
 	}
 	return config.Layer{Type: t, Pool: pool, Strides: strides, Padding: pad}, nil
+}
+
+// batchNormOps are the ops of Keras' batch normalization in inference:
+// (x * rsqrt(moving_variance + epsilon) * gamma) + (beta - moving_mean * ...).
+var batchNormOps = []string{"AddV2", "Add", "Rsqrt", "Mul", "Sub"}
+
+// batchNorm adds a batchnorm layer for the first op of the name scope
+// <scope>/batchnorm/ and records the variables each of its ops reads; its
+// epsilon is the constant the moving variance is added to.
+func (p *opParser) batchNorm(net *config.Network, scope string, n *npb.NodeDef) error {
+	if p.bnScope != scope {
+		net.Layers = append(net.Layers, config.Layer{Type: config.BatchNormalization})
+		p.bnScope, p.last, p.biased = scope, nil, false
+	}
+	l := &net.Layers[len(net.Layers)-1]
+	for _, in := range n.GetInput() {
+		_, layer, weight, id, err := p.variable(in)
+		if err != nil {
+			if eps, ok := p.constant(in); ok && n.GetOp() != "Mul" {
+				l.Epsilon = eps
+			}
+			continue
+		}
+		if !slices.Contains([]string{"gamma", "beta", "moving_mean", "moving_variance"}, weight) {
+			return fmt.Errorf("reads variable %s/%s, want a batch normalization's gamma, beta, moving_mean or moving_variance", layer, weight)
+		}
+		if l.Name != "" && l.Name != layer {
+			return fmt.Errorf("reads variables of layers %q and %q", l.Name, layer)
+		}
+		l.Name = layer
+		p.keys[layer+"/"+weight] = id
+	}
+	return nil
+}
+
+// constant returns the float32 scalar of the Const node input names.
+func (p *opParser) constant(input string) (float64, bool) {
+	name, _, _ := strings.Cut(input, ":")
+	n := p.byName[name]
+	if n == nil || n.GetOp() != "Const" {
+		return 0, false
+	}
+	t := n.GetAttr()["value"].GetTensor()
+	var f float32
+	switch v, b := t.GetFloatVal(), t.GetTensorContent(); {
+	case len(v) == 1:
+		f = v[0]
+	case len(b) == 4:
+		f = math.Float32frombits(binary.LittleEndian.Uint32(b))
+	default:
+		return 0, false
+	}
+	// The float64 Keras configured, as far as float32 keeps it: 0.01, not 0.009999999776.
+	d, err := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+	return d, err == nil
 }
 
 // sameScope reports whether node name lies in the name scope of layer (an

@@ -21,7 +21,7 @@ and, for the error cases of the import:
                          statistics changed by one training epoch) and ReLU;
                          with bn_images.f32, bn_probabilities.f32
     bn_export/           its model.export (batch normalization as plain ops)
-    lstm.keras           a model with an LSTM layer
+    lstm.keras           a model with an LSTM layer; lstm_export/ its model.export
     branch.keras         a Functional model that is not a chain (Add)
     float64.keras        base.keras with conv2d's kernel stored as float64
     shape.keras          base.keras with dense's bias of another shape
@@ -113,6 +113,7 @@ def main():
 
     lstm = keras.Sequential([keras.Input((8, 4)), layers.LSTM(3), layers.Dense(2)])
     lstm.save(os.path.join(a.out, "lstm.keras"))
+    lstm.export(os.path.join(a.out, "lstm_export"), verbose=False)
     i = keras.Input((8, 8, 3))
     c = layers.Conv2D(3, 3, padding="same")(i)
     branch = keras.Model(i, layers.Add()([i, c]))
