@@ -41,7 +41,11 @@ func printImport(out io.Writer, path string, m keras.Model) error {
 		return err
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# Keras model %q (%s) as a tfcifar network: the model: of a stage.\n", m.Name, path)
+	name := ""
+	if m.Name != "" {
+		name = fmt.Sprintf(" %q", m.Name)
+	}
+	fmt.Fprintf(&b, "# Keras model%s (%s) as a tfcifar network: the model: of a stage.\n", name, path)
 	b.Write(spec)
 	last := m.Network.Layers[len(m.Network.Layers)-1].Name
 	fmt.Fprintf(&b, "# Reuse its layers and their trained weights in a transfer stage with\n#   from: {keras: %s, up_to: %s, frozen: true}\n# (up_to: any layer above, or layers: [names]).\n\n", quote(path), last)
