@@ -27,10 +27,11 @@ type Stage struct {
 	Export  Export  `mapstructure:"export" yaml:"export"`
 }
 
-// Loader reads the network spec stored in a SavedModel export directory
-// (package savedmodel provides one); Resolve calls it for stages whose
-// source is a savedmodel.
-type Loader func(dir string) (Network, error)
+// Loader reads the network of a source outside the config: the spec
+// stored in a SavedModel export directory (package savedmodel) or the
+// network mapped from a Keras model (package keras). Resolve calls it for
+// stages whose source is a savedmodel or a keras model.
+type Loader func(from Reuse) (Network, error)
 
 // Default returns the reference workflow, the content of
 // configs/transfer.yaml: a base network trained on classes 0-4, then a
@@ -123,7 +124,7 @@ func (c *Config) validateStage(i int, r *resolver) error {
 				return fmt.Errorf("model.from.stage: %q is not an earlier stage; a stage reuses layers of stages before it", f.Stage)
 			}
 		}
-		if f.SavedModel != "" {
+		if key, _ := f.SourceKey(); key != "" {
 			// The source is read at run time; check what can be checked now.
 			if err := s.Model.checkOwn(); err != nil {
 				return fmt.Errorf("model.%w", err)
@@ -259,11 +260,13 @@ func (r *resolver) compute(i int) (Network, error) {
 		}
 		src = s
 	case load == nil:
-		return Network{}, fmt.Errorf("model.from.savedmodel: %q: no reader for SavedModel network specs", f.SavedModel)
+		key, path := f.SourceKey()
+		return Network{}, fmt.Errorf("model.from.%s: %q: no reader for the network of such a source", key, path)
 	default:
-		s, err := load(f.SavedModel)
+		s, err := load(*f)
 		if err != nil {
-			return Network{}, fmt.Errorf("model.from.savedmodel: %w", err)
+			key, _ := f.SourceKey()
+			return Network{}, fmt.Errorf("model.from.%s: %w", key, err)
 		}
 		src = s
 	}
@@ -331,7 +334,7 @@ func (c *Config) complete() {
 		}
 		var taken []string
 		if f := s.Model.From; f != nil {
-			if f.SavedModel != "" && f.Stage == "" {
+			if key, _ := f.SourceKey(); key != "" {
 				continue // names are given once the source is read
 			}
 			full, err := r.resolve(i)

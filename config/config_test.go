@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -132,7 +133,7 @@ func TestResolveSavedModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	var asked string
-	load := func(dir string) (Network, error) { asked = dir; return ParseNetwork(spec) }
+	load := func(from Reuse) (Network, error) { asked = from.SavedModel; return ParseNetwork(spec) }
 	n, err := c.Resolve(1, load)
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +150,41 @@ func TestResolveSavedModel(t *testing.T) {
 	}
 	if _, err := c.Resolve(1, nil); err == nil {
 		t.Error("Resolve of a savedmodel source without a loader succeeded")
+	}
+}
+
+func TestResolveKeras(t *testing.T) {
+	base, err := Default().Resolve(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load("", []string{"stages.transfer.model.from={keras: models/base.keras, up_to: flatten}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked Reuse
+	load := func(from Reuse) (Network, error) { asked = from; return base, nil }
+	n, err := c.Resolve(1, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked.Keras != "models/base.keras" || asked.SavedModel != "" {
+		t.Errorf("loader asked for keras %q savedmodel %q, want keras models/base.keras", asked.Keras, asked.SavedModel)
+	}
+	want := []string{"conv2d", "conv2d_1", "max_pooling2d", "conv2d_2", "flatten", "dense", "activation", "dense_1", "activation_1"}
+	if got := layerNames(n); !reflect.DeepEqual(got, want) {
+		t.Errorf("names = %v, want %v", got, want)
+	}
+	if !n.Layers[4].Reused || !n.Layers[4].Frozen || n.Layers[5].Reused {
+		t.Errorf("flatten Reused %v Frozen %v, dense Reused %v; want true true false", n.Layers[4].Reused, n.Layers[4].Frozen, n.Layers[5].Reused)
+	}
+	_, err = c.Resolve(1, nil)
+	if err == nil || !strings.Contains(err.Error(), "model.from.keras") {
+		t.Errorf("Resolve of a keras source without a loader: %v, want an error naming model.from.keras", err)
+	}
+	_, err = c.Resolve(1, func(Reuse) (Network, error) { return Network{}, errors.New("bad archive") })
+	if err == nil || !strings.Contains(err.Error(), "model.from.keras: bad archive") {
+		t.Errorf("failing loader: %v, want model.from.keras: bad archive", err)
 	}
 }
 

@@ -136,6 +136,7 @@ func TestLoadErrors(t *testing.T) {
 		{"from later stage", "", []string{"stages.0.model.from={stage: transfer, up_to: dropout}"}, []string{"stages[0] (base)", `"transfer" is not an earlier stage`}},
 		{"from itself", "", []string{"stages.1.model.from.stage=transfer"}, []string{"stages[1] (transfer)", "not an earlier stage"}},
 		{"from both sources", "", []string{"stages.1.model.from.savedmodel=x"}, []string{"model.from: want one source"}},
+		{"from keras and savedmodel", "", []string{"stages.1.model.from={savedmodel: x, keras: y.keras, up_to: flatten}"}, []string{"model.from: want one source"}},
 		{"from no source", "", []string{"stages.1.model.from={up_to: dropout}"}, []string{"model.from: want a source"}},
 		{"from up_to and layers", "", []string{"stages.1.model.from.layers=[conv2d]"}, []string{"want up_to or layers, not both"}},
 		{"from no selection", "", []string{"stages.1.model.from={stage: base}"}, []string{"want the reused layers"}},

@@ -17,8 +17,8 @@ type Network struct {
 }
 
 // Reuse names the source of a transfer network's first layers: Stage (an
-// earlier stage of the same config) or SavedModel (an export directory),
-// and which layers: UpTo (every layer up to and including that one) or
+// earlier stage of the same config), SavedModel (an export directory) or
+// Keras (a Keras model, see package keras), and which layers: UpTo (every layer up to and including that one) or
 // Layers (a list of names, in source order). Frozen (default true) keeps
 // the reused weights fixed; otherwise they are fine-tuned, with
 // LearningRate if it is positive (0: the stage's optimizer rate). Trust
@@ -27,6 +27,7 @@ type Network struct {
 type Reuse struct {
 	Stage        string   `mapstructure:"stage" yaml:"stage,omitempty"`
 	SavedModel   string   `mapstructure:"savedmodel" yaml:"savedmodel,omitempty"`
+	Keras        string   `mapstructure:"keras" yaml:"keras,omitempty"`
 	UpTo         string   `mapstructure:"up_to" yaml:"up_to,omitempty"`
 	Layers       []string `mapstructure:"layers" yaml:"layers,flow,omitempty"`
 	Frozen       bool     `mapstructure:"frozen" yaml:"frozen"`
@@ -38,16 +39,34 @@ type Reuse struct {
 // base up to its dropout layer, frozen.
 func DefaultReuse() Reuse { return Reuse{Stage: "base", UpTo: "dropout", Frozen: true} }
 
+// SourceKey returns the key naming r's source outside the config
+// (savedmodel or keras) and its path; "" and "" for a stage source.
+func (r Reuse) SourceKey() (key, path string) {
+	switch {
+	case r.Keras != "":
+		return "keras", r.Keras
+	case r.SavedModel != "":
+		return "savedmodel", r.SavedModel
+	}
+	return "", ""
+}
+
 // Validate checks the source and the layer selection of r.
 func (r Reuse) Validate() error {
 	if err := checkFloat("from.learning_rate", "rate", r.LearningRate, nonNeg); err != nil {
 		return err
 	}
+	sources := 0
+	for _, s := range []string{r.Stage, r.SavedModel, r.Keras} {
+		if s != "" {
+			sources++
+		}
+	}
 	switch {
-	case r.Stage == "" && r.SavedModel == "":
-		return fmt.Errorf("from: want a source, stage: <name> or savedmodel: <dir>")
-	case r.Stage != "" && r.SavedModel != "":
-		return fmt.Errorf("from: want one source, stage or savedmodel, not both")
+	case sources == 0:
+		return fmt.Errorf("from: want a source, stage: <name>, savedmodel: <dir> or keras: <model.keras>")
+	case sources > 1:
+		return fmt.Errorf("from: want one source, stage, savedmodel or keras, not several")
 	case r.UpTo == "" && len(r.Layers) == 0:
 		return fmt.Errorf("from: want the reused layers, up_to: <layer> or layers: [names]")
 	case r.UpTo != "" && len(r.Layers) > 0:

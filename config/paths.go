@@ -92,8 +92,11 @@ func (c *Config) checkExport(i int, run string, exports []string) error {
 		}
 	}
 	for k, s := range c.Stages {
-		if f := s.Model.From; f != nil && f.SavedModel != "" && within(dir, realPath(f.SavedModel)) {
-			return fmt.Errorf("%s is or holds the SavedModel that stages[%d] (%s) reuses", dir, k, s.Name)
+		if f := s.Model.From; f != nil {
+			if key, src := f.SourceKey(); key != "" && within(dir, realPath(src)) {
+				what := map[string]string{"savedmodel": "SavedModel", "keras": "Keras model"}[key]
+				return fmt.Errorf("%s is or holds the %s that stages[%d] (%s) reuses", dir, what, k, s.Name)
+			}
 		}
 	}
 	return nil

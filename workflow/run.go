@@ -13,6 +13,7 @@ import (
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
 	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/internal/libtf"
+	"github.com/tfcifar/tfcifar/keras"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
 
@@ -117,9 +118,14 @@ func loadData(ctx context.Context, d config.Data, progress io.Writer) (*cifar.Da
 	return ds, dir, nil
 }
 
-// networkOf reads the network stored with the tfcifar export in dir; it is
-// the config.Loader for transfer networks whose source is a SavedModel.
-func networkOf(dir string) (config.Network, error) {
-	m, err := savedmodel.ReadMeta(dir)
+// networkOf is the config.Loader for transfer networks whose source is a
+// SavedModel (the network stored with the tfcifar export) or a Keras model
+// (the network mapped from it).
+func networkOf(from config.Reuse) (config.Network, error) {
+	if from.Keras != "" {
+		m, err := keras.Read(from.Keras)
+		return m.Network, err
+	}
+	m, err := savedmodel.ReadMeta(from.SavedModel)
 	return m.Network, err
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/closer"
+	"github.com/tfcifar/tfcifar/keras"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
 	"github.com/tfcifar/tfcifar/transfer"
@@ -226,12 +227,19 @@ func (st *stage) reusedValues(net config.Network, full *graph.Model) (graph.Weig
 		return nil, nil
 	}
 	var src graph.Weights
-	if from.Stage != "" {
+	switch {
+	case from.Stage != "":
 		src = st.done[from.Stage]
 		if src == nil {
 			return nil, fmt.Errorf("model.from.stage: stage %q has not been trained in this run", from.Stage)
 		}
-	} else {
+	case from.Keras != "":
+		m, err := keras.Read(from.Keras)
+		if err != nil {
+			return nil, fmt.Errorf("model.from.keras: %w", err)
+		}
+		src = m.Weights
+	default:
 		read, err := savedmodel.ReadVariables(from.SavedModel, savedmodel.LoadOptions{Trust: from.Trust, Run: st.cfg.Run})
 		if err != nil {
 			return nil, fmt.Errorf("model.from.savedmodel: %w", err)

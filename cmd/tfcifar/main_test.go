@@ -39,6 +39,7 @@ func TestUsageErrors(t *testing.T) {
 		{"misspelled command", []string{"evl", "-model", dir}, []string{`"evl"`, "did you mean eval?"}},
 		{"help of an unknown command", []string{"help", "predcit"}, []string{`"predcit"`, "did you mean predict?"}},
 		{"version with an argument", []string{"version", "x"}, []string{"version", `"x"`}},
+		{"import without a model", []string{"import"}, []string{"import: want one Keras model"}},
 		{"missing config", []string{"-config", filepath.Join(dir, "nope.yaml")}, []string{"nope.yaml"}},
 		{"bad layer", []string{"-config", badYAML}, []string{"bad.yaml", "layers[0]", "conv3d"}},
 		{"bad set", []string{"-set", "stages.base.train.epochs=-1"}, []string{"train.epochs"}},
@@ -81,6 +82,7 @@ func TestRunFailures(t *testing.T) {
 		{"missing data", []string{"-data", filepath.Join(dir, "nodata"), "-out", filepath.Join(dir, "run")}, "nodata"},
 		{"eval missing model", []string{"eval", "-model", filepath.Join(dir, "nomodel")}, "nomodel"},
 		{"predict missing model", []string{"predict", "-model", filepath.Join(dir, "nomodel"), "x.png"}, "nomodel"},
+		{"import missing model", []string{"import", filepath.Join(dir, "nomodel.keras")}, "nomodel.keras"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,6 +40,8 @@ func init() {
 			"Prints the most probable classes of PNG or JPEG images.", predictSetup},
 		{"preview", "[-n 4] [-cols 2] [-o preview.png] [-config FILE] [-set key=value]... [-data DIR]",
 			"Writes a PNG grid of the first training images.", previewSetup},
+		{"import", "MODEL.keras|SAVEDMODEL_DIR",
+			"Prints the tfcifar network (config YAML) and summary of a Keras model.", importSetup},
 		{"version", "", "Prints the versions of tfcifar and TensorFlow.", versionSetup},
 		{"help", "[COMMAND]", "Prints the usage of tfcifar or of a command.", helpSetup},
 	}
