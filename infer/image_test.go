@@ -20,6 +20,7 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/imagefile"
 )
 
 // hugePNG returns a PNG whose header claims w x h pixels.
@@ -61,7 +62,7 @@ func TestReadImageErrors(t *testing.T) {
 		{"header claims 100,000 x 100,000", huge, "huge.png: image of 100000 x 100000 pixels; want at most 16777216 pixels"},
 		{"file of 32 MiB and one byte", big, "big.png is larger than the 32 MiB limit"},
 		{"device", "/dev/zero", "/dev/zero is not a regular file"},
-		{"not an image", text, "text.png: not a PNG or JPEG image"},
+		{"not an image", text, "text.png: not a PNG, JPEG, GIF or BMP image"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -80,7 +81,7 @@ func FuzzReadImage(f *testing.F) {
 	f.Add(hugePNG(f, 100000, 100000))
 	d := testDecoder(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		px, err := d.decode(b, 32, 32, 1)
+		px, err := d.Decode(b, 32, 32, 1)
 		if err == nil && len(px) != 32*32*3 {
 			t.Fatalf("%d values, want %d", len(px), 32*32*3)
 		}
@@ -151,7 +152,7 @@ func TestDecodeMatchesGo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := d.decode(b.Bytes(), 32, 32, 0.5)
+			got, err := d.Decode(b.Bytes(), 32, 32, 0.5)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,7 +212,7 @@ func TestPredictRefusesTop(t *testing.T) {
 }
 
 // testDecoder opens a decoder that is closed when tb ends.
-func testDecoder(tb testing.TB) *decoder {
+func testDecoder(tb testing.TB) *imagefile.Decoder {
 	tb.Helper()
 	d, err := newDecoder(config.Run{})
 	if err != nil {

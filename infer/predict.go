@@ -77,7 +77,7 @@ func Predict(ctx context.Context, modelDir string, files []string, opt PredictOp
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			px, err := d.read(f, in[1], in[0], scale)
+			px, err := d.Read(f, in[1], in[0], scale)
 			if err != nil {
 				return nil, err
 			}
