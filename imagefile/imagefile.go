@@ -26,8 +26,13 @@ const (
 	MaxPixels = 1 << 24  // width x height (x frames for GIF): 16 megapixels, e.g. 4096 x 4096
 )
 
-// Formats lists the formats a Decoder reads, as image.DecodeConfig names them.
-var Formats = []string{"png", "jpeg", "gif", "bmp"}
+// The formats a Decoder reads, as image.DecodeConfig names them.
+const (
+	FormatPNG  = "png"
+	FormatJPEG = "jpeg"
+	FormatGIF  = "gif"
+	FormatBMP  = "bmp"
+)
 
 // JPEG selects how a Decoder decodes JPEG files; the other formats are
 // lossless and decode the same either way.
@@ -74,8 +79,8 @@ func Open(run config.Run, jpeg JPEG) (d *Decoder, err error) {
 		return op.ExpandDims(s, img, op.Const(s.SubScope("axis"), []int32{0}))
 	}
 	for format, decode := range map[string]func(*op.Scope) tf.Output{
-		"png": func(s *op.Scope) tf.Output { return hwc(s, op.DecodePng(s, d.contents, op.DecodePngChannels(3))) },
-		"jpeg": func(s *op.Scope) tf.Output {
+		FormatPNG: func(s *op.Scope) tf.Output { return hwc(s, op.DecodePng(s, d.contents, op.DecodePngChannels(3))) },
+		FormatJPEG: func(s *op.Scope) tf.Output {
 			if jpeg == JPEGKeras {
 				return hwc(s, op.DecodeJpeg(s, d.contents, op.DecodeJpegChannels(3)))
 			}
@@ -83,8 +88,8 @@ func Open(run config.Run, jpeg JPEG) (d *Decoder, err error) {
 			return hwc(s, op.DecodeJpeg(s, d.contents, op.DecodeJpegChannels(3),
 				op.DecodeJpegDctMethod("INTEGER_ACCURATE"), op.DecodeJpegFancyUpscaling(false)))
 		},
-		"bmp": func(s *op.Scope) tf.Output { return hwc(s, op.DecodeBmp(s, d.contents, op.DecodeBmpChannels(3))) },
-		"gif": func(s *op.Scope) tf.Output {
+		FormatBMP: func(s *op.Scope) tf.Output { return hwc(s, op.DecodeBmp(s, d.contents, op.DecodeBmpChannels(3))) },
+		FormatGIF: func(s *op.Scope) tf.Output {
 			// All frames [frames h w 3]; the first one, as decode_image
 			// with expand_animations=False gives.
 			frames := op.DecodeGif(s, d.contents)
@@ -148,7 +153,7 @@ func Check(b []byte) (format string, w, h int, err error) {
 		return "", 0, 0, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	frames := 1
-	if format == "gif" {
+	if format == FormatGIF {
 		if frames, err = gifFrames(b); err != nil {
 			return "", 0, 0, fmt.Errorf("%w: %w", ErrFormat, err)
 		}
@@ -187,7 +192,7 @@ func (d *Decoder) Decode(b []byte, w, h int, scale float32) ([]float32, error) {
 	return px, nil
 }
 
-// run decodes b (format one of Formats) in the decoder's session,
+// run decodes b (format one of the Format constants) in the decoder's session,
 // resized to w x h when resize is set, and returns its float32 pixels.
 func (d *Decoder) run(b []byte, format string, resize bool, w, h int) ([]float32, error) {
 	outs, ok := d.outs[format]

@@ -3,9 +3,7 @@ package infer
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -21,27 +19,13 @@ import (
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/imagefile"
+	"github.com/tfcifar/tfcifar/internal/foldertest"
 )
-
-// hugePNG returns a PNG whose header claims w x h pixels.
-func hugePNG(t testing.TB, w, h uint32) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
-		t.Fatal(err)
-	}
-	p := b.Bytes()
-	// IHDR data starts at 16: width, height; its CRC covers type and data.
-	binary.BigEndian.PutUint32(p[16:], w)
-	binary.BigEndian.PutUint32(p[20:], h)
-	binary.BigEndian.PutUint32(p[29:], crc32.ChecksumIEEE(p[12:29]))
-	return p
-}
 
 func TestReadImageErrors(t *testing.T) {
 	dir := t.TempDir()
 	huge := filepath.Join(dir, "huge.png")
-	if err := os.WriteFile(huge, hugePNG(t, 100000, 100000), 0o644); err != nil {
+	if err := os.WriteFile(huge, foldertest.HugePNG(100000, 100000), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	big := filepath.Join(dir, "big.png")
@@ -78,7 +62,7 @@ func TestReadImageErrors(t *testing.T) {
 // an error or w x h RGB pixels, never panic or allocate past the limits.
 // Seeds are in testdata/fuzz/FuzzReadImage.
 func FuzzReadImage(f *testing.F) {
-	f.Add(hugePNG(f, 100000, 100000))
+	f.Add(foldertest.HugePNG(100000, 100000))
 	d := testDecoder(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		px, err := d.Decode(b, 32, 32, 1)
