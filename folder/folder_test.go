@@ -88,7 +88,7 @@ func TestDamagedCacheIsDecodedAgain(t *testing.T) {
 	dir := write(t, 2, 5)
 	cacheDir := t.TempDir()
 	var log bytes.Buffer
-	opt := Options{Height: 8, Width: 8, CacheDir: cacheDir, Progress: &log}
+	opt := Options{Height: 8, Width: 8, CacheDir: cacheDir, Log: &log}
 	first, err := Load(context.Background(), dir, opt)
 	if err != nil {
 		t.Fatal(err)

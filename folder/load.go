@@ -28,13 +28,14 @@ import (
 // it); "" disables the cache. SkipBad skips the files that are not
 // readable images instead of failing. Run holds the session settings of
 // the decoder. Progress receives a progress bar while files are decoded
-// (nil: silent).
+// and Log a line when the cache cannot be read or written (nil: silent).
 type Options struct {
 	Height, Width int
 	CacheDir      string
 	SkipBad       bool
 	Run           config.Run
 	Progress      io.Writer
+	Log           io.Writer
 }
 
 // Folder is a decoded folder of images.
@@ -73,8 +74,8 @@ func Load(ctx context.Context, dir string, opt Options) (*Folder, error) {
 	c := newCache(dir, files, opt)
 	f, err := c.read(classes)
 	if err != nil {
-		if opt.Progress != nil {
-			fmt.Fprintf(opt.Progress, "Ignoring the image cache: %v\n", err)
+		if opt.Log != nil {
+			fmt.Fprintf(opt.Log, "Ignoring the image cache: %v\n", err)
 		}
 		f = nil
 	}
@@ -82,8 +83,8 @@ func Load(ctx context.Context, dir string, opt Options) (*Folder, error) {
 		if f, err = decodeAll(ctx, dir, classes, files, opt); err != nil {
 			return nil, err
 		}
-		if err := c.write(f); err != nil && opt.Progress != nil {
-			fmt.Fprintf(opt.Progress, "Could not cache the decoded images: %v\n", err)
+		if err := c.write(f); err != nil && opt.Log != nil {
+			fmt.Fprintf(opt.Log, "Could not cache the decoded images: %v\n", err)
 		}
 	}
 	f.Dir = dir
