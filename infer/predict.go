@@ -33,7 +33,7 @@ type PredictOptions struct {
 	Load  savedmodel.LoadOptions
 }
 
-// Predict classifies PNG or JPEG files with the tfcifar export in modelDir.
+// Predict classifies PNG, JPEG, GIF or BMP files with the tfcifar export in modelDir.
 // Images of another size are resized to the model's input (bilinear, in
 // TensorFlow); files larger than MaxImageBytes or MaxImagePixels are
 // refused before being decoded. It returns the top classes of each file,

@@ -37,7 +37,7 @@ func init() {
 		{"eval", "-model DIR [-split val|train|test] [-trust-model] [-config FILE] [-set key=value]... [-data DIR]",
 			"Prints the accuracy of a tfcifar export on a split of CIFAR-10.", evalSetup},
 		{"predict", "-model DIR [-top 3] [-scale S] [-trust-model] IMAGE...",
-			"Prints the most probable classes of PNG or JPEG images.", predictSetup},
+			"Prints the most probable classes of PNG, JPEG, GIF or BMP images.", predictSetup},
 		{"preview", "[-n 4] [-cols 2] [-o preview.png] [-config FILE] [-set key=value]... [-data DIR]",
 			"Writes a PNG grid of the first training images.", previewSetup},
 		{"version", "", "Prints the versions of tfcifar and TensorFlow.", versionSetup},
