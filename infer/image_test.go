@@ -173,7 +173,7 @@ func TestClassIndices(t *testing.T) {
 	if got, err := classIndices([]string{"bird", "airplane"}, all, "m"); err != nil || !slices.Equal(got, []int{2, 0}) {
 		t.Errorf("got %v, %v; want [2 0]", got, err)
 	}
-	if _, err := classIndices([]string{"dog"}, all, "m"); err == nil || !strings.Contains(err.Error(), `m: class "dog" is not a CIFAR-10 class`) {
+	if _, err := classIndices([]string{"dog"}, all, "m"); err == nil || !strings.Contains(err.Error(), `m: class "dog" is not a class of the data`) {
 		t.Errorf("got %v, want an error naming the model and the class", err)
 	}
 }

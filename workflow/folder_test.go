@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/infer"
 	"github.com/tfcifar/tfcifar/internal/foldertest"
+	"github.com/tfcifar/tfcifar/internal/tolerance"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
 
@@ -74,6 +76,18 @@ func TestFolderTrains(t *testing.T) {
 	}
 	if !slices.Equal(m.Classes, foldertest.Classes) {
 		t.Errorf("export classes %v, want the folder names %v", m.Classes, foldertest.Classes)
+	}
+
+	// eval finds the same validation images (seeded split) and accuracy.
+	ev, err := infer.Evaluate(context.Background(), rep.Stages[0].Export, cfg.Data, "val", savedmodel.LoadOptions{Run: cfg.Run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Images != 48 || !tolerance.EqualWithinAbs(ev.Accuracy, ep[len(ep)-1].ValAccuracy, 1e-6) {
+		t.Errorf("eval on val: %d images, accuracy %g; want 48 and the last epoch's %g", ev.Images, ev.Accuracy, ep[len(ep)-1].ValAccuracy)
+	}
+	if _, err := infer.Evaluate(context.Background(), rep.Stages[0].Export, cfg.Data, "test", savedmodel.LoadOptions{Run: cfg.Run}); err == nil || !strings.Contains(err.Error(), "no data.test_dir") {
+		t.Errorf("eval on test without a test folder: %v", err)
 	}
 
 	// A second run reads the images from the cache and splits them alike.
