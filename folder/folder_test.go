@@ -3,6 +3,7 @@ package folder
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	_ "image/gif"
 	_ "image/jpeg"
@@ -291,5 +292,18 @@ func TestSkipBad(t *testing.T) {
 	_, err := Load(context.Background(), dir, Options{Height: 8, Width: 8, CacheDir: cacheDir})
 	if err == nil || !strings.Contains(err.Error(), "3 files of") || !strings.Contains(err.Error(), "bad/cut.png") {
 		t.Errorf("cached bad files without skip_bad: %v", err)
+	}
+}
+
+func TestLoadCancelled(t *testing.T) {
+	dir := write(t, 2, 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cacheDir := t.TempDir()
+	if _, err := Load(ctx, dir, Options{Height: 8, Width: 8, CacheDir: cacheDir}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Load with a cancelled context: %v, want context.Canceled", err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(cacheDir, "folders", "*")); len(files) != 0 {
+		t.Errorf("a cancelled load left cache files %v", files)
 	}
 }

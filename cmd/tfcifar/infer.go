@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tfcifar/tfcifar/cifar"
+	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/infer"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
 	"github.com/tfcifar/tfcifar/internal/suggest"
@@ -124,7 +125,12 @@ func previewSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) e
 		if err != nil {
 			return err
 		}
-		ds, err := cifar.Load(dir)
+		var ds *cifar.Dataset
+		if cfg.Data.Source == config.SourceCIFAR100 {
+			ds, err = cifar.Load100(dir, cfg.Data.Labels == config.LabelsCoarse)
+		} else {
+			ds, err = cifar.Load(dir)
+		}
 		if err != nil {
 			return err
 		}
