@@ -14,7 +14,8 @@
 // so that a folder costs height x width x 3 bytes per image in memory
 // like CIFAR does. The result is a [cifar.Set] of that image shape.
 //
-// Files are decoded in parallel (GOMAXPROCS workers sharing one session)
+// Files are decoded in parallel (up to GOMAXPROCS and MaxWorkers workers
+// sharing one session)
 // with a progress bar, and the decoded images are cached under the cache
 // dir (folders/), keyed by the files' paths, sizes and modification
 // times and the image size; the cache file is written atomically and

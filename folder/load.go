@@ -102,6 +102,11 @@ func badFiles(dir string, errs []error) error {
 	return fmt.Errorf("folder: %d files of %s are not readable images (data.skip_bad: true skips them); the first: %w", len(errs), dir, errs[0])
 }
 
+// MaxWorkers bounds the files decoded at once: a 16-megapixel image takes
+// about 260 MB while decoded (uint8, then float32 for the resize), so at
+// most about 2 GB in all.
+const MaxWorkers = 8
+
 // decodeAll decodes files in parallel, one shared decoder session, and
 // returns them as a Folder, bad files left out and listed in Skipped.
 func decodeAll(ctx context.Context, dir string, classes []string, files []File, opt Options) (*Folder, error) {
@@ -120,7 +125,7 @@ func decodeAll(ctx context.Context, dir string, classes []string, files []File, 
 	var decoded atomic.Int64
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(files)) {
+	for range min(runtime.GOMAXPROCS(0), MaxWorkers, len(files)) {
 		wg.Go(func() {
 			for i := range next {
 				path := filepath.Join(dir, filepath.FromSlash(files[i].Path))
