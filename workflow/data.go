@@ -75,10 +75,22 @@ func (ds *datasets) split(ctx context.Context, i int, net config.Network) (train
 		return nil, nil, err
 	}
 	if out, err := net.OutputShape(); err != nil || !slices.Equal(out, []int{len(train.Classes)}) {
-		return nil, nil, fmt.Errorf("model: the network's output shape is %v, want [%d]: one unit per class of the stage (%s)",
-			out, len(train.Classes), strings.Join(train.Classes, ", "))
+		return nil, nil, fmt.Errorf("model: the network's output shape is %v, want [%d]: one unit per class of the stage (%s)%s",
+			out, len(train.Classes), strings.Join(train.Classes, ", "), ds.unitsHint(i, len(train.Classes)))
 	}
 	return train, val, nil
+}
+
+// unitsHint says which override gives the last dense layer of stage i k
+// units ("" when the stage has no dense layer of its own).
+func (ds *datasets) unitsHint(i, k int) string {
+	s := ds.cfg.Stages[i]
+	for j := len(s.Model.Layers) - 1; j >= 0; j-- {
+		if s.Model.Layers[j].Type == config.Dense {
+			return fmt.Sprintf("; give its last dense layer %d units: -set stages.%s.model.layers.%d.units=%d", k, s.Name, j, k)
+		}
+	}
+	return ""
 }
 
 // loadCIFAR locates and loads the CIFAR dataset d names.

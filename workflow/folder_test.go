@@ -111,7 +111,7 @@ func TestFolderStageErrors(t *testing.T) {
 		sets []string
 		want string
 	}{
-		{"units not the class count", nil, `stage "shapes": model: the network's output shape is [4], want [3]: one unit per class of the stage (blue_square, green_ring, red_disc)`},
+		{"units not the class count", nil, `stage "shapes": model: the network's output shape is [4], want [3]: one unit per class of the stage (blue_square, green_ring, red_disc); give its last dense layer 3 units: -set stages.shapes.model.layers.3.units=3`},
 		{"class index past the folders", []string{"stages.0.classes=[0, 3]", "stages.0.model.layers.3.units=2"}, "classes[1]: class 3, the folder " + dir + " has 3 classes (0-2: blue_square, green_ring, red_disc)"},
 		{"missing folder", []string{"data.dir=" + dir + "-none"}, "shapes-none: no such file or directory"},
 	}
