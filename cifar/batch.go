@@ -9,8 +9,8 @@ import (
 
 // Batch is one batch of images (or feature vectors) and one-hot labels.
 //
-// Images holds N*ImageSize float32 values, NHWC [N,32,32,3] (for
-// Features, N*Width values); Labels holds
+// Images holds N*Width float32 values, NHWC (e.g. [N,32,32,3] for
+// CIFAR-10; for Features, N*Width values); Labels holds
 // N*K values, row i one-hot for the label of image i, where K is the
 // Batcher's number of classes. Both slices belong to the Batcher and are
 // overwritten by the next batch.
@@ -90,12 +90,12 @@ type imageRows struct {
 }
 
 func (r *imageRows) len() int          { return r.set.Len() }
-func (r *imageRows) width() int        { return ImageSize }
+func (r *imageRows) width() int        { return r.set.ImageBytes() }
 func (r *imageRows) label(i int) uint8 { return r.set.Labels[i] }
 
 func (r *imageRows) fill(dst []float32, i int) {
-	src := (*[ImageSize]byte)(r.set.Images[i*ImageSize : (i+1)*ImageSize])
-	out := (*[ImageSize]float32)(dst)
+	src := r.set.Image(i)
+	out := dst[:len(src)]
 	lut := &r.lut
 	for p, v := range src {
 		out[p] = lut[v]

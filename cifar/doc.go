@@ -1,4 +1,6 @@
-// Package cifar loads, verifies, splits and batches the CIFAR-10 dataset.
+// Package cifar loads, verifies, splits and batches the CIFAR-10 and
+// CIFAR-100 datasets, and holds the in-memory image set every dataset of
+// tfcifar is read into.
 //
 // The data comes from the official binary distribution
 // (cifar-10-batches-bin): data_batch_1.bin … data_batch_5.bin (50,000
@@ -8,6 +10,16 @@
 // blue, row by row). [Load] reads the files whole, checks them and converts
 // the planes to interleaved NHWC bytes, so a [Set] holds Images as uint8
 // [N,32,32,3] and Labels as one byte per image.
+//
+// CIFAR-100's binary version (cifar-100-binary: train.bin, test.bin,
+// fine_label_names.txt, coarse_label_names.txt) has two label bytes per
+// record, coarse then fine; [Load100] reads it with the fine (100
+// classes) or coarse (20) labels, [Locate100] finds or downloads it as
+// Locate does CIFAR-10, checked against its published MD5 and size.
+//
+// A [Set] holds uint8 images of one shape (Set.Shape; zero means
+// CIFAR's [32,32,3]), so a folder of your own images resized to a
+// model's input (package folder) is a Set too.
 //
 // [Locate] finds the data: an explicit directory, the cache
 // ([DefaultCacheDir]) or, if allowed, a fresh [Download] of the official

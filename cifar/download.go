@@ -29,15 +29,57 @@ const DownloadURL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 // DownloadMD5 is the hex MD5 sum the archive at DownloadURL must have.
 const DownloadMD5 = "c32a1d4ab5d03f1284b67883e8d87530"
 
-// Archive is where a CIFAR-10 binary archive is downloaded from and the hex
-// MD5 sum it must have.
+// DownloadURL100, DownloadMD5100 and DownloadSize100 are where Download
+// fetches the official CIFAR-100 binary archive (cifar-100-binary.tar.gz),
+// its published hex MD5 sum and its size in bytes.
+const (
+	DownloadURL100  = "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz"
+	DownloadMD5100  = "03b5dce01913d631647c71ecec9e9cb8"
+	DownloadSize100 = 168513733
+)
+
+// Archive is where a CIFAR binary archive is downloaded from, the hex MD5
+// sum it must have and, when Size > 0, its size in bytes. CIFAR100 says
+// the archive is CIFAR-100's (cifar-100-binary/), not CIFAR-10's
+// (cifar-10-batches-bin/).
 type Archive struct {
 	URL, MD5 string
+	Size     int64
+	CIFAR100 bool
 }
 
 // Official returns the source of the official archive: DownloadURL, with
 // DownloadMD5.
-func Official() Archive { return Archive{DownloadURL, DownloadMD5} }
+func Official() Archive { return Archive{URL: DownloadURL, MD5: DownloadMD5} }
+
+// Official100 returns the source of the official CIFAR-100 archive:
+// DownloadURL100, with DownloadMD5100 and DownloadSize100.
+func Official100() Archive {
+	return Archive{URL: DownloadURL100, MD5: DownloadMD5100, Size: DownloadSize100, CIFAR100: true}
+}
+
+// layout is what an archive extracts to: its directory, the files it
+// must hold with their size limits, and the check of the result.
+type layout struct {
+	title, dir, archive string
+	files               map[string]int64
+	check               func(dir string) error
+}
+
+// layout returns the layout of s's dataset.
+func (s Archive) layout() layout {
+	if s.CIFAR100 {
+		return layout{title: "CIFAR-100", dir: DirName100, archive: "cifar-100-binary.tar.gz", check: Check100, files: map[string]int64{
+			TrainFile100: TrainRecords100 * RecordSize100, TestFile100: TestRecords100 * RecordSize100,
+			FineFile: maxMeta, CoarseFile: maxMeta,
+		}}
+	}
+	files := map[string]int64{MetaFile: maxMeta, TestFile: maxBin}
+	for _, name := range trainFiles() {
+		files[name] = maxBin
+	}
+	return layout{title: "CIFAR-10", dir: DirName, archive: "cifar-10-binary.tar.gz", check: Check, files: files}
+}
 
 // official is the source of Download and Locate; tests point it at a
 // local server.
@@ -99,27 +141,28 @@ func (s Archive) Download(ctx context.Context, cacheDir string, progress io.Writ
 	}
 	defer func() { _ = os.RemoveAll(tmp) }() // best effort, as the dataset is in place or the error says why
 
-	archive := filepath.Join(tmp, "cifar-10-binary.tar.gz")
+	lay := s.layout()
+	archive := filepath.Join(tmp, lay.archive)
 	if progress != nil {
-		fmt.Fprintf(progress, "Downloading CIFAR-10 from %s into %s\n", s.URL, cacheDir)
+		fmt.Fprintf(progress, "Downloading %s from %s into %s\n", lay.title, s.URL, cacheDir)
 	}
 	if err := fetch(ctx, s, archive, progress); err != nil {
 		return "", err
 	}
 	root := filepath.Join(tmp, "extract")
-	if err := extract(ctx, archive, root); err != nil {
+	if err := lay.extract(ctx, archive, root); err != nil {
 		return "", err
 	}
-	got := filepath.Join(root, DirName)
-	if err := Check(got); err != nil {
+	got := filepath.Join(root, lay.dir)
+	if err := lay.check(got); err != nil {
 		return "", fmt.Errorf("cifar: downloaded archive: %w", err)
 	}
 	if err := atomicfile.SetModes(got); err != nil {
 		return "", fmt.Errorf("cifar: install: %w", err)
 	}
-	dir = filepath.Join(cacheDir, DirName)
+	dir = filepath.Join(cacheDir, lay.dir)
 	if err := atomicfile.ReplaceDir(got, dir); err != nil {
-		if Check(dir) == nil { // installed meanwhile by another process
+		if lay.check(dir) == nil { // installed meanwhile by another process
 			return dir, nil
 		}
 		return "", fmt.Errorf("cifar: install %s: %w", dir, err)
@@ -161,7 +204,7 @@ func fetch(ctx context.Context, src Archive, dst string, progress io.Writer) err
 	h := md5.New()
 	w := io.MultiWriter(f, h)
 	if progress != nil {
-		bar := newBar(progress, resp.ContentLength)
+		bar := newBar(progress, resp.ContentLength, src.layout().title)
 		defer func() { _ = bar.Finish() }() // console output
 		w = io.MultiWriter(w, bar)
 	}
@@ -178,6 +221,9 @@ func fetch(ctx context.Context, src Archive, dst string, progress io.Writer) err
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("cifar: download: %w", err)
+	}
+	if src.Size > 0 && n != src.Size {
+		return fmt.Errorf("cifar: download %s: %d bytes, want %d (incomplete or wrong file)", url, n, src.Size)
 	}
 	if sum := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(sum, src.MD5) {
 		return fmt.Errorf("cifar: download %s: MD5 %s, want %s (corrupt or wrong file)", url, sum, src.MD5)
@@ -226,10 +272,10 @@ func newTransport() (*http.Transport, error) {
 
 // newBar returns the progress bar of a download of size bytes (-1 when
 // unknown), written to w.
-func newBar(w io.Writer, size int64) *progressbar.ProgressBar {
+func newBar(w io.Writer, size int64, title string) *progressbar.ProgressBar {
 	return progressbar.NewOptions64(size,
 		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("CIFAR-10"),
+		progressbar.OptionSetDescription(title),
 		progressbar.OptionShowBytes(true),
 		progressbar.OptionShowTotalBytes(true),
 		progressbar.OptionSetWidth(30),
@@ -244,26 +290,18 @@ type readFunc func([]byte) (int, error)
 func (f readFunc) Read(p []byte) (int, error) { return f(p) }
 
 // entryLimit returns the size limit of an accepted archive file name (its
-// base name inside DirName) or false if the name is not accepted.
-func entryLimit(base string) (int64, bool) {
-	switch base {
-	case MetaFile:
-		return maxMeta, true
-	case readmeFile:
+// base name inside the dataset's directory) or false if the name is not
+// accepted.
+func (lay layout) entryLimit(base string) (int64, bool) {
+	if base == readmeFile {
 		return maxReadme, true
-	case TestFile:
-		return maxBin, true
 	}
-	for _, name := range trainFiles() {
-		if base == name {
-			return maxBin, true
-		}
-	}
-	return 0, false
+	limit, ok := lay.files[base]
+	return limit, ok
 }
 
-// extract unpacks the dataset files of the tar.gz archive into root/DirName.
-func extract(ctx context.Context, archive, root string) error {
+// extract unpacks the dataset files of the tar.gz archive into root/lay.dir.
+func (lay layout) extract(ctx context.Context, archive, root string) error {
 	f, err := os.Open(archive)
 	if err != nil {
 		return fmt.Errorf("cifar: extract: %w", err)
@@ -274,7 +312,7 @@ func extract(ctx context.Context, archive, root string) error {
 		return fmt.Errorf("cifar: extract: %w", err)
 	}
 	defer func() { _ = zr.Close() }() // tr.Next reports a corrupt stream first
-	if err := os.MkdirAll(filepath.Join(root, DirName), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(root, lay.dir), 0o755); err != nil {
 		return fmt.Errorf("cifar: extract: %w", err)
 	}
 	tr := tar.NewReader(zr)
@@ -293,7 +331,7 @@ func extract(ctx context.Context, archive, root string) error {
 		if entries >= maxEntries {
 			return fmt.Errorf("cifar: extract: more than %d entries", maxEntries)
 		}
-		base, err := checkEntry(hdr)
+		base, err := lay.checkEntry(hdr)
 		if err != nil {
 			return fmt.Errorf("cifar: extract: entry %q: %w", hdr.Name, err)
 		}
@@ -304,13 +342,13 @@ func extract(ctx context.Context, archive, root string) error {
 			return fmt.Errorf("cifar: extract: entry %q: duplicate", hdr.Name)
 		}
 		seen[base] = true
-		if err := writeEntry(filepath.Join(root, DirName, base), tr, hdr.Size); err != nil {
+		if err := writeEntry(filepath.Join(root, lay.dir, base), tr, hdr.Size); err != nil {
 			return fmt.Errorf("cifar: extract: entry %q: %w", hdr.Name, err)
 		}
 	}
-	for _, name := range dataFiles() {
+	for name := range lay.files {
 		if !seen[name] {
-			return fmt.Errorf("cifar: extract: archive lacks %s/%s", DirName, name)
+			return fmt.Errorf("cifar: extract: archive lacks %s/%s", lay.dir, name)
 		}
 	}
 	return nil
@@ -319,7 +357,7 @@ func extract(ctx context.Context, archive, root string) error {
 // checkEntry validates one tar header. It returns the base name of an
 // accepted file, or "" for an entry to skip (the top directory, global
 // headers).
-func checkEntry(hdr *tar.Header) (string, error) {
+func (lay layout) checkEntry(hdr *tar.Header) (string, error) {
 	name := hdr.Name
 	if strings.HasPrefix(name, "/") || strings.HasPrefix(name, `\`) || filepath.IsAbs(name) || filepath.VolumeName(name) != "" {
 		return "", errors.New("absolute path")
@@ -334,8 +372,8 @@ func checkEntry(hdr *tar.Header) (string, error) {
 	case tar.TypeXGlobalHeader:
 		return "", nil
 	case tar.TypeDir:
-		if clean != DirName && clean != "." {
-			return "", fmt.Errorf("unexpected directory, want only %s/", DirName)
+		if clean != lay.dir && clean != "." {
+			return "", fmt.Errorf("unexpected directory, want only %s/", lay.dir)
 		}
 		return "", nil
 	case tar.TypeReg:
@@ -345,9 +383,9 @@ func checkEntry(hdr *tar.Header) (string, error) {
 		return "", fmt.Errorf("entry type %q not allowed, want a regular file", hdr.Typeflag)
 	}
 	dir, base := path.Split(clean)
-	limit, ok := entryLimit(base)
-	if dir != DirName+"/" || !ok {
-		return "", fmt.Errorf("unexpected file, want %s/<dataset file>", DirName)
+	limit, ok := lay.entryLimit(base)
+	if dir != lay.dir+"/" || !ok {
+		return "", fmt.Errorf("unexpected file, want %s/<dataset file>", lay.dir)
 	}
 	if hdr.Size < 0 || hdr.Size > limit {
 		return "", fmt.Errorf("size %d bytes exceeds the limit of %d", hdr.Size, limit)

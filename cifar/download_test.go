@@ -102,7 +102,7 @@ func serve(t *testing.T, archive []byte, sum string) *int {
 
 func setDownload(t *testing.T, url, sum string) {
 	old := official
-	official = Archive{url, sum}
+	official = Archive{URL: url, MD5: sum}
 	t.Cleanup(func() { official = old })
 }
 

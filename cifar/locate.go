@@ -12,11 +12,13 @@ import (
 
 // ErrNotFound is returned (wrapped) by Locate when no dataset is available
 // and downloading is disabled.
-var ErrNotFound = errors.New("CIFAR-10 not found")
+var ErrNotFound = errors.New("not found")
 
-// localHint tells the user how to point tfcifar at a local copy.
-const localHint = "point tfcifar at a local copy of " + DirName +
-	" with the flag -data DIR (make run DATA=DIR), the environment variable TFCIFAR_DATA_DIR=DIR or data.dir in the config"
+// hint tells the user how to point tfcifar at a local copy.
+func (lay layout) hint() string {
+	return "point tfcifar at a local copy of " + lay.dir +
+		" with the flag -data DIR (make run DATA=DIR), the environment variable TFCIFAR_DATA_DIR=DIR or data.dir in the config"
+}
 
 // DefaultCacheDir returns the default cache directory, os.UserCacheDir()/tfcifar.
 func DefaultCacheDir() (string, error) {
@@ -38,10 +40,22 @@ func Locate(ctx context.Context, dataDir, cacheDir string, download bool, progre
 	return official.Locate(ctx, dataDir, cacheDir, download, progress)
 }
 
-// Locate is the package's Locate, downloading from s.
+// Locate100 is Locate for CIFAR-100: dataDir, else
+// cacheDir/cifar-100-binary, downloaded there from Official100 when missing
+// and download is true.
+func Locate100(ctx context.Context, dataDir, cacheDir string, download bool, progress io.Writer) (dir string, err error) {
+	return official100.Locate(ctx, dataDir, cacheDir, download, progress)
+}
+
+// official100 is the source of Locate100; tests point it at a local server.
+var official100 = Official100()
+
+// Locate is the package's Locate, downloading from s (checking with
+// Check100 and using cifar-100-binary for a CIFAR-100 archive).
 func (s Archive) Locate(ctx context.Context, dataDir, cacheDir string, download bool, progress io.Writer) (dir string, err error) {
+	lay := s.layout()
 	if dataDir != "" {
-		if err := Check(dataDir); err != nil {
+		if err := lay.check(dataDir); err != nil {
 			return "", err // names the file inside dataDir
 		}
 		return dataDir, nil
@@ -51,8 +65,8 @@ func (s Archive) Locate(ctx context.Context, dataDir, cacheDir string, download 
 			return "", err
 		}
 	}
-	dir = filepath.Join(cacheDir, DirName)
-	cerr := Check(dir)
+	dir = filepath.Join(cacheDir, lay.dir)
+	cerr := lay.check(dir)
 	if cerr == nil {
 		return dir, nil
 	}
@@ -61,7 +75,7 @@ func (s Archive) Locate(ctx context.Context, dataDir, cacheDir string, download 
 		if _, err := os.Stat(dir); err == nil {
 			why = " (" + strings.TrimPrefix(cerr.Error(), "cifar: ") + ")"
 		}
-		return "", fmt.Errorf("cifar: %w in %s%s and download is disabled; %s", ErrNotFound, dir, why, localHint)
+		return "", fmt.Errorf("cifar: %s %w in %s%s and download is disabled; %s", lay.title, ErrNotFound, dir, why, lay.hint())
 	}
 	dir, err = s.Download(ctx, cacheDir, progress)
 	if err != nil {
@@ -69,7 +83,7 @@ func (s Archive) Locate(ctx context.Context, dataDir, cacheDir string, download 
 			return "", err
 		}
 		return "", fmt.Errorf("%w; instead, download %s by hand (MD5 %s), extract it with tar xzf and %s",
-			err, s.URL, s.MD5, localHint)
+			err, s.URL, s.MD5, lay.hint())
 	}
 	return dir, nil
 }

@@ -34,6 +34,8 @@ func Preview(w io.Writer, s *Set, n, cols int) error {
 		return errors.New("cifar: preview: empty set")
 	case n < 1 || cols < 1:
 		return fmt.Errorf("cifar: preview: n %d and cols %d must be at least 1", n, cols)
+	case s.ImageShape() != [3]int{Height, Width, Channels}:
+		return fmt.Errorf("cifar: preview: images of %v, want %v", s.ImageShape(), [3]int{Height, Width, Channels})
 	case len(s.Images) < s.Len()*ImageSize:
 		return fmt.Errorf("cifar: preview: %d images need %d bytes, have %d", s.Len(), s.Len()*ImageSize, len(s.Images))
 	}

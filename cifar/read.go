@@ -65,33 +65,58 @@ func (e *FormatError) Error() string {
 // errors). data must be a non-empty multiple of RecordSize bytes and every
 // label must be below NumClasses. The returned Set has no Classes.
 func ReadRecords(name string, data []byte) (*Set, error) {
-	n, err := countRecords(name, int64(len(data)))
+	return cifar10.readRecords(name, data)
+}
+
+// readRecords decodes the bytes of one .bin file of format f.
+func (f format) readRecords(name string, data []byte) (*Set, error) {
+	n, err := f.countRecords(name, int64(len(data)))
 	if err != nil {
 		return nil, err
 	}
 	s := &Set{Images: make([]byte, n*ImageSize), Labels: make([]uint8, n)}
-	if err := decode(s.Images, s.Labels, name, data); err != nil {
+	if err := f.decode(s.Images, s.Labels, name, data); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// format is a CIFAR binary record format: labelBytes label bytes, of
+// which the one at label is read (below classes), then the image; a file
+// holds at most maxRecords records.
+type format struct {
+	title               string
+	labelBytes, label   int
+	classes, maxRecords int
+}
+
+// cifar10 is the format of CIFAR-10's .bin files.
+var cifar10 = format{title: "CIFAR-10 batch", labelBytes: 1, label: 0, classes: NumClasses, maxRecords: FileRecords}
+
+// recordSize returns the bytes of one record.
+func (f format) recordSize() int { return f.labelBytes + ImageSize }
+
 // countRecords returns the number of records of a file of size bytes.
-func countRecords(name string, size int64) (int, error) {
+func (f format) countRecords(name string, size int64) (int, error) {
+	rs := int64(f.recordSize())
 	switch {
 	case size == 0:
 		return 0, &FormatError{File: name, Record: -1, Reason: "file is empty"}
-	case size%RecordSize != 0:
+	case size%rs != 0:
 		return 0, &FormatError{File: name, Record: -1, Reason: fmt.Sprintf(
 			"size %d is not a multiple of the %d-byte record (%d whole records, %d bytes left over)",
-			size, RecordSize, size/RecordSize, size%RecordSize)}
+			size, rs, size/rs, size%rs)}
 	}
-	return int(size / RecordSize), nil
+	return int(size / rs), nil
 }
 
 // countFile returns the number of records of the .bin file at path, which
 // must be a regular file of 1 to FileRecords whole records.
-func countFile(dir, name string) (int, error) {
+func countFile(dir, name string) (int, error) { return cifar10.countFile(dir, name) }
+
+// countFile returns the number of records of the file dir/name of format
+// f, a regular file of 1 to f.maxRecords whole records.
+func (f format) countFile(dir, name string) (int, error) {
 	path := filepath.Join(dir, name)
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -100,12 +125,12 @@ func countFile(dir, name string) (int, error) {
 	if err := regular(path, fi); err != nil {
 		return 0, err
 	}
-	if fi.Size() > FileRecords*RecordSize {
+	if limit := int64(f.maxRecords * f.recordSize()); fi.Size() > limit {
 		return 0, &FormatError{File: path, Record: -1, Reason: fmt.Sprintf(
-			"size %d is over the %d bytes of a CIFAR-10 batch (%d records of %d bytes)",
-			fi.Size(), FileRecords*RecordSize, FileRecords, RecordSize)}
+			"size %d is over the %d bytes of a %s (%d records of %d bytes)",
+			fi.Size(), limit, f.title, f.maxRecords, f.recordSize())}
 	}
-	return countRecords(path, fi.Size())
+	return f.countRecords(path, fi.Size())
 }
 
 // regular refuses anything but a regular file (a device, pipe or directory
@@ -133,18 +158,19 @@ func kindOf(m os.FileMode) string {
 }
 
 // decode converts the records in data into images (NHWC) and labels;
-// len(data) must be len(labels)*RecordSize and len(images) len(labels)*ImageSize.
-func decode(images []byte, labels []uint8, name string, data []byte) error {
+// len(data) must be len(labels) records and len(images) len(labels)*ImageSize.
+func (f format) decode(images []byte, labels []uint8, name string, data []byte) error {
 	const plane = Width * Height
+	rs, o := f.recordSize(), f.labelBytes
 	for i := range labels {
-		rec := data[i*RecordSize : (i+1)*RecordSize]
-		if rec[0] >= NumClasses {
-			return &FormatError{File: name, Record: i, Reason: fmt.Sprintf("label %d outside 0-%d", rec[0], NumClasses-1)}
+		rec := data[i*rs : (i+1)*rs]
+		if l := rec[f.label]; int(l) >= f.classes {
+			return &FormatError{File: name, Record: i, Reason: fmt.Sprintf("label %d outside 0-%d", l, f.classes-1)}
 		}
-		labels[i] = rec[0]
-		r := (*[plane]byte)(rec[1 : 1+plane])
-		g := (*[plane]byte)(rec[1+plane : 1+2*plane])
-		b := (*[plane]byte)(rec[1+2*plane : 1+3*plane])
+		labels[i] = rec[f.label]
+		r := (*[plane]byte)(rec[o : o+plane])
+		g := (*[plane]byte)(rec[o+plane : o+2*plane])
+		b := (*[plane]byte)(rec[o+2*plane : o+3*plane])
 		dst := (*[ImageSize]byte)(images[i*ImageSize : (i+1)*ImageSize])
 		for p := range plane {
 			dst[3*p] = r[p]
@@ -159,12 +185,17 @@ func decode(images []byte, labels []uint8, name string, data []byte) error {
 // exactly NumClasses non-empty lines, one class name per line from label 0
 // up. Surrounding spaces, "\r" and trailing empty lines are ignored.
 func ParseClasses(name string, data []byte) ([]string, error) {
+	return parseNames(name, data, NumClasses)
+}
+
+// parseNames parses a file of want class names, one per line.
+func parseNames(name string, data []byte, want int) ([]string, error) {
 	lines := strings.Split(string(data), "\n")
 	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
 		lines = lines[:len(lines)-1]
 	}
-	if len(lines) != NumClasses {
-		return nil, &FormatError{File: name, Record: -1, Reason: fmt.Sprintf("has %d class names, want %d (one per line)", len(lines), NumClasses)}
+	if len(lines) != want {
+		return nil, &FormatError{File: name, Record: -1, Reason: fmt.Sprintf("has %d class names, want %d (one per line)", len(lines), want)}
 	}
 	classes := make([]string, len(lines))
 	for i, l := range lines {
@@ -199,27 +230,31 @@ func missing(dir, name string, err error) error {
 }
 
 // readClasses reads batches.meta.txt, a regular file of at most MaxMetaSize bytes.
-func readClasses(dir string) ([]string, error) {
-	path := filepath.Join(dir, MetaFile)
+func readClasses(dir string) ([]string, error) { return readNames(dir, MetaFile, NumClasses) }
+
+// readNames reads the file of want class names dir/file, a regular file
+// of at most MaxMetaSize bytes.
+func readNames(dir, file string, want int) ([]string, error) {
+	path := filepath.Join(dir, file)
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, missing(dir, MetaFile, err)
+		return nil, missing(dir, file, err)
 	}
 	if err := regular(path, fi); err != nil {
 		return nil, err
 	}
 	if fi.Size() > MaxMetaSize {
-		return nil, metaTooLarge(path)
+		return nil, metaTooLarge(path, want)
 	}
 	data, err := capped.ReadFile(path, MaxMetaSize)
 	if err != nil { // gone, or grown past the cap since the Stat
-		return nil, missing(dir, MetaFile, err)
+		return nil, missing(dir, file, err)
 	}
-	return ParseClasses(path, data)
+	return parseNames(path, data, want)
 }
 
-func metaTooLarge(path string) error {
-	return &FormatError{File: path, Record: -1, Reason: fmt.Sprintf("larger than %d bytes, want 10 class names, one per line", MaxMetaSize)}
+func metaTooLarge(path string, want int) error {
+	return &FormatError{File: path, Record: -1, Reason: fmt.Sprintf("larger than %d bytes, want %d class names, one per line", MaxMetaSize, want)}
 }
 
 // Load reads the CIFAR-10 binary dataset in dir (data_batch_1.bin …
@@ -233,15 +268,20 @@ func Load(dir string) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	train, trainJobs, err := prepare(dir, trainFiles(), classes)
+	return cifar10.load(dir, trainFiles(), TestFile, classes)
+}
+
+// load reads the training files and the test file of format f in dir.
+func (f format) load(dir string, trainNames []string, testName string, classes []string) (*Dataset, error) {
+	train, trainJobs, err := f.prepare(dir, trainNames, classes)
 	if err != nil {
 		return nil, err
 	}
-	test, testJobs, err := prepare(dir, []string{TestFile}, classes)
+	test, testJobs, err := f.prepare(dir, []string{testName}, classes)
 	if err != nil {
 		return nil, err
 	}
-	if err := decodeFiles(append(trainJobs, testJobs...)); err != nil {
+	if err := f.decodeFiles(append(trainJobs, testJobs...)); err != nil {
 		return nil, err
 	}
 	return &Dataset{Train: train, Test: test}, nil
@@ -256,12 +296,12 @@ type fileJob struct {
 
 // prepare sizes the named .bin files and allocates the Set they fill,
 // returning one job per file.
-func prepare(dir string, names []string, classes []string) (*Set, []fileJob, error) {
+func (f format) prepare(dir string, names []string, classes []string) (*Set, []fileJob, error) {
 	counts := make([]int, len(names))
 	total := 0
 	for i, name := range names {
 		var err error
-		if counts[i], err = countFile(dir, name); err != nil {
+		if counts[i], err = f.countFile(dir, name); err != nil {
 			return nil, nil, err
 		}
 		total += counts[i]
@@ -279,7 +319,7 @@ func prepare(dir string, names []string, classes []string) (*Set, []fileJob, err
 
 // decodeFiles runs the jobs on up to GOMAXPROCS workers, each reusing one
 // read buffer, and returns the errors of all failed files.
-func decodeFiles(jobs []fileJob) error {
+func (f format) decodeFiles(jobs []fileJob) error {
 	errs := make([]error, len(jobs))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -288,9 +328,9 @@ func decodeFiles(jobs []fileJob) error {
 			var buf []byte
 			for i := range next {
 				j := jobs[i]
-				buf, errs[i] = readFile(j.path, buf, len(j.labels)*RecordSize)
+				buf, errs[i] = readFile(j.path, buf, len(j.labels)*f.recordSize())
 				if errs[i] == nil {
-					errs[i] = decode(j.images, j.labels, j.path, buf)
+					errs[i] = f.decode(j.images, j.labels, j.path, buf)
 				}
 			}
 		})

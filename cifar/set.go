@@ -12,17 +12,35 @@ const (
 	NumClasses = 10
 )
 
-// Set is a sequence of images with their labels.
+// Set is a sequence of uint8 images of one size with their labels: the
+// images of CIFAR-10, CIFAR-100 or a folder of image files.
 //
-// Images holds Len()*ImageSize bytes, image i at Images[i*ImageSize:],
-// each image in NHWC order ([32,32,3], pixel (y,x) channel c at
-// (y*32+x)*3+c). Labels holds one label per image, an index into Classes.
-// A Set owns its slices; functions that return a Set never share them
-// with their inputs.
+// Shape is the [height, width, channels] of every image; the zero value
+// means CIFAR's [32, 32, 3]. Images holds Len()*ImageBytes() bytes, image
+// i at Images[i*ImageBytes():], each image in HWC order (pixel (y,x)
+// channel c at (y*width+x)*channels+c). Labels holds one label per image,
+// an index into Classes. A Set owns its slices; functions that return a
+// Set never share them with their inputs.
 type Set struct {
 	Images  []byte
 	Labels  []uint8
 	Classes []string
+	Shape   [3]int
+}
+
+// ImageShape returns the [height, width, channels] of s's images:
+// s.Shape, or [32, 32, 3] when it is zero.
+func (s *Set) ImageShape() [3]int {
+	if s == nil || s.Shape == ([3]int{}) {
+		return [3]int{Height, Width, Channels}
+	}
+	return s.Shape
+}
+
+// ImageBytes returns the number of bytes of one image of s.
+func (s *Set) ImageBytes() int {
+	sh := s.ImageShape()
+	return sh[0] * sh[1] * sh[2]
 }
 
 // Len returns the number of images in s (0 for a nil Set).
@@ -33,8 +51,8 @@ func (s *Set) Len() int {
 	return len(s.Labels)
 }
 
-// Width returns the number of values of one example: ImageSize.
-func (s *Set) Width() int { return ImageSize }
+// Width returns the number of values of one example: ImageBytes.
+func (s *Set) Width() int { return s.ImageBytes() }
 
 // NumClasses returns the number of one-hot columns of s's labels: the
 // larger of len(s.Classes) and the largest label plus one.
@@ -54,8 +72,11 @@ func numClasses(classes []string, labels []uint8) int {
 	return k
 }
 
-// Image returns the ImageSize bytes of image i (NHWC), sharing s.Images.
-func (s *Set) Image(i int) []byte { return s.Images[i*ImageSize : (i+1)*ImageSize] }
+// Image returns the ImageBytes bytes of image i (HWC), sharing s.Images.
+func (s *Set) Image(i int) []byte {
+	n := s.ImageBytes()
+	return s.Images[i*n : (i+1)*n]
+}
 
 // Counts returns the number of images per label; its length is the larger
 // of len(s.Classes) and the largest label plus one.

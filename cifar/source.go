@@ -92,22 +92,29 @@ func (s *Source) Fingerprint() string {
 func (s *Set) Fingerprint() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%d %q\n", s.Len(), s.Classes)
+	if s.Shape != ([3]int{}) {
+		fmt.Fprintf(h, "%v\n", s.Shape) // CIFAR's fingerprints stay as they were
+	}
 	h.Write(s.Images)
 	h.Write(s.Labels)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
 // FillTo writes the images at idx as raw 0-255 float32 values into images
-// (len(idx)*ImageSize values, NHWC) and their one-hot labels into labels
+// (len(idx)*ImageBytes values, NHWC) and their one-hot labels into labels
 // (len(idx)*NumClasses values), as Source(1).FillTo does.
 func (s *Set) FillTo(idx []int, images, labels []float32) {
 	fillTo(&rawRows{s}, s.NumClasses(), idx, images, labels)
 }
 
-// Check reports an error when s does not hold ImageSize bytes per label.
+// Check reports an error when s does not hold ImageBytes bytes per label
+// or its Shape has a dimension below 1 (a zero Shape is CIFAR's).
 func (s *Set) Check() error {
-	if len(s.Images) != s.Len()*ImageSize {
-		return fmt.Errorf("%d bytes for %d images", len(s.Images), s.Len())
+	if sh := s.ImageShape(); sh[0] < 1 || sh[1] < 1 || sh[2] < 1 {
+		return fmt.Errorf("image shape %v, want positive dimensions", sh)
+	}
+	if len(s.Images) != s.Len()*s.ImageBytes() {
+		return fmt.Errorf("%d bytes for %d images of %v", len(s.Images), s.Len(), s.ImageShape())
 	}
 	return nil
 }
@@ -123,12 +130,12 @@ func (f *Features) FillTo(idx []int, images, labels []float32) {
 type rawRows struct{ set *Set }
 
 func (r *rawRows) len() int          { return r.set.Len() }
-func (r *rawRows) width() int        { return ImageSize }
+func (r *rawRows) width() int        { return r.set.ImageBytes() }
 func (r *rawRows) label(i int) uint8 { return r.set.Labels[i] }
 
 func (r *rawRows) fill(dst []float32, i int) {
-	src := (*[ImageSize]byte)(r.set.Images[i*ImageSize : (i+1)*ImageSize])
-	out := (*[ImageSize]float32)(dst)
+	src := r.set.Image(i)
+	out := dst[:len(src)]
 	for p, v := range src {
 		out[p] = float32(v)
 	}

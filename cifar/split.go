@@ -110,7 +110,11 @@ func gather(names []string, parts ...part) *Set {
 	for _, p := range parts {
 		n += len(p.idx)
 	}
-	s := &Set{Images: make([]byte, 0, n*ImageSize), Labels: make([]uint8, 0, n), Classes: append([]string(nil), names...)}
+	s := &Set{Labels: make([]uint8, 0, n), Classes: append([]string(nil), names...)}
+	if len(parts) > 0 {
+		s.Shape = parts[0].set.Shape // the parts are of one dataset
+	}
+	s.Images = make([]byte, 0, n*s.ImageBytes())
 	for _, p := range parts {
 		for _, i := range p.idx {
 			s.Images = append(s.Images, p.set.Image(i)...)

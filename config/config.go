@@ -16,15 +16,29 @@ type Config struct {
 	Stages []Stage `mapstructure:"stages" yaml:"stages"`
 }
 
-// Stage is one network trained on a subset of the classes. Classes are
-// CIFAR-10 class ids (0-9), relabelled 0..len-1 in list order; the model's
-// last layer must have len(Classes) units.
+// Stage is one network trained on a subset of the classes of its data.
+// Data, when set, is the stage's own data section: the top-level one with
+// the stage's keys over it (Config.DataOf). Classes are class ids of
+// that data (CIFAR-10: 0-9, CIFAR-100: 0-99 fine or 0-19 coarse, a
+// folder: indices of its sorted class folders), relabelled 0..len-1 in
+// list order; on a folder they may be left out for all its classes. The
+// model's last layer must have one unit per class.
 type Stage struct {
 	Name    string  `mapstructure:"name" yaml:"name"`
+	Data    *Data   `mapstructure:"data" yaml:"data,omitempty"`
 	Classes []int   `mapstructure:"classes" yaml:"classes,flow"`
 	Model   Network `mapstructure:"model" yaml:"model"`
 	Train   Train   `mapstructure:"train" yaml:"train"`
 	Export  Export  `mapstructure:"export" yaml:"export"`
+}
+
+// DataOf returns the data section of stage i: its own, else the
+// top-level one.
+func (c *Config) DataOf(i int) Data {
+	if d := c.Stages[i].Data; d != nil {
+		return *d
+	}
+	return c.Data
 }
 
 // Loader reads the network of a source outside the config: the spec
@@ -91,19 +105,31 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// cifarImage is the shape of one CIFAR-10 image, [height width channels]
+// cifarImage is the shape of one CIFAR image, [height width channels]
 // (cifar.Height, cifar.Width, cifar.Channels; config does not import cifar).
 var cifarImage = []int{32, 32, 3}
 
 func (c *Config) validateStage(i int, r *resolver) error {
 	s := c.Stages[i]
-	if err := checkClasses(s.Classes); err != nil {
+	d := c.DataOf(i)
+	if s.Data != nil {
+		if err := d.Validate(); err != nil {
+			return err
+		}
+	}
+	if err := checkClasses(s.Classes, d); err != nil {
 		return err
 	}
-	// Every stage trains on CIFAR-10, whose examples are 32x32 RGB images;
-	// a malformed input is reported with the layers below.
-	if checkInput(s.Model.Input) == nil && !slices.Equal(s.Model.Input, cifarImage) {
-		return fmt.Errorf("model.input: the stage trains on CIFAR-10 images, want %v, got %v", cifarImage, s.Model.Input)
+	// CIFAR images are 32x32 RGB; a folder's are resized to the model's
+	// input, which must be RGB. A malformed input is reported with the
+	// layers below.
+	if checkInput(s.Model.Input) == nil {
+		switch {
+		case d.Source != SourceFolder && !slices.Equal(s.Model.Input, cifarImage):
+			return fmt.Errorf("model.input: the stage trains on %s images, want %v, got %v", d.Title(), cifarImage, s.Model.Input)
+		case d.Source == SourceFolder && (len(s.Model.Input) != 3 || s.Model.Input[2] != 3):
+			return fmt.Errorf("model.input: the stage trains on a folder of images resized to its input, want [height width 3] (RGB), got %v", s.Model.Input)
+		}
 	}
 	if err := s.Train.Validate(); err != nil {
 		return err
@@ -133,8 +159,8 @@ func (c *Config) validateStage(i int, r *resolver) error {
 		}
 	}
 	net, err := r.resolve(i)
-	if err != nil {
-		return err
+	if err != nil || len(s.Classes) == 0 {
+		return err // all of a folder's classes: checked once it is read
 	}
 	return checkOutput(net, s.Classes)
 }
@@ -176,13 +202,24 @@ func checkStageCount(n int) error {
 	return nil
 }
 
-func checkClasses(cs []int) error {
+// MaxClasses is the most classes a dataset may have (labels are bytes).
+const MaxClasses = 256
+
+// checkClasses checks the class ids of a stage on data d.
+func checkClasses(cs []int, d Data) error {
+	n, what := d.NumClasses(), d.Title()+" class ids"
+	if n == 0 {
+		n, what = MaxClasses, "class folder indices"
+		if len(cs) == 0 {
+			return nil // all the folder's classes
+		}
+	}
 	if len(cs) < 2 {
-		return fmt.Errorf("classes: want at least two CIFAR-10 class ids (0-9), got %v", cs)
+		return fmt.Errorf("classes: want at least two %s (0-%d), got %v", what, n-1, cs)
 	}
 	for k, c := range cs {
-		if c < 0 || c > 9 {
-			return fmt.Errorf("classes[%d]: want a CIFAR-10 class id 0-9, got %d", k, c)
+		if c < 0 || c >= n {
+			return fmt.Errorf("classes[%d]: want one of the %s 0-%d, got %d", k, what, n-1, c)
 		}
 		if slices.Contains(cs[:k], c) {
 			return fmt.Errorf("classes[%d]: class %d is listed twice", k, c)

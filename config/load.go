@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"reflect"
@@ -257,6 +258,20 @@ func stageDefaults(list any) error {
 	return nil
 }
 
+// stageData puts the keys of the top-level data section under the data
+// section of each stage that has one: a stage's data overrides the
+// top-level data key by key.
+func stageData(list, data any) {
+	stages, _ := list.([]any)
+	top, _ := data.(map[string]any)
+	for _, s := range stages {
+		sm, _ := s.(map[string]any)
+		if d, ok := sm["data"].(map[string]any); ok {
+			merge(d, maps.Clone(top)) // data holds no nested maps
+		}
+	}
+}
+
 // merge copies into dst every key of def it lacks, recursing into maps.
 func merge(dst, def map[string]any) {
 	for k, dv := range def {
@@ -396,6 +411,7 @@ func (o *overrides) finish() error {
 	if err := stageDefaults(list); err != nil {
 		return err
 	}
+	stageData(list, o.v.AllSettings()["data"])
 	if list != nil {
 		o.v.Set("stages", list)
 	}

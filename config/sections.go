@@ -8,36 +8,96 @@ import (
 	"strings"
 )
 
-// Data says where CIFAR-10 comes from and how it is split.
+// Data says where a stage's images come from and how they are split.
 //
-// Dir is a directory holding the binary files (data_batch_1.bin ...); empty
-// means CacheDir, which defaults (empty) to the user cache dir + "/tfcifar";
-// Download fetches the dataset there when it is missing. Split is
-// "reference" (selected training images then selected test images, the
-// last ValidationFraction of them for validation) or "standard" (official
-// training set for training, official test set for validation). Pixels are
-// multiplied by Scale (1: raw 0-255 values, as the reference feeds them).
+// Source is cifar10 (default), cifar100 or folder. For cifar10 and
+// cifar100, Dir is a directory holding the official binary files
+// (data_batch_1.bin ... or train.bin, test.bin); empty means CacheDir,
+// which defaults (empty) to the user cache dir + "/tfcifar"; Download
+// fetches the dataset there when it is missing. Labels picks CIFAR-100's
+// fine (100 classes, default) or coarse (20 superclasses) labels.
+//
+// For folder, Dir is required: one subfolder per class (class names are
+// the subfolder names in sorted order), PNG, JPEG, GIF or BMP files
+// inside, resized to the model's input; TestDir optionally holds a test
+// set laid out alike; SkipBad skips files that cannot be decoded (counted
+// and reported) instead of failing on the first one. Decoded images are
+// cached under CacheDir.
+//
+// Split is "reference" (CIFAR: selected training images then selected
+// test images, the last ValidationFraction of them for validation;
+// folder: the images of Dir shuffled with run.seed, the last
+// ValidationFraction of them for validation) or "standard" (official
+// training set or Dir for training, official test set or TestDir for
+// validation). Pixels are multiplied by Scale (1: raw 0-255 values, as
+// the reference feeds them).
+//
+// A stage's own data section (stages[i].data) overrides this one key by
+// key.
 type Data struct {
+	Source             string  `mapstructure:"source" yaml:"source"`
 	Dir                string  `mapstructure:"dir" yaml:"dir"`
+	TestDir            string  `mapstructure:"test_dir" yaml:"test_dir"`
 	CacheDir           string  `mapstructure:"cache_dir" yaml:"cache_dir"`
 	Download           bool    `mapstructure:"download" yaml:"download"`
+	Labels             string  `mapstructure:"labels" yaml:"labels"`
+	SkipBad            bool    `mapstructure:"skip_bad" yaml:"skip_bad"`
 	Split              string  `mapstructure:"split" yaml:"split"`
 	ValidationFraction float64 `mapstructure:"validation_fraction" yaml:"validation_fraction"`
 	Scale              float64 `mapstructure:"scale" yaml:"scale"`
 }
 
-// splits are the names data.split accepts.
-var splits = []string{"reference", "standard"}
+// The sources data.source names.
+const (
+	SourceCIFAR10  = "cifar10"
+	SourceCIFAR100 = "cifar100"
+	SourceFolder   = "folder"
+)
+
+// The label sets data.labels names for CIFAR-100.
+const (
+	LabelsFine   = "fine"
+	LabelsCoarse = "coarse"
+)
+
+// The splits data.split names.
+const (
+	SplitReference = "reference"
+	SplitStandard  = "standard"
+)
+
+var (
+	sources = []string{SourceCIFAR10, SourceCIFAR100, SourceFolder}
+	labels  = []string{LabelsFine, LabelsCoarse}
+	splits  = []string{SplitReference, SplitStandard}
+)
 
 // DefaultData is the reference data section.
 func DefaultData() Data {
-	return Data{Download: true, Split: "reference", ValidationFraction: 0.2, Scale: 1}
+	return Data{Source: SourceCIFAR10, Download: true, Labels: LabelsFine, Split: SplitReference, ValidationFraction: 0.2, Scale: 1}
 }
 
 // Validate checks d.
 func (d Data) Validate() error {
-	if err := oneOf("data.split", d.Split, splits); err != nil || d.Split == "" {
-		return fmt.Errorf("data.split: want one of %s, got %q", strings.Join(splits, ", "), d.Split)
+	for _, c := range []struct {
+		key, v string
+		names  []string
+	}{
+		{"data.source", d.Source, sources},
+		{"data.labels", d.Labels, labels},
+		{"data.split", d.Split, splits},
+	} {
+		if !slices.Contains(c.names, c.v) {
+			return fmt.Errorf("%s: want one of %s, got %q", c.key, strings.Join(c.names, ", "), c.v)
+		}
+	}
+	switch {
+	case d.Source == SourceFolder && d.Dir == "":
+		return fmt.Errorf("data.dir: data.source folder needs the directory of class folders, got an empty string")
+	case d.Source != SourceFolder && d.TestDir != "":
+		return fmt.Errorf("data.test_dir: only data.source folder has a test directory, the source is %s", d.Source)
+	case d.Source == SourceFolder && d.Split == SplitStandard && d.TestDir == "":
+		return fmt.Errorf("data.test_dir: data.split standard validates a folder on data.test_dir, got an empty string")
 	}
 	if err := checkFloat("data.validation_fraction", "fraction", d.ValidationFraction, unitLow); err != nil {
 		return err
@@ -46,6 +106,32 @@ func (d Data) Validate() error {
 	return checkFloat("data.scale", "factor of at most 1.3e36", d.Scale, span{positive.want, func(f float32) bool {
 		return f > 0 && f <= math.MaxFloat32/255
 	}})
+}
+
+// Title names d's source for messages: CIFAR-10, CIFAR-100 or folder.
+func (d Data) Title() string {
+	switch d.Source {
+	case SourceCIFAR10:
+		return "CIFAR-10"
+	case SourceCIFAR100:
+		return "CIFAR-100"
+	}
+	return d.Source
+}
+
+// NumClasses returns the number of classes of a CIFAR source (10,
+// CIFAR-100's 100 fine or 20 coarse), or 0 for a folder, whose classes
+// are known once it is read.
+func (d Data) NumClasses() int {
+	switch {
+	case d.Source == SourceCIFAR100 && d.Labels == LabelsCoarse:
+		return 20
+	case d.Source == SourceCIFAR100:
+		return 100
+	case d.Source == SourceFolder:
+		return 0
+	}
+	return 10
 }
 
 // Run holds the settings of the whole run.

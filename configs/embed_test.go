@@ -8,7 +8,7 @@ import (
 // TestFilesAreCopies checks that a caller changing the bytes it got does
 // not change the shipped config files.
 func TestFilesAreCopies(t *testing.T) {
-	for name, get := range map[string]func() []byte{"transfer.yaml": Transfer, "reference.yaml": Reference} {
+	for name, get := range map[string]func() []byte{"transfer.yaml": Transfer, "reference.yaml": Reference, "folder-transfer.yaml": FolderTransfer} {
 		want := get()
 		if len(want) == 0 {
 			t.Fatalf("%s: empty", name)

@@ -3,9 +3,7 @@ package infer
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -20,27 +18,14 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/imagefile"
+	"github.com/tfcifar/tfcifar/internal/foldertest"
 )
-
-// hugePNG returns a PNG whose header claims w x h pixels.
-func hugePNG(t testing.TB, w, h uint32) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
-		t.Fatal(err)
-	}
-	p := b.Bytes()
-	// IHDR data starts at 16: width, height; its CRC covers type and data.
-	binary.BigEndian.PutUint32(p[16:], w)
-	binary.BigEndian.PutUint32(p[20:], h)
-	binary.BigEndian.PutUint32(p[29:], crc32.ChecksumIEEE(p[12:29]))
-	return p
-}
 
 func TestReadImageErrors(t *testing.T) {
 	dir := t.TempDir()
 	huge := filepath.Join(dir, "huge.png")
-	if err := os.WriteFile(huge, hugePNG(t, 100000, 100000), 0o644); err != nil {
+	if err := os.WriteFile(huge, foldertest.HugePNG(100000, 100000), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	big := filepath.Join(dir, "big.png")
@@ -61,7 +46,7 @@ func TestReadImageErrors(t *testing.T) {
 		{"header claims 100,000 x 100,000", huge, "huge.png: image of 100000 x 100000 pixels; want at most 16777216 pixels"},
 		{"file of 32 MiB and one byte", big, "big.png is larger than the 32 MiB limit"},
 		{"device", "/dev/zero", "/dev/zero is not a regular file"},
-		{"not an image", text, "text.png: not a PNG or JPEG image"},
+		{"not an image", text, "text.png: not a PNG, JPEG, GIF or BMP image"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -77,10 +62,10 @@ func TestReadImageErrors(t *testing.T) {
 // an error or w x h RGB pixels, never panic or allocate past the limits.
 // Seeds are in testdata/fuzz/FuzzReadImage.
 func FuzzReadImage(f *testing.F) {
-	f.Add(hugePNG(f, 100000, 100000))
+	f.Add(foldertest.HugePNG(100000, 100000))
 	d := testDecoder(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		px, err := d.decode(b, 32, 32, 1)
+		px, err := d.Decode(b, 32, 32, 1)
 		if err == nil && len(px) != 32*32*3 {
 			t.Fatalf("%d values, want %d", len(px), 32*32*3)
 		}
@@ -151,7 +136,7 @@ func TestDecodeMatchesGo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := d.decode(b.Bytes(), 32, 32, 0.5)
+			got, err := d.Decode(b.Bytes(), 32, 32, 0.5)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -188,7 +173,7 @@ func TestClassIndices(t *testing.T) {
 	if got, err := classIndices([]string{"bird", "airplane"}, all, "m"); err != nil || !slices.Equal(got, []int{2, 0}) {
 		t.Errorf("got %v, %v; want [2 0]", got, err)
 	}
-	if _, err := classIndices([]string{"dog"}, all, "m"); err == nil || !strings.Contains(err.Error(), `m: class "dog" is not a CIFAR-10 class`) {
+	if _, err := classIndices([]string{"dog"}, all, "m"); err == nil || !strings.Contains(err.Error(), `m: class "dog" is not a class of the data`) {
 		t.Errorf("got %v, want an error naming the model and the class", err)
 	}
 }
@@ -211,7 +196,7 @@ func TestPredictRefusesTop(t *testing.T) {
 }
 
 // testDecoder opens a decoder that is closed when tb ends.
-func testDecoder(tb testing.TB) *decoder {
+func testDecoder(tb testing.TB) *imagefile.Decoder {
 	tb.Helper()
 	d, err := newDecoder(config.Run{})
 	if err != nil {

@@ -37,7 +37,7 @@ type PredictOptions struct {
 	Load  savedmodel.LoadOptions
 }
 
-// Predict classifies PNG or JPEG files with the tfcifar export in modelDir.
+// Predict classifies PNG, JPEG, GIF or BMP files with the tfcifar export in modelDir.
 // Images of another size are resized to the model's input (bilinear, in
 // TensorFlow); files larger than MaxImageBytes or MaxImagePixels are
 // refused before being decoded. It returns one Prediction per file, in
@@ -88,7 +88,7 @@ func Predict(ctx context.Context, modelDir string, files []string, opt PredictOp
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			px, err := d.read(batch[i].File, in[1], in[0], scale)
+			px, err := d.Read(batch[i].File, in[1], in[0], scale)
 			if err != nil {
 				batch[i].Err = err
 				continue

@@ -35,15 +35,22 @@ type reporter struct {
 	described    time.Time
 }
 
-// newReporter resolves auto to bar when w is a terminal, lines otherwise.
-func newReporter(w io.Writer, mode string, clock func() time.Time, epochs int) *reporter {
+// ProgressMode resolves the run.progress mode auto (or "") for output
+// to w: bar when w is a terminal, lines otherwise. Other modes are
+// returned as they are.
+func ProgressMode(w io.Writer, mode string) string {
 	if mode == config.ProgressAuto || mode == "" {
 		mode = config.ProgressLines
 		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			mode = config.ProgressBar
 		}
 	}
-	return &reporter{w: w, mode: mode, clock: clock, epochs: epochs}
+	return mode
+}
+
+// newReporter resolves auto to bar when w is a terminal, lines otherwise.
+func newReporter(w io.Writer, mode string, clock func() time.Time, epochs int) *reporter {
+	return &reporter{w: w, mode: ProgressMode(w, mode), clock: clock, epochs: epochs}
 }
 
 // begin starts epoch (0-based) of steps steps, done of them already done.

@@ -6,8 +6,9 @@ import (
 	"io"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
+	"strings"
 
-	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
@@ -51,8 +52,8 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 	if err := rd.prepare(cfg, opt); err != nil {
 		return nil, err
 	}
-	ds, dir, err := loadData(ctx, cfg.Data, opt.Out)
-	if err != nil {
+	ds := newDatasets(cfg, opt.Out)
+	if err := ds.prepare(ctx); err != nil {
 		return nil, err
 	}
 	resolved, err := cfg.YAML()
@@ -67,11 +68,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 		TFVersion: libtf.Version(),
 		Seed:      cfg.Run.Seed,
 		Threads:   Threads{Intra: cfg.Run.IntraOpThreads, Inter: cfg.Run.InterOpThreads},
-		Data:      dir,
+		Data:      strings.Join(slices.Compact(ds.dirs), ", "),
 	}
 	done := map[string]graph.Weights{} // trained values by stage name
 	for i := range cfg.Stages {
-		st := &stage{cfg: cfg, i: i, ds: ds, done: done, opt: opt}
+		st := &stage{cfg: cfg, i: i, data: ds, done: done, opt: opt}
 		sr, err := st.run(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("stage %q: %w", cfg.Stages[i].Name, err)
@@ -88,34 +89,6 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 		return nil, fmt.Errorf("print report: %w", err)
 	}
 	return rep, nil
-}
-
-// LocateData returns the CIFAR-10 directory the data section names: data.dir,
-// else the cache dir (data.cache_dir, default the user cache dir), where
-// it is downloaded when missing and data.download allows it. progress shows
-// the download (nil: silent).
-func LocateData(ctx context.Context, d config.Data, progress io.Writer) (string, error) {
-	cache := d.CacheDir
-	if cache == "" && d.Dir == "" {
-		var err error
-		if cache, err = cifar.DefaultCacheDir(); err != nil {
-			return "", err
-		}
-	}
-	return cifar.Locate(ctx, d.Dir, cache, d.Download, progress)
-}
-
-// loadData locates CIFAR-10 (LocateData) and loads it.
-func loadData(ctx context.Context, d config.Data, progress io.Writer) (*cifar.Dataset, string, error) {
-	dir, err := LocateData(ctx, d, progress)
-	if err != nil {
-		return nil, "", err
-	}
-	ds, err := cifar.Load(dir)
-	if err != nil {
-		return nil, "", err
-	}
-	return ds, dir, nil
 }
 
 // networkOf is the config.Loader for transfer networks whose source is a

@@ -15,7 +15,6 @@ import (
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 
-	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/closer"
@@ -29,7 +28,7 @@ import (
 type stage struct {
 	cfg  *config.Config
 	i    int
-	ds   *cifar.Dataset
+	data *datasets
 	done map[string]graph.Weights // trained values of earlier stages by name
 	opt  Options
 }
@@ -46,14 +45,18 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 	if err != nil {
 		return StageReport{}, err
 	}
-	trainSet, valSet, err := st.ds.Split(c.Classes, cifar.SplitKind(st.cfg.Data.Split), st.cfg.Data.ValidationFraction)
+	trainSet, valSet, err := st.data.split(ctx, st.i, net)
 	if err != nil {
 		return StageReport{}, err
 	}
 	if err := os.MkdirAll(st.dir(), 0o755); err != nil {
 		return StageReport{}, err
 	}
-	fmt.Fprintf(st.opt.Out, "\n== Stage %s: classes %v, %d training and %d validation images\n", c.Name, c.Classes, trainSet.Len(), valSet.Len())
+	var classes any = c.Classes
+	if len(c.Classes) == 0 {
+		classes = trainSet.Classes // all of a folder's classes
+	}
+	fmt.Fprintf(st.opt.Out, "\n== Stage %s: classes %v, %d training and %d validation images\n", c.Name, classes, trainSet.Len(), valSet.Len())
 	// The whole network, built once: for its summary, its counts, the
 	// reused values, the cached features and, without them, training.
 	g := tf.NewGraph()

@@ -146,7 +146,7 @@ func predictSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) e
 		case *model == "":
 			return usage(errors.New("predict: -model DIR is required"))
 		case len(files) == 0:
-			return usage(errors.New("predict: name at least one PNG or JPEG image"))
+			return usage(errors.New("predict: name at least one PNG, JPEG, GIF or BMP image"))
 		case *top < 1:
 			return usage(fmt.Errorf("predict: -top %d: want at least 1", *top))
 		case *scale < 0 || math.IsNaN(*scale) || math.IsInf(*scale, 0):
@@ -246,7 +246,12 @@ func previewSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) e
 		if err != nil {
 			return err
 		}
-		ds, err := cifar.Load(dir)
+		var ds *cifar.Dataset
+		if cfg.Data.Source == config.SourceCIFAR100 {
+			ds, err = cifar.Load100(dir, cfg.Data.Labels == config.LabelsCoarse)
+		} else {
+			ds, err = cifar.Load(dir)
+		}
 		if err != nil {
 			return err
 		}
