@@ -27,11 +27,15 @@ type Data struct {
 }
 
 // splits are the names data.split accepts.
-var splits = []string{"reference", "standard"}
+var splits = []string{splitReference, "standard"}
+
+// splitReference is the data.split whose validation images are a fraction
+// of the selected ones.
+const splitReference = "reference"
 
 // DefaultData is the reference data section.
 func DefaultData() Data {
-	return Data{Download: true, Split: "reference", ValidationFraction: 0.2, Scale: 1}
+	return Data{Download: true, Split: splitReference, ValidationFraction: 0.2, Scale: 1}
 }
 
 // Validate checks d.
