@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -132,7 +133,7 @@ func TestRunsAreDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range a.Epochs {
-		if a.Epochs[i] != b.Epochs[i] {
+		if !reflect.DeepEqual(a.Epochs[i], b.Epochs[i]) {
 			t.Errorf("epoch %d: %+v vs %+v", i+1, a.Epochs[i], b.Epochs[i])
 		}
 	}
