@@ -19,6 +19,7 @@ import (
 	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
+	"github.com/tfcifar/tfcifar/train/history"
 )
 
 // ErrFinished is wrapped by the error of a run into a run dir that holds a
@@ -143,7 +144,7 @@ func (r *runDir) prepare(cfg *config.Config, opt Options) error {
 		atomicfile.RemoveLeftovers(filepath.Join(r.path, config.ReportText)),
 	}
 	for i, s := range cfg.Stages {
-		errs = append(errs, train.RemoveLeftovers(filepath.Join(r.path, s.Name)), savedmodel.RemoveLeftovers(cfg.ExportDir(i)))
+		errs = append(errs, train.RemoveLeftovers(filepath.Join(r.path, s.Name), history.JSONFile, history.ChartFile), savedmodel.RemoveLeftovers(cfg.ExportDir(i)))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("run dir %s: removing what a killed run left: %w", r.path, err)

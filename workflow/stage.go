@@ -21,6 +21,8 @@ import (
 	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
+	"github.com/tfcifar/tfcifar/train/console"
+	"github.com/tfcifar/tfcifar/train/history"
 	"github.com/tfcifar/tfcifar/transfer"
 )
 
@@ -167,15 +169,17 @@ func identity(in transfer.Input, su *transfer.Setup) (train.Identity, error) {
 // cached layers' too) and the history.
 func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Identity) (_ graph.Weights, _ *train.History, err error) {
 	c := st.conf()
+	con, err := console.New(console.Options{Out: st.opt.Out, Mode: st.cfg.Run.Progress})
+	if err != nil {
+		return nil, nil, err
+	}
 	tr, err := train.New(su.Graph, su.Model, c.Train, train.Options{
 		Run:        st.cfg.Run,
-		Out:        st.opt.Out,
 		Dir:        st.dir(),
 		Resume:     st.opt.Resume,
 		Init:       su.Init,
 		Cached:     su.Cached,
 		Identity:   ident,
-		Stage:      c.Name,
 		Spent:      su.Spent,
 		LayerRates: su.LayerRates,
 	})
@@ -183,7 +187,7 @@ func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Iden
 		return nil, nil, err
 	}
 	defer closer.Join(&err, tr)
-	h, err := tr.Fit(ctx, su.Train, su.Val)
+	h, err := tr.Fit(ctx, su.Train, su.Val, con.Hook(), history.Hook(st.dir(), c.Name))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -268,7 +272,7 @@ func (st *stage) reuse(net config.Network, full *graph.Model, classes []string) 
 		return sr, nil, false, nil
 	}
 	sr = StageReport{Name: c.Name, Export: dir, Reused: true, Params: paramsOf(full)}
-	if h, err := train.ReadHistory(filepath.Join(st.dir(), "history.json")); err == nil {
+	if h, err := train.ReadHistory(filepath.Join(st.dir(), history.JSONFile)); err == nil {
 		sr.Epochs, sr.TimeTaken = h.Epochs, h.TimeTaken
 	}
 	fmt.Fprintf(out, "Reusing the export in %s (%d parameters)\n", dir, sr.Params.Total)
