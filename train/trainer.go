@@ -483,6 +483,9 @@ func (t *Trainer) Values() (graph.Weights, error) {
 	return w, nil
 }
 
+// Resumed reports whether New restored a checkpoint with training done.
+func (t *Trainer) Resumed() bool { return t.st.Step > 0 }
+
 // Close releases the session. The Trainer is unusable afterwards.
 func (t *Trainer) Close() error {
 	if t.sess == nil {

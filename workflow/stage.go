@@ -21,6 +21,7 @@ import (
 	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
+	"github.com/tfcifar/tfcifar/train/board"
 	"github.com/tfcifar/tfcifar/train/console"
 	"github.com/tfcifar/tfcifar/train/history"
 	"github.com/tfcifar/tfcifar/transfer"
@@ -187,7 +188,16 @@ func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Iden
 		return nil, nil, err
 	}
 	defer closer.Join(&err, tr)
-	h, err := tr.Fit(ctx, su.Train, su.Val, con.Hook(), history.Hook(st.dir(), c.Name))
+	hooks := []train.Hook{con.Hook(), history.Hook(st.dir(), c.Name)}
+	if st.cfg.Run.TensorBoard {
+		b, berr := st.board(tr, su)
+		if berr != nil {
+			return nil, nil, berr
+		}
+		defer closer.Join(&err, b)
+		hooks = append(hooks, b.Hook())
+	}
+	h, err := tr.Fit(ctx, su.Train, su.Val, hooks...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -198,6 +208,23 @@ func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Iden
 	maps.Copy(values, su.Cached)
 	return values, h, nil
 }
+
+// board opens the TensorBoard logs of the stage in <stage dir>/logs; a
+// fit that does not resume replaces those of an earlier one.
+func (st *stage) board(tr *train.Trainer, su *transfer.Setup) (*board.Board, error) {
+	dir := filepath.Join(st.dir(), logsDir)
+	if !tr.Resumed() {
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("tensorboard logs: %w", err)
+		}
+	}
+	run := st.cfg.Run
+	run.Device = config.CPU // the writers' sessions only write files
+	return board.New(dir, tr.Values, board.Options{Run: run, UpdateFreq: run.TensorBoardUpdateFreq, Graph: su.Graph, Fixed: su.Cached})
+}
+
+// logsDir is the directory of a stage's TensorBoard logs.
+const logsDir = "logs"
 
 // networkFingerprint hashes net's spec and which layers are reused and
 // frozen.
