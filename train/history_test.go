@@ -10,10 +10,13 @@ import (
 )
 
 func sampleHistory() *History {
-	return &History{Stage: "base", TimeTaken: 61.25, Epochs: []Epoch{
+	return &History{Stage: "base", TimeTaken: 61.25, StoppedEpoch: 3, WeightsEpoch: 2, Epochs: []Epoch{
 		{Epoch: 1, Loss: 1.5, Accuracy: 0.4, ValLoss: 1.3, ValAccuracy: 0.5, Seconds: 12.5, LearningRate: 0.001},
 		{Epoch: 2, Loss: 1.1, Accuracy: 0.6, ValLoss: 1.0, ValAccuracy: 0.62, Seconds: 12.25, LearningRate: 0.001},
-		{Epoch: 3, Loss: 0.9, Accuracy: 0.7, ValLoss: 0.95, ValAccuracy: 0.66, Seconds: 12, LearningRate: 0.0005},
+		{Epoch: 3, Loss: 0.9, Accuracy: 0.7, ValLoss: 0.95, ValAccuracy: 0.66, Seconds: 12, LearningRate: 0.0005, Decisions: []Decision{
+			{Callback: EarlyStopping, Action: ActionStop, Monitor: "val_loss", Value: 0.95, Best: 1.0, BestAt: 2, Wait: 1},
+			{Callback: ReduceLROnPlateau, Action: ActionReduceLR, Monitor: "val_loss", Value: 0.95, Best: 1.0, BestAt: 2, Wait: 1, LearningRate: 0.0001},
+		}},
 	}}
 }
 
