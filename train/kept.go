@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/tfcifar/tfcifar/internal/closer"
 )
 
 // keptDir is the directory, inside a checkpoint (or the scratch directory
@@ -124,16 +126,12 @@ func copyFile(from, to string) (err error) {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer closer.Join(&err, in)
 	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-	}()
+	defer closer.Join(&err, out)
 	_, err = io.Copy(out, in)
 	return err
 }

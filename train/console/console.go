@@ -50,7 +50,6 @@ type Console struct {
 	next      int // index of the next progress line (lines mode)
 	drawn     time.Time
 	bar       bool // a bar line is on screen
-	last      train.Progress
 	lastSpeed speed
 }
 
@@ -96,7 +95,7 @@ func (c *Console) Hook() train.Hook {
 }
 
 func (c *Console) begin(p train.Progress) error {
-	c.start, c.first, c.examples, c.last = c.clock(), p.Step, p.Examples, p
+	c.start, c.first, c.examples = c.clock(), p.Step, p.Examples
 	c.drawn, c.lastSpeed = time.Time{}, speed{}
 	c.next = 1
 	for c.next <= progressLines && mark(p.Steps, c.next) <= p.Step {
@@ -128,7 +127,9 @@ func (c *Console) measure(p train.Progress) speed {
 }
 
 func (c *Console) step(p train.Progress) error {
-	c.last = p
+	if p.Step == p.Steps && c.mode != config.ProgressBar {
+		c.lastSpeed = c.measure(p) // the epoch line's pace, without validation
+	}
 	switch c.mode {
 	case config.ProgressBar:
 		now := c.clock()
@@ -211,7 +212,7 @@ func truncate(line string, width int) string {
 // end prints the epoch line and the callbacks' decisions.
 func (c *Console) end(e train.EpochEnd) error {
 	s := c.lastSpeed
-	if c.mode != config.ProgressBar || s.elapsed == 0 {
+	if s.elapsed == 0 {
 		s = c.measure(e.Progress)
 	}
 	ep := e.Epoch
