@@ -220,7 +220,13 @@ func (st *stage) board(tr *train.Trainer, su *transfer.Setup) (*board.Board, err
 	}
 	run := st.cfg.Run
 	run.Device = config.CPU // the writers' sessions only write files
-	return board.New(dir, tr.Values, board.Options{Run: run, UpdateFreq: run.TensorBoardUpdateFreq, Graph: su.Graph, Fixed: su.Cached})
+	var state []string
+	for _, v := range su.Model.Variables {
+		if v.State {
+			state = append(state, v.Name)
+		}
+	}
+	return board.New(dir, tr.Values, board.Options{Run: run, UpdateFreq: run.TensorBoardUpdateFreq, Graph: su.Graph, Fixed: su.Cached, Skip: state})
 }
 
 // logsDir is the directory of a stage's TensorBoard logs.

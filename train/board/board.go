@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 
@@ -26,12 +27,15 @@ const (
 // (threads, device). UpdateFreq writes batch-level scalars every so many
 // training steps (0: per epoch only). Graph, when not nil, is written
 // once. Fixed are weights that are not the Trainer's variables (e.g. the
-// frozen layers whose outputs were cached), histogrammed with them.
+// frozen layers whose outputs were cached), histogrammed with them. Skip
+// names variables that are not weights (graph.Variable.State: dropout
+// step counters), which get no histogram.
 type Options struct {
 	Run        config.Run
 	UpdateFreq int
 	Graph      *tf.Graph
 	Fixed      graph.Weights
+	Skip       []string
 }
 
 // Values gives the current weights of the model (Trainer.Values).
@@ -129,7 +133,7 @@ func (b *Board) histograms(step int64) error {
 	}
 	for _, name := range w.Names() {
 		v := w[name]
-		if v.DataType() != tf.Float {
+		if v.DataType() != tf.Float || slices.Contains(b.opt.Skip, name) {
 			continue
 		}
 		fs, err := floats(v)

@@ -10,7 +10,8 @@
 //     batch_loss, batch_accuracy (the epoch's running means, as Keras logs
 //     them) and batch_learning_rate under train;
 //   - per epoch, under train, a histogram of every float32 weight of the
-//     model (tag: the variable's name) and of Options.Fixed;
+//     model (tag: the variable's name) and of Options.Fixed, but not of
+//     bookkeeping variables named in Options.Skip;
 //   - once, under train, the graph that is trained.
 //
 // A resumed fit adds new event files; TensorBoard reads all the files of a
