@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -35,6 +36,9 @@ func TestStageExportsTheChosenEpoch(t *testing.T) {
 		h, err := train.ReadHistory(filepath.Join(cfg.Run.Out, "base", "history.json"))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if f := rep.Stages[0].Final(); h.WeightsEpoch > 0 && !reflect.DeepEqual(f, h.Epochs[h.WeightsEpoch-1]) {
+			t.Errorf("the report's metrics are epoch %d's, want those of the exported epoch %d", f.Epoch, h.WeightsEpoch)
 		}
 		for _, d := range []string{"train", "validation"} {
 			if fs, _ := filepath.Glob(filepath.Join(cfg.Run.Out, "base", "logs", d, "events.out.tfevents.*")); len(fs) != 1 {

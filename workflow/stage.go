@@ -101,6 +101,7 @@ func (st *stage) export(net config.Network, classes []string, fit *fitted) (Stag
 		Export:       final,
 		TrainFLOPs:   fit.flops,
 		CachedLayers: fit.cached,
+		WeightsEpoch: fit.history.WeightsEpoch,
 	}, nil
 }
 
@@ -147,7 +148,7 @@ func (st *stage) fit(ctx context.Context, in transfer.Input) (*fitted, error) {
 	if res.values, res.history, err = st.train(ctx, su, ident); err != nil {
 		return nil, err
 	}
-	if res.flops, err = trainFLOPs(in.Net, c.Train.Epochs, nTrain, nVal, res.cached); err != nil {
+	if res.flops, err = trainFLOPs(in.Net, len(res.history.Epochs), nTrain, nVal, res.cached); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -306,7 +307,7 @@ func (st *stage) reuse(net config.Network, full *graph.Model, classes []string) 
 	}
 	sr = StageReport{Name: c.Name, Export: dir, Reused: true, Params: paramsOf(full)}
 	if h, err := train.ReadHistory(filepath.Join(st.dir(), history.JSONFile)); err == nil {
-		sr.Epochs, sr.TimeTaken = h.Epochs, h.TimeTaken
+		sr.Epochs, sr.TimeTaken, sr.WeightsEpoch = h.Epochs, h.TimeTaken, h.WeightsEpoch
 	}
 	fmt.Fprintf(out, "Reusing the export in %s (%d parameters)\n", dir, sr.Params.Total)
 	return sr, values, true, nil
