@@ -23,8 +23,9 @@ type Hook struct {
 	// EpochEnd runs after an epoch is validated and recorded with the
 	// decisions of the callbacks, before its checkpoint is saved.
 	EpochEnd func(EpochEnd) error
-	// End runs once when Fit returns: after the last epoch, when stopped
-	// early, on an error (End.Err) or an interruption.
+	// End runs once when Fit returns after it started (not when it
+	// refuses its arguments): after the last epoch, when stopped early, on
+	// an error (End.Err) or an interruption.
 	End func(End) error
 }
 
