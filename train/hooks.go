@@ -9,7 +9,7 @@ import (
 // this order: EpochBegin, Step after every training step, EpochEnd, and End
 // once when Fit returns. Everything that prints or saves beyond the
 // checkpoint listens this way: the console, the history files and
-// TensorBoard (packages train/console, train/history, tensorboard), and
+// TensorBoard (packages train/console, train/history, train/board), and
 // hooks of the caller's. Hooks run in the order given to Fit, on Fit's
 // goroutine, between steps; a hook's error stops Fit, which returns it (End
 // still runs, with that error).
