@@ -141,3 +141,29 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestStoppedFitClearsTheBar checks that a fit that ends with an error
+// (an interruption) leaves no bar behind and prints no time taken.
+func TestStoppedFitClearsTheBar(t *testing.T) {
+	var buf bytes.Buffer
+	con, err := New(Options{Out: &buf, Mode: "bar", Clock: fixedClock(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := con.Hook()
+	p := train.Progress{Epoch: 2, Epochs: 3, Step: 3, Steps: 10, Examples: 96, LearningRate: 0.001}
+	if err := h.EpochBegin(p); err != nil {
+		t.Fatal(err)
+	}
+	p.Step, p.Examples = 4, 128
+	if err := h.Step(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.End(train.End{History: &train.History{}, Err: &train.Interrupted{Epoch: 2, Epochs: 3, Step: 4, Steps: 10}}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.HasPrefix(out, "Epoch 2/3\n\r 4/10 ━━━━━━━━") || !strings.HasSuffix(out, "\033[K\r\033[K") || strings.Contains(out, "Time taken") {
+		t.Errorf("output %q, want the resumed bar at 4/10, cleared at the end, and no time taken", out)
+	}
+}
