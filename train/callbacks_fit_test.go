@@ -149,60 +149,87 @@ func TestReduceLROnPlateauLowersTheRateFed(t *testing.T) {
 	}
 }
 
-// TestCallbacksResumeAsUninterrupted interrupts a fit with every callback
-// inside epoch 2 and resumes it: the history with its decisions and rates
-// and the final weights equal those of an uninterrupted fit, and resuming
-// the finished, early stopped fit trains no more and leaves the best
+// TestCallbacksResumeAsUninterrupted interrupts fits with callbacks inside
+// epoch 2 and resumes them: the history with its decisions and rates and
+// the final weights equal those of an uninterrupted fit, and resuming the
+// finished (or early stopped) fit trains no more and leaves the best
 // weights again.
 func TestCallbacksResumeAsUninterrupted(t *testing.T) {
-	cb := config.Callbacks{
-		EarlyStopping:     &config.EarlyStopping{Monitor: "loss", Mode: "max", Patience: 3, RestoreBestWeights: true},
-		ReduceLROnPlateau: &config.ReduceLROnPlateau{Monitor: "val_accuracy", Mode: "min", Factor: 0.5, Patience: 1},
+	cases := []struct {
+		desc             string
+		cb               config.Callbacks
+		epochs           int
+		stopped, weights int // of the uninterrupted fit; weights -1: the best val_loss's
+	}{
+		{"early stopping and reduce on plateau", config.Callbacks{
+			EarlyStopping:     &config.EarlyStopping{Monitor: "loss", Mode: "max", Patience: 3, RestoreBestWeights: true},
+			ReduceLROnPlateau: &config.ReduceLROnPlateau{Monitor: "val_accuracy", Mode: "min", Factor: 0.5, Patience: 1},
+		}, 6, 4, 1},
+		{"best epoch and reduce on plateau", config.Callbacks{
+			BestEpoch:         &config.BestEpoch{Monitor: "val_loss", Mode: "auto"},
+			ReduceLROnPlateau: &config.ReduceLROnPlateau{Monitor: "loss", Mode: "max", Factor: 0.5, Patience: 1},
+		}, 4, 0, -1},
 	}
 	bg := context.Background()
-	want := fitCallbacks(t, bg, t.TempDir(), 6, cb, false)
-	if want.err != nil {
-		t.Fatal(want.err)
-	}
-	if want.h.StoppedEpoch != 4 || want.h.WeightsEpoch != 1 {
-		t.Fatalf("stopped at %d with epoch %d's weights, want 4 and 1", want.h.StoppedEpoch, want.h.WeightsEpoch)
-	}
-	dir := t.TempDir()
-	first := fitCallbacks(t, &stopAfter{Context: bg, n: 10}, dir, 6, cb, false) // epoch 2 step 3
-	var in *Interrupted
-	if !errors.As(first.err, &in) || in.Epoch != 2 {
-		t.Fatalf("first fit: %v, want an interruption in epoch 2", first.err)
-	}
-	got := fitCallbacks(t, bg, dir, 6, cb, true)
-	if got.err != nil {
-		t.Fatal(got.err)
-	}
-	same := func(t *testing.T, got, want cbRun) {
-		t.Helper()
-		if len(got.h.Epochs) != len(want.h.Epochs) || got.h.StoppedEpoch != want.h.StoppedEpoch || got.h.WeightsEpoch != want.h.WeightsEpoch {
-			t.Fatalf("%d epochs, stopped %d, weights %d; want %d, %d, %d", len(got.h.Epochs), got.h.StoppedEpoch, got.h.WeightsEpoch,
-				len(want.h.Epochs), want.h.StoppedEpoch, want.h.WeightsEpoch)
-		}
-		for i, e := range want.h.Epochs {
-			g := got.h.Epochs[i]
-			g.Seconds, e.Seconds = 0, 0
-			if !reflect.DeepEqual(g, e) {
-				t.Errorf("epoch %d: %+v, want %+v", i+1, g, e)
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			want := fitCallbacks(t, bg, t.TempDir(), c.epochs, c.cb, false)
+			if want.err != nil {
+				t.Fatal(want.err)
 			}
+			weights := c.weights
+			if weights < 0 {
+				weights = 1
+				for i, e := range want.h.Epochs {
+					if e.ValLoss < want.h.Epochs[weights-1].ValLoss {
+						weights = i + 1
+					}
+				}
+			}
+			if want.h.StoppedEpoch != c.stopped || want.h.WeightsEpoch != weights {
+				t.Fatalf("stopped at %d with epoch %d's weights, want %d and %d", want.h.StoppedEpoch, want.h.WeightsEpoch, c.stopped, weights)
+			}
+			dir := t.TempDir()
+			first := fitCallbacks(t, &stopAfter{Context: bg, n: 10}, dir, c.epochs, c.cb, false) // epoch 2 step 3
+			var in *Interrupted
+			if !errors.As(first.err, &in) || in.Epoch != 2 {
+				t.Fatalf("first fit: %v, want an interruption in epoch 2", first.err)
+			}
+			got := fitCallbacks(t, bg, dir, c.epochs, c.cb, true)
+			if got.err != nil {
+				t.Fatal(got.err)
+			}
+			sameFit(t, got, want)
+			again := fitCallbacks(t, bg, dir, c.epochs, c.cb, true)
+			if again.err != nil {
+				t.Fatal(again.err)
+			}
+			if len(again.rates) != 0 {
+				t.Errorf("resuming a finished fit ran %d steps, want none", len(again.rates))
+			}
+			sameFit(t, again, want)
+		})
+	}
+}
+
+// sameFit checks that got has the history (but for the seconds) and the
+// final weights of want.
+func sameFit(t *testing.T, got, want cbRun) {
+	t.Helper()
+	if len(got.h.Epochs) != len(want.h.Epochs) || got.h.StoppedEpoch != want.h.StoppedEpoch || got.h.WeightsEpoch != want.h.WeightsEpoch {
+		t.Fatalf("%d epochs, stopped %d, weights %d; want %d, %d, %d", len(got.h.Epochs), got.h.StoppedEpoch, got.h.WeightsEpoch,
+			len(want.h.Epochs), want.h.StoppedEpoch, want.h.WeightsEpoch)
+	}
+	for i, e := range want.h.Epochs {
+		g := got.h.Epochs[i]
+		g.Seconds, e.Seconds = 0, 0
+		if !reflect.DeepEqual(g, e) {
+			t.Errorf("epoch %d: %+v, want %+v", i+1, g, e)
 		}
-		if !reflect.DeepEqual(got.final, want.final) {
-			t.Error("final weights differ from the uninterrupted fit's")
-		}
 	}
-	same(t, got, want)
-	again := fitCallbacks(t, bg, dir, 6, cb, true)
-	if again.err != nil {
-		t.Fatal(again.err)
+	if !reflect.DeepEqual(got.final, want.final) {
+		t.Error("final weights differ from the uninterrupted fit's")
 	}
-	if len(again.rates) != 0 {
-		t.Errorf("resuming a stopped fit ran %d steps, want none", len(again.rates))
-	}
-	same(t, again, want)
 }
 
 func TestValMonitorNeedsValidation(t *testing.T) {
