@@ -134,6 +134,9 @@ func (c *Config) validateStage(i int, r *resolver) error {
 	if err := s.Train.Validate(); err != nil {
 		return err
 	}
+	if key := s.Train.Callbacks.NeedValidation(); key != "" && d.Split == SplitReference && d.ValidationFraction == 0 {
+		return fmt.Errorf("%s: a val_ metric needs validation data, and data.validation_fraction is 0", key)
+	}
 	if err := s.Export.Validate(); err != nil {
 		return err
 	}

@@ -226,6 +226,20 @@ func TestOverrides(t *testing.T) {
 		{"env number", map[string]string{"TFCIFAR_RUN_SEED": "7"}, nil, func(c *Config) bool { return c.Run.Seed == 7 }},
 		{"set beats env", map[string]string{"TFCIFAR_RUN_OUT": "env"}, []string{"run.out=set"}, func(c *Config) bool { return c.Run.Out == "set" }},
 		{"env stage by index", map[string]string{"TFCIFAR_STAGES_1_TRAIN_EPOCHS": "2"}, nil, func(c *Config) bool { return c.Stages[1].Train.Epochs == 2 }},
+		{"callback defaults", nil, []string{"stages.base.train.callbacks.early_stopping.patience=3", "stages.base.train.callbacks.reduce_lr_on_plateau.min_lr=1e-5"}, func(c *Config) bool {
+			cb := c.Stages[0].Train.Callbacks
+			return reflect.DeepEqual(cb.EarlyStopping, &EarlyStopping{Monitor: "val_loss", Mode: "auto", Patience: 3}) &&
+				reflect.DeepEqual(cb.ReduceLROnPlateau, &ReduceLROnPlateau{Monitor: "val_loss", Mode: "auto", Factor: 0.1, Patience: 10, MinDelta: 1e-4, MinLR: 1e-5}) &&
+				cb.BestEpoch == nil && c.Stages[1].Train.Callbacks.EarlyStopping == nil
+		}},
+		{"callback as a section", nil, []string{"stages.base.train.callbacks.best_epoch={monitor: val_accuracy}"}, func(c *Config) bool {
+			return reflect.DeepEqual(c.Stages[0].Train.Callbacks.BestEpoch, &BestEpoch{Monitor: "val_accuracy", Mode: "auto"})
+		}},
+		{"env callback", map[string]string{"TFCIFAR_STAGES_0_TRAIN_CALLBACKS_EARLY_STOPPING_PATIENCE": "4"}, nil, func(c *Config) bool {
+			return c.Stages[0].Train.Callbacks.EarlyStopping != nil && c.Stages[0].Train.Callbacks.EarlyStopping.Patience == 4
+		}},
+		{"tensorboard off", nil, []string{"run.tensorboard=false", "run.tensorboard_update_freq=50"}, func(c *Config) bool { return !c.Run.TensorBoard && c.Run.TensorBoardUpdateFreq == 50 }},
+		{"tensorboard on by default", nil, nil, func(c *Config) bool { return c.Run.TensorBoard && c.Run.TensorBoardUpdateFreq == 0 }},
 		{"set stage by name", nil, []string{"stages.base.train.epochs=1"}, func(c *Config) bool { return c.Stages[0].Train.Epochs == 1 && c.Stages[1].Train.Epochs == 5 }},
 		{"set stage by capitalised name", nil, []string{"stages.0.name=Base", "stages.1.model.from.stage=Base", "stages.Base.train.epochs=2"}, func(c *Config) bool { return c.Stages[0].Train.Epochs == 2 && c.Stages[1].Train.Epochs == 5 }},
 		{"set list value", nil, []string{"stages.0.classes=[9, 8]", "stages.0.model.layers.8.units=2"}, func(c *Config) bool { return reflect.DeepEqual(c.Stages[0].Classes, []int{9, 8}) }},

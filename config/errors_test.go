@@ -56,6 +56,18 @@ func TestLoadErrors(t *testing.T) {
 		{"device index with sign", "", []string{"run.device=/device:GPU:+1"}, []string{"run.device: want cpu, gpu"}},
 		{"progress", "", []string{"run.progress=loud"}, []string{"run.progress", "auto, bar, lines, off"}},
 		{"precision", "", []string{"run.precision=float16"}, []string{"run.precision", "float32, mixed_bfloat16", "float16"}},
+		{"tensorboard update frequency", "", []string{"run.tensorboard_update_freq=-1"}, []string{"run.tensorboard_update_freq", "want a number of steps >= 0"}},
+		// callbacks
+		{"unknown monitor", "", []string{"stages.base.train.callbacks.early_stopping.monitor=val_acc"}, []string{"stages[0]", "train.callbacks.early_stopping.monitor: want one of loss, accuracy, val_loss, val_accuracy", `"val_acc"`}},
+		{"unknown mode", "", []string{"stages.base.train.callbacks.best_epoch.mode=lowest"}, []string{"train.callbacks.best_epoch.mode: want one of auto, min, max"}},
+		{"negative patience", "", []string{"stages.base.train.callbacks.early_stopping.patience=-1"}, []string{"train.callbacks.early_stopping.patience", "-1"}},
+		{"negative min_delta", "", []string{"stages.base.train.callbacks.early_stopping.min_delta=-0.1"}, []string{"train.callbacks.early_stopping.min_delta"}},
+		{"factor of 1", "", []string{"stages.base.train.callbacks.reduce_lr_on_plateau.factor=1"}, []string{"train.callbacks.reduce_lr_on_plateau.factor", "(0, 1)"}},
+		{"negative min_lr", "", []string{"stages.base.train.callbacks.reduce_lr_on_plateau.min_lr=-1"}, []string{"train.callbacks.reduce_lr_on_plateau.min_lr"}},
+		{"negative cooldown", "", []string{"stages.base.train.callbacks.reduce_lr_on_plateau.cooldown=-2"}, []string{"train.callbacks.reduce_lr_on_plateau", "cooldown -2"}},
+		{"two choosers of the weights", "", []string{"stages.base.train.callbacks.early_stopping.restore_best_weights=true", "stages.base.train.callbacks.best_epoch.monitor=loss"}, []string{"train.callbacks.early_stopping.restore_best_weights", "set one of them"}},
+		{"val monitor without validation", "", []string{"data.validation_fraction=0", "stages.base.train.callbacks.reduce_lr_on_plateau.patience=2"}, []string{"train.callbacks.reduce_lr_on_plateau.monitor: a val_ metric needs validation data"}},
+		{"misspelt callback", "", []string{"stages.base.train.callbacks.early_stop.patience=2"}, []string{"stages.base.train.callbacks: invalid keys: early_stop"}},
 		// stages
 		{"stage name", "", []string{"stages.0.name=a b"}, []string{"stages[0] (a b)", "name: want letters"}},
 		{"duplicate stage", "", []string{"stages.1.name=base", "stages.1.model.from.stage=x"}, []string{"stages[1] (base)", `"base" is already the name of stages[0]`}},

@@ -249,6 +249,15 @@ func stageDefaults(list any) error {
 			delete(st, k)
 		}
 		merge(sm, st)
+		if tr, ok := sm["train"].(map[string]any); ok {
+			if cbs, ok := tr["callbacks"].(map[string]any); ok {
+				for k, def := range callbackDefaults() {
+					if cb, ok := cbs[k].(map[string]any); ok {
+						merge(cb, def)
+					}
+				}
+			}
+		}
 		if model, ok := sm["model"].(map[string]any); ok {
 			if from, ok := model["from"].(map[string]any); ok {
 				merge(from, map[string]any{"frozen": true})

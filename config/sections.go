@@ -143,15 +143,19 @@ func (d Data) NumClasses() int {
 // bar, lines or off. Precision is float32 (as the reference) or
 // mixed_bfloat16: TensorFlow's oneDNN graph rewrite runs convolutions and
 // matrix products in bfloat16 with float32 variables, which is faster on
-// CPUs with bfloat16 units (AMX, AVX512-BF16).
+// CPUs with bfloat16 units (AMX, AVX512-BF16). TensorBoard writes event
+// files under each stage's logs/ (Keras' layout), with batch-level scalars
+// every TensorBoardUpdateFreq steps (0: per epoch only).
 type Run struct {
-	Out            string `mapstructure:"out" yaml:"out"`
-	Seed           int64  `mapstructure:"seed" yaml:"seed"`
-	IntraOpThreads int    `mapstructure:"intra_op_threads" yaml:"intra_op_threads"`
-	InterOpThreads int    `mapstructure:"inter_op_threads" yaml:"inter_op_threads"`
-	Device         string `mapstructure:"device" yaml:"device"`
-	Progress       string `mapstructure:"progress" yaml:"progress"`
-	Precision      string `mapstructure:"precision" yaml:"precision"`
+	Out                   string `mapstructure:"out" yaml:"out"`
+	Seed                  int64  `mapstructure:"seed" yaml:"seed"`
+	IntraOpThreads        int    `mapstructure:"intra_op_threads" yaml:"intra_op_threads"`
+	InterOpThreads        int    `mapstructure:"inter_op_threads" yaml:"inter_op_threads"`
+	Device                string `mapstructure:"device" yaml:"device"`
+	Progress              string `mapstructure:"progress" yaml:"progress"`
+	Precision             string `mapstructure:"precision" yaml:"precision"`
+	TensorBoard           bool   `mapstructure:"tensorboard" yaml:"tensorboard"`
+	TensorBoardUpdateFreq int    `mapstructure:"tensorboard_update_freq" yaml:"tensorboard_update_freq"`
 }
 
 // precisions are the names run.precision accepts.
@@ -170,7 +174,7 @@ var progresses = []string{ProgressAuto, ProgressBar, ProgressLines, ProgressOff}
 
 // DefaultRun is the reference run section.
 func DefaultRun() Run {
-	return Run{Out: "runs/transfer", Seed: 42, Device: CPU, Progress: ProgressAuto, Precision: "float32"}
+	return Run{Out: "runs/transfer", Seed: 42, Device: CPU, Progress: ProgressAuto, Precision: "float32", TensorBoard: true}
 }
 
 // Validate checks r.
@@ -184,6 +188,8 @@ func (r Run) Validate() error {
 		return fmt.Errorf("run.inter_op_threads: want a count in [0, %d] (0: TensorFlow chooses), got %d", MaxThreads, r.InterOpThreads)
 	case !slices.Contains(progresses, r.Progress):
 		return fmt.Errorf("run.progress: want one of %s, got %q", strings.Join(progresses, ", "), r.Progress)
+	case r.TensorBoardUpdateFreq < 0:
+		return fmt.Errorf("run.tensorboard_update_freq: want a number of steps >= 0 (0: per epoch only), got %d", r.TensorBoardUpdateFreq)
 	case !slices.Contains(precisions, r.Precision):
 		return fmt.Errorf("run.precision: want one of %s, got %q", strings.Join(precisions, ", "), r.Precision)
 	}

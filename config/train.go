@@ -13,7 +13,8 @@ import (
 // the outputs of a transfer network's reused frozen layers once, up to the
 // first layer that is not deterministic (dropout), and trains the layers
 // after them on those cached features; results match the uncached run
-// within noise.
+// within noise. Callbacks stop early, keep the best epoch or lower the
+// learning rate on a plateau.
 type Train struct {
 	Epochs      int       `mapstructure:"epochs" yaml:"epochs"`
 	BatchSize   int       `mapstructure:"batch_size" yaml:"batch_size"`
@@ -23,6 +24,7 @@ type Train struct {
 	Schedule    Schedule  `mapstructure:"schedule" yaml:"schedule"`
 	Checkpoint  bool      `mapstructure:"checkpoint" yaml:"checkpoint"`
 	CacheFrozen bool      `mapstructure:"cache_frozen" yaml:"cache_frozen"`
+	Callbacks   Callbacks `mapstructure:"callbacks" yaml:"callbacks"`
 }
 
 // DefaultTrain is the reference training: 5 epochs of batches of 100,
@@ -43,7 +45,10 @@ func (t Train) Validate() error {
 	if err := t.Optimizer.Validate(); err != nil {
 		return err
 	}
-	return t.Schedule.Validate()
+	if err := t.Schedule.Validate(); err != nil {
+		return err
+	}
+	return t.Callbacks.Validate()
 }
 
 // Optimizer is adam (LearningRate, Beta1, Beta2, Epsilon; Keras defaults

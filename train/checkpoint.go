@@ -27,8 +27,6 @@ const (
 	checkpointKey = "ckpt"
 	stateFile     = "state.json"
 	tempPrefix    = ".checkpoint-" // temporary directories of a save
-	historyFile   = "history.json" // written by Fit at the end
-	chartFile     = "history.png"
 )
 
 // maxStateSize caps the size of state.json read on resume: its history
@@ -51,6 +49,9 @@ type state struct {
 	Count    int     `json:"count"`
 	Seconds  float64 `json:"seconds"`
 	History  History `json:"history"`
+	// Callbacks is the callbacks' state; a resumed run continues with it
+	// (with the callbacks of its own configuration).
+	Callbacks callbackState `json:"callbacks"`
 }
 
 // Identity is what a stage trains as the caller of New sees it, beyond
@@ -196,6 +197,13 @@ func (st *state) check() error {
 		return fmt.Errorf("seconds: %g, want a finite time >= 0", st.Seconds)
 	case !finite(st.History.TimeTaken) || st.History.TimeTaken < 0:
 		return fmt.Errorf("history.time_taken: %g, want a finite time >= 0", st.History.TimeTaken)
+	case st.History.StoppedEpoch != st.Callbacks.Stopped:
+		return fmt.Errorf("history.stopped_epoch: %d, callbacks.stopped_epoch says %d", st.History.StoppedEpoch, st.Callbacks.Stopped)
+	case st.Callbacks.Stopped != 0 && (st.Callbacks.Stopped != st.Epoch || st.Batch != 0):
+		return fmt.Errorf("callbacks.stopped_epoch: %d, want the last complete epoch %d", st.Callbacks.Stopped, st.Epoch)
+	}
+	if err := st.Callbacks.check(st.Epoch); err != nil {
+		return err
 	}
 	for i, e := range st.History.Epochs {
 		field := fmt.Sprintf("history.epochs[%d]", i)
@@ -218,14 +226,15 @@ func CheckpointDir(dir string) string { return filepath.Join(dir, checkpointDir)
 
 // RemoveLeftovers removes what a training killed in the stage directory dir
 // left: temporary checkpoint directories and temporary history and chart
-// files. The checkpoint itself (and the previous one, kept by a save cut
-// short between its renames) stays for resume.
-func RemoveLeftovers(dir string) error {
-	err := errors.Join(
-		atomicfile.RemoveTemp(dir, tempPrefix),
-		atomicfile.RestoreDir(CheckpointDir(dir)),
-		atomicfile.RemoveLeftovers(filepath.Join(dir, historyFile)),
-		atomicfile.RemoveLeftovers(filepath.Join(dir, chartFile)))
+// files (the files named in also, e.g. those hooks write). The checkpoint
+// itself (and the previous one, kept by a save cut short between its
+// renames) stays for resume.
+func RemoveLeftovers(dir string, also ...string) error {
+	errs := []error{atomicfile.RemoveTemp(dir, tempPrefix), atomicfile.RestoreDir(CheckpointDir(dir))}
+	for _, f := range also {
+		errs = append(errs, atomicfile.RemoveLeftovers(filepath.Join(dir, f)))
+	}
+	err := errors.Join(errs...)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -269,6 +278,9 @@ func (t *Trainer) save() error {
 // fill writes the variables and state.json of a checkpoint into dir.
 func (t *Trainer) fill(dir string) error {
 	if err := t.saver.Save(t.sess, filepath.Join(dir, checkpointKey)); err != nil {
+		return err
+	}
+	if err := t.fillKept(dir); err != nil {
 		return err
 	}
 	var err error
@@ -330,6 +342,9 @@ func (t *Trainer) restore() (bool, error) {
 	if err := t.checkCached(dir); err != nil {
 		return false, err
 	}
+	if err := t.checkKept(dir, st); err != nil {
+		return false, err
+	}
 	t.st = *st
 	return true, nil
 }
@@ -372,7 +387,7 @@ func readState(path string) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: resume: %w", err)
 	}
-	var st state
+	st := state{Callbacks: callbackState{RateFactor: 1}} // checkpoints made without callbacks
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("train: resume: %s: %w", path, err)
 	}

@@ -20,13 +20,40 @@
 // examples (a cifar.Set, a scaled cifar.Source over images or cached
 // features, or a type of the caller's): batches of train.batch_size whose
 // shuffle depends only on the seed (train.seed, else run.seed) and the
-// epoch number, validation after every epoch, Keras-like output
-// (a live bar on a terminal, a few plain lines per epoch otherwise, only
-// the epoch lines and "Time taken" with progress off), a checkpoint after
-// every epoch and a History (JSON and a PNG chart). Epoch metrics are the
-// batch means averaged with the batch sizes as weights, as Keras reports
-// them. Each step fetches only the two metric scalars and refills the same
-// input tensors in place, so a step allocates no batch-sized memory.
+// epoch number, validation after every epoch, the callbacks, and a
+// checkpoint after every epoch. Epoch metrics are the batch means averaged
+// with the batch sizes as weights, as Keras reports them. Each step
+// fetches only the two metric scalars and refills the same input tensors
+// in place, so a step allocates no batch-sized memory.
+//
+// # Hooks
+//
+// Fit itself prints nothing and writes only checkpoints. Everything else
+// listens through Hooks given to Fit (as GoMLX attaches them to its
+// train.Loop): EpochBegin, Step after every step with a Progress (steps,
+// running and batch metrics, the learning rate), EpochEnd with the
+// recorded Epoch, End with the History and Fit's error. The console
+// (package train/console), history.json and history.png (train/history)
+// and TensorBoard logs (train/board) are such hooks; the caller's own are
+// attached the same way (see ExampleHook).
+//
+// # Callbacks
+//
+// train.callbacks of the configuration runs Keras' EarlyStopping,
+// ReduceLROnPlateau and ModelCheckpoint(save_best_only) after every epoch,
+// with Keras' rules (monitor, mode, patience, min_delta, cooldown, min_lr).
+// They print nothing: their decisions are recorded in Epoch.Decisions (and
+// so in history.json) for hooks to show. reduce_lr_on_plateau multiplies
+// the schedule's rate by a factor, from the next epoch on: that rate is
+// the one fed to the optimizer, shown in Progress and recorded per epoch.
+// best_epoch, or early_stopping with restore_best_weights, keeps the
+// weights of the best epoch (a bundle of the model's variables, in the
+// checkpoint under best/ or, without checkpoints, in a scratch directory)
+// and leaves them in the session when Fit ends, so that Values and an
+// export hold them. The callbacks' state (best values, waits, the rate
+// factor, the kept epoch) is saved with the checkpoint, so a resumed fit
+// decides as an uninterrupted one; a resumed fit that early stopping had
+// stopped runs no more epochs.
 //
 // # Checkpoints and resume
 //
@@ -52,7 +79,8 @@
 //
 // Fit stops at the first NaN or infinite loss (training step or
 // validation) or variable with an error wrapping ErrDiverged; nothing
-// non-finite is written to a checkpoint, the history or the chart.
+// non-finite is written to a checkpoint (nor, by their hooks, to the
+// history or the chart).
 //
 // # Determinism
 //

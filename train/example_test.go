@@ -99,6 +99,64 @@ func Example() {
 	// predicted: dark bright
 }
 
+// stepCounter is a user hook: it counts the training steps Fit runs and
+// notes the epochs' validation accuracy.
+type stepCounter struct {
+	steps  int
+	global int64
+	epochs []string
+}
+
+func (c *stepCounter) hook() train.Hook {
+	return train.Hook{
+		Step: func(p train.Progress) error {
+			c.steps++
+			c.global = p.GlobalStep
+			return nil
+		},
+		EpochEnd: func(e train.EpochEnd) error {
+			c.epochs = append(c.epochs, fmt.Sprintf("%d/%d val_accuracy %.2f", e.Epoch.Epoch, e.Epochs, e.Epoch.ValAccuracy))
+			return nil
+		},
+	}
+}
+
+// ExampleHook attaches a hook of one's own to Fit; the console, the
+// history files and TensorBoard are hooks too (packages train/console,
+// train/history, train/board).
+func ExampleHook() {
+	net := config.Network{Input: []int{4, 4, 1}, Layers: []config.Layer{
+		{Name: "flatten", Type: "flatten"},
+		{Name: "dense", Type: "dense", Units: 2},
+	}}
+	g := tf.NewGraph()
+	m, err := graph.Build(op.NewScopeWithGraph(g), net, graph.Options{Seed: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := config.DefaultTrain()
+	cfg.Epochs, cfg.BatchSize, cfg.Seed = 3, 8, 1
+	cfg.Optimizer.LearningRate = 0.1
+	tr, err := train.New(g, m, cfg, train.Options{Run: config.Run{Seed: 1, IntraOpThreads: 1, InterOpThreads: 1, Device: "cpu"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tr.Close()
+	var c stepCounter
+	if _, err := tr.Fit(context.Background(), stripes{60}, stripes{16}, c.hook()); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("steps seen:", c.steps, "last global step:", c.global)
+	for _, e := range c.epochs {
+		fmt.Println(e)
+	}
+	// Output:
+	// steps seen: 24 last global step: 24
+	// 1/3 val_accuracy 1.00
+	// 2/3 val_accuracy 1.00
+	// 3/3 val_accuracy 1.00
+}
+
 // ExampleDataset batches a CIFAR-10 set: a cifar.Set gives raw 0-255
 // pixels, its Source scaled ones.
 func ExampleDataset() {

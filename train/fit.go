@@ -33,13 +33,14 @@ func (e *Interrupted) Error() string {
 
 func (e *Interrupted) Unwrap() error { return e.Err }
 
-// loop is one call of Fit: the data, the reporter and the clock.
+// loop is one call of Fit: the data, the hooks and the clock.
 type loop struct {
 	t          *Trainer
 	train, val Dataset // val nil: no validation
 	order      *shuffle.Orderer
 	pf         *prefetcher
-	rep        *reporter
+	hooks      hooks
+	p          Progress // where the loop stands, as hooks see it
 	steps      int
 	total      int64 // steps of all epochs
 	start      time.Time
@@ -50,33 +51,52 @@ type loop struct {
 // for a new Trainer; the rest after a resume), one Session.Run per batch,
 // with a shuffle per epoch seeded by the train seed and the epoch number,
 // and evaluates valSet (nil or empty: no validation) after every epoch.
-// It prints the progress and one line per epoch to Options.Out and, when
-// Options.Dir is set, saves a checkpoint after every epoch (if enabled)
-// and writes history.json and history.png at the end.
+// After every epoch it runs the callbacks of the configuration
+// (train.callbacks), records the epoch and its decisions in the history,
+// calls the hooks' EpochEnd and, when Options.Dir is set and checkpoints
+// are on, saves a checkpoint (with the callbacks' state). Fit itself
+// prints and writes nothing else: hooks do (see Hook).
+//
+// Early stopping ends Fit after the epoch that stopped it. When a
+// callback chooses the weights (best_epoch, or early_stopping with
+// restore_best_weights), Fit ends with the weights of the chosen epoch:
+// Values and an export then hold those.
 //
 // When ctx is done, Fit stops between steps (or validation batches), saves a
 // checkpoint (when Dir is set and checkpoints are on) and returns the
 // history so far with an *Interrupted error wrapping ctx.Err().
-func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Dataset) (*History, error) {
-	l, err := t.newLoop(trainSet, valSet)
+func (t *Trainer) Fit(ctx context.Context, trainSet, valSet Dataset, hs ...Hook) (*History, error) {
+	l, err := t.newLoop(trainSet, valSet, hs)
 	if err != nil {
 		return nil, err
 	}
 	defer l.pf.close()
-	st := &t.st
-	for st.Epoch < t.cfg.Epochs {
+	h, err := l.run(ctx)
+	endErr := l.hooks.end(End{History: h, Epochs: t.cfg.Epochs, Validated: l.val != nil, Err: err})
+	if err == nil {
+		err = endErr
+	}
+	return h, err
+}
+
+// run runs the epochs left, then leaves the kept weights.
+func (l *loop) run(ctx context.Context) (*History, error) {
+	t, st := l.t, &l.t.st
+	for st.Epoch < t.cfg.Epochs && st.Callbacks.Stopped == 0 {
 		if err := l.epoch(ctx); err != nil {
 			return historyCopy(&st.History), err
 		}
 	}
+	if err := t.restoreKept(); err != nil {
+		return historyCopy(&st.History), err
+	}
 	st.History.TimeTaken = l.elapsed()
-	l.rep.done(st.History.TimeTaken)
-	return t.writeHistory()
+	return historyCopy(&st.History), nil
 }
 
 // newLoop checks the sets against the model and the checkpoint's position
 // and prepares the batches.
-func (t *Trainer) newLoop(trainSet, valSet Dataset) (*loop, error) {
+func (t *Trainer) newLoop(trainSet, valSet Dataset, hs []Hook) (*loop, error) {
 	if t.sess == nil {
 		return nil, errors.New("train: fit: trainer is closed")
 	}
@@ -86,12 +106,14 @@ func (t *Trainer) newLoop(trainSet, valSet Dataset) (*loop, error) {
 	if err := t.checkSet("training", trainSet); err != nil {
 		return nil, err
 	}
-	l := &loop{t: t, train: trainSet}
+	l := &loop{t: t, train: trainSet, hooks: hs}
 	if valSet != nil && valSet.Len() > 0 {
 		if err := t.checkSet("validation", valSet); err != nil {
 			return nil, err
 		}
 		l.val = valSet
+	} else if key := t.cfg.Callbacks.NeedValidation(); key != "" {
+		return nil, fmt.Errorf("train: fit: %s: a val_ metric needs a validation set", key)
 	}
 	bs, n := t.cfg.BatchSize, trainSet.Len()
 	l.steps = steps(n, bs)
@@ -102,14 +124,12 @@ func (t *Trainer) newLoop(trainSet, valSet Dataset) (*loop, error) {
 			Was: fmt.Sprintf("%d examples (%d steps an epoch)", st.Examples, st.Steps), Now: fmt.Sprintf("%d (%d steps)", n, l.steps)}
 	}
 	st.Steps, st.Examples = l.steps, n
-	st.History.Stage = t.opt.Stage
 	l.total = int64(t.cfg.Epochs) * int64(l.steps)
 	l.order = shuffle.New(n, t.seed)
 	var err error
 	if l.pf, err = t.newPrefetcher(trainSet, bs, n%bs); err != nil {
 		return nil, err
 	}
-	l.rep = newReporter(t.opt.Out, t.opt.Run.Progress, t.opt.Clock, t.cfg.Epochs)
 	l.start = t.opt.Clock()
 	l.before = st.History.TimeTaken + t.opt.Spent.Seconds()
 	return l, nil
@@ -125,23 +145,35 @@ func (l *loop) batch(order []int, i int) []int {
 	return order[i*bs : min((i+1)*bs, len(order))]
 }
 
+// rate returns the optimizer's learning rate of a step of epoch (0-based)
+// that follows step steps: the schedule's times the callbacks' factor.
+func (l *loop) rate(epoch int, step int64) float64 {
+	t := l.t
+	return rate(t.cfg.Optimizer.LearningRate, t.cfg.Schedule, epoch, step, l.total) * t.st.Callbacks.RateFactor
+}
+
 // epoch runs the rest of the current epoch, validates, and records and
 // saves it.
 func (l *loop) epoch(ctx context.Context) error {
 	t, st := l.t, &l.t.st
 	epochStart, prior := t.opt.Clock(), st.Seconds
-	lr0 := rate(t.cfg.Optimizer.LearningRate, t.cfg.Schedule, st.Epoch, st.Step-int64(st.Batch), l.total)
-	l.rep.begin(st.Epoch, l.steps, st.Batch)
+	lr0 := l.rate(st.Epoch, st.Step-int64(st.Batch))
+	l.p = Progress{Epoch: st.Epoch + 1, Epochs: t.cfg.Epochs, Step: st.Batch, Steps: l.steps, GlobalStep: st.Step,
+		Examples: st.Count, LearningRate: l.rate(st.Epoch, st.Step), Validated: l.val != nil}
+	if st.Count > 0 {
+		l.p.Loss, l.p.Accuracy = st.LossSum/float64(st.Count), st.AccSum/float64(st.Count)
+	}
+	if err := l.hooks.epochBegin(l.p); err != nil {
+		return err
+	}
 	order := l.order.Order(st.Epoch, t.cfg.Shuffle)
 	l.pf.request(l.batch(order, st.Batch))
 	for st.Batch < l.steps {
 		in, err := l.pf.wait()
 		if err != nil {
-			l.rep.stop()
 			return fmt.Errorf("train: epoch %d/%d step %d/%d: %w", st.Epoch+1, t.cfg.Epochs, st.Batch+1, l.steps, err)
 		}
 		if err := ctx.Err(); err != nil {
-			l.rep.stop()
 			st.Seconds = prior + t.opt.Clock().Sub(epochStart).Seconds()
 			st.History.TimeTaken = l.elapsed()
 			return t.interrupted(err)
@@ -150,13 +182,14 @@ func (l *loop) epoch(ctx context.Context) error {
 			l.pf.request(l.batch(order, st.Batch+1)) // filled while this step runs
 		}
 		if err := l.step(in); err != nil {
-			l.rep.stop()
 			return fmt.Errorf("train: epoch %d/%d step %d/%d: %w", st.Epoch+1, t.cfg.Epochs, st.Batch+1, l.steps, err)
+		}
+		if err := l.hooks.step(l.p); err != nil {
+			return err
 		}
 	}
 	e := Epoch{Epoch: st.Epoch + 1, Loss: st.LossSum / float64(st.Count), Accuracy: st.AccSum / float64(st.Count), LearningRate: lr0}
 	if err := l.validate(&e); err != nil {
-		l.rep.stop()
 		return err
 	}
 	e.Seconds = prior + t.opt.Clock().Sub(epochStart).Seconds()
@@ -166,7 +199,7 @@ func (l *loop) epoch(ctx context.Context) error {
 // step runs one training step on in and adds its metrics to the epoch's.
 func (l *loop) step(in *batchInput) error {
 	t, st := l.t, &l.t.st
-	lr := rate(t.cfg.Optimizer.LearningRate, t.cfg.Schedule, st.Epoch, st.Step, l.total)
+	lr := l.rate(st.Epoch, st.Step)
 	if !finite(float64(float32(lr))) {
 		return t.diverged(fmt.Sprintf("the learning rate is %v", float32(lr)))
 	}
@@ -183,7 +216,10 @@ func (l *loop) step(in *batchInput) error {
 	st.Count += in.n
 	st.Batch++
 	st.Step++
-	l.rep.step(st.Batch, st.LossSum/float64(st.Count), st.AccSum/float64(st.Count))
+	p := &l.p
+	p.Step, p.GlobalStep, p.Examples = st.Batch, st.Step, st.Count
+	p.Loss, p.Accuracy = st.LossSum/float64(st.Count), st.AccSum/float64(st.Count)
+	p.BatchLoss, p.BatchAccuracy, p.LearningRate = float64(loss), float64(acc), lr
 	return nil
 }
 
@@ -207,34 +243,27 @@ func (l *loop) validate(e *Epoch) error {
 	return nil
 }
 
-// endEpoch records e, starts the next epoch's sums, reports e and saves a
-// checkpoint.
+// endEpoch runs the callbacks on e, records it, starts the next epoch's
+// sums, calls the hooks and saves a checkpoint.
 func (l *loop) endEpoch(e Epoch) error {
 	t, st := l.t, &l.t.st
+	if st.Callbacks.decide(t.cfg.Callbacks, &e, rate(t.cfg.Optimizer.LearningRate, t.cfg.Schedule, st.Epoch+1, st.Step, l.total)) {
+		if err := t.keep(); err != nil {
+			return fmt.Errorf("train: epoch %d/%d: keep the best weights: %w", e.Epoch, t.cfg.Epochs, err)
+		}
+	}
 	st.History.Epochs = append(st.History.Epochs, e)
+	st.History.StoppedEpoch = st.Callbacks.Stopped
 	st.Epoch++
 	st.Batch, st.LossSum, st.AccSum, st.Count, st.Seconds = 0, 0, 0, 0, 0
 	st.History.TimeTaken = l.elapsed()
-	l.rep.end(e, l.val != nil)
-	if t.opt.Dir != "" && t.cfg.Checkpoint {
+	if err := l.hooks.epochEnd(EpochEnd{Progress: l.p, Epoch: e}); err != nil {
+		return err
+	}
+	if t.checkpointing() {
 		return t.save()
 	}
 	return nil
-}
-
-// writeHistory returns a copy of the history and writes it as JSON and a
-// chart into Options.Dir (when set).
-func (t *Trainer) writeHistory() (*History, error) {
-	h := historyCopy(&t.st.History)
-	if t.opt.Dir != "" {
-		if err := h.WriteJSON(filepath.Join(t.opt.Dir, historyFile)); err != nil {
-			return h, err
-		}
-		if err := h.Plot(filepath.Join(t.opt.Dir, chartFile)); err != nil {
-			return h, err
-		}
-	}
-	return h, nil
 }
 
 // ErrDiverged is wrapped by the error Fit returns when the loss (of a
@@ -262,7 +291,7 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 func (t *Trainer) interrupted(cause error) error {
 	st := &t.st
 	e := &Interrupted{Epoch: st.Epoch + 1, Epochs: t.cfg.Epochs, Step: st.Batch, Steps: st.Steps, Err: cause}
-	if t.opt.Dir != "" && t.cfg.Checkpoint {
+	if t.checkpointing() {
 		if err := t.save(); err != nil {
 			return errors.Join(e, err)
 		}

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"image/png"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,10 +10,13 @@ import (
 )
 
 func sampleHistory() *History {
-	return &History{Stage: "base", TimeTaken: 61.25, Epochs: []Epoch{
+	return &History{Stage: "base", TimeTaken: 61.25, StoppedEpoch: 3, WeightsEpoch: 2, Epochs: []Epoch{
 		{Epoch: 1, Loss: 1.5, Accuracy: 0.4, ValLoss: 1.3, ValAccuracy: 0.5, Seconds: 12.5, LearningRate: 0.001},
 		{Epoch: 2, Loss: 1.1, Accuracy: 0.6, ValLoss: 1.0, ValAccuracy: 0.62, Seconds: 12.25, LearningRate: 0.001},
-		{Epoch: 3, Loss: 0.9, Accuracy: 0.7, ValLoss: 0.95, ValAccuracy: 0.66, Seconds: 12, LearningRate: 0.0005},
+		{Epoch: 3, Loss: 0.9, Accuracy: 0.7, ValLoss: 0.95, ValAccuracy: 0.66, Seconds: 12, LearningRate: 0.0005, Decisions: []Decision{
+			{Callback: EarlyStopping, Action: ActionStop, Monitor: "val_loss", Value: 0.95, Best: 1.0, BestAt: 2, Wait: 1},
+			{Callback: ReduceLROnPlateau, Action: ActionReduceLR, Monitor: "val_loss", Value: 0.95, Best: 1.0, BestAt: 2, Wait: 1, LearningRate: 0.0001},
+		}},
 	}}
 }
 
@@ -48,42 +50,11 @@ func TestHistoryErrors(t *testing.T) {
 		{"missing file", func() error { _, err := ReadHistory(filepath.Join(dir, "none.json")); return err }},
 		{"broken JSON", func() error { _, err := ReadHistory(bad); return err }},
 		{"write into a missing directory", func() error { return sampleHistory().WriteJSON(filepath.Join(dir, "no", "h.json")) }},
-		{"plot of an empty history", func() error { return (&History{}).Plot(filepath.Join(dir, "h.png")) }},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
 			if err := c.run(); err == nil {
 				t.Error("got no error")
-			}
-		})
-	}
-}
-
-func TestPlotWritesPNG(t *testing.T) {
-	cases := []struct {
-		desc string
-		h    *History
-	}{
-		{"training and validation", sampleHistory()},
-		{"training only, one epoch", &History{Epochs: []Epoch{{Epoch: 1, Loss: 1, Accuracy: 0.5}}}},
-	}
-	for _, c := range cases {
-		t.Run(c.desc, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "history.png")
-			if err := c.h.Plot(path); err != nil {
-				t.Fatal(err)
-			}
-			f, err := os.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			img, err := png.Decode(f)
-			if err != nil {
-				t.Fatalf("not a PNG: %v", err)
-			}
-			if b := img.Bounds(); b.Dx() != 1000 || b.Dy() != 400 {
-				t.Errorf("image is %dx%d, want 1000x400", b.Dx(), b.Dy())
 			}
 		})
 	}

@@ -21,7 +21,7 @@ func TestRemoveLeftovers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := RemoveLeftovers(dir); err != nil {
+	if err := RemoveLeftovers(dir, "history.json", "history.png"); err != nil {
 		t.Fatal(err)
 	}
 	es, err := os.ReadDir(dir)

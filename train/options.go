@@ -1,7 +1,6 @@
 package train
 
 import (
-	"io"
 	"time"
 
 	"github.com/tfcifar/tfcifar/config"
@@ -10,20 +9,19 @@ import (
 
 // Options are the settings of a Trainer that do not come from the train
 // section of the configuration. The zero value trains quietly, writes
-// nothing and starts from the seeded initial values.
+// nothing and starts from the seeded initial values. What is printed or
+// written besides checkpoints is up to the hooks given to Fit.
 //
-//   - Run gives the seed (used when the train seed is 0), the thread
-//     counts and device of the session and the progress mode ("": auto).
-//   - Out receives the progress and the per-epoch lines (nil: nothing is
-//     printed).
-//   - Dir is the directory where Fit writes checkpoint/, history.json and
-//     history.png ("": nothing is written).
+//   - Run gives the seed (used when the train seed is 0) and the thread
+//     counts and device of the session.
+//   - Dir is the directory where Fit writes checkpoint/ ("": no
+//     checkpoints).
 //   - Resume continues from Dir/checkpoint when there is one.
 //   - Init holds initial values by Variable.Name (e.g. reused layers); they
 //     replace the seeded initial values; a checkpoint, when resuming,
 //     replaces both.
-//   - Stage names the History.
-//   - Clock gives the time for durations and the ETA (nil: time.Now).
+//   - Clock gives the time for the seconds of epochs and of the history
+//     (nil: time.Now).
 //   - Spent is time spent on the model before Fit (e.g. computing cached
 //     features); it counts in the history's and the printed time taken.
 //   - LayerRates gives layers (by name) their own learning rate instead of
@@ -40,11 +38,9 @@ import (
 // run to the caller (see Interrupted).
 type Options struct {
 	Run        config.Run
-	Out        io.Writer
 	Dir        string
 	Resume     bool
 	Init       graph.Weights
-	Stage      string
 	Clock      func() time.Time
 	Spent      time.Duration
 	LayerRates map[string]float64

@@ -49,9 +49,7 @@ func TestReferenceBaseNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := cfg.Run
-	run.Progress = "lines"
-	tr, err := New(g, m, stage.Train, Options{Run: run, Out: os.Stdout, Stage: stage.Name, Dir: t.TempDir()})
+	tr, err := New(g, m, stage.Train, Options{Run: cfg.Run, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

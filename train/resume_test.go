@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -132,7 +133,7 @@ func TestRunsAreDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range a.Epochs {
-		if a.Epochs[i] != b.Epochs[i] {
+		if !reflect.DeepEqual(a.Epochs[i], b.Epochs[i]) {
 			t.Errorf("epoch %d: %+v vs %+v", i+1, a.Epochs[i], b.Epochs[i])
 		}
 	}
@@ -315,6 +316,17 @@ func TestResumeRefusesTamperedState(t *testing.T) {
 		{"history epoch renumbered", "history.epochs[0].epoch", func(m map[string]any) {
 			m["history"].(map[string]any)["epochs"].([]any)[0].(map[string]any)["epoch"] = 5
 		}, nil},
+		{"rate factor above 1", "callbacks.rate_factor", func(m map[string]any) { m["callbacks"].(map[string]any)["rate_factor"] = 2 }, nil},
+		{"zero rate factor", "callbacks.rate_factor", func(m map[string]any) { m["callbacks"].(map[string]any)["rate_factor"] = 0 }, nil},
+		{"kept epoch not done", "callbacks.kept_epoch", func(m map[string]any) { m["callbacks"].(map[string]any)["kept_epoch"] = 2 }, nil},
+		{"negative wait", "callbacks.early_stopping", func(m map[string]any) {
+			m["callbacks"].(map[string]any)["early_stopping"] = map[string]any{"best": 1, "epoch": 1, "wait": -1}
+		}, nil},
+		{"stopped inside an epoch", "callbacks.stopped_epoch", func(m map[string]any) {
+			m["callbacks"].(map[string]any)["stopped_epoch"] = 1
+			m["history"].(map[string]any)["stopped_epoch"] = 1
+		}, nil},
+		{"stop the history does not record", "history.stopped_epoch", func(m map[string]any) { m["callbacks"].(map[string]any)["stopped_epoch"] = 1 }, nil},
 		{"epoch of the wrong type", "epoch", set("epoch", "one"), nil},
 		{"history of the wrong type", "history", set("history", []int{1}), nil},
 		{"index of other variables", "index", set("index", strings.Repeat("0", 64)), nil},
@@ -354,6 +366,50 @@ func TestResumeRefusesTamperedState(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), c.want) || (c.want != "train.epochs" && !strings.Contains(err.Error(), path)) {
 				t.Errorf("err = %v, want one naming %s and %s", err, path, c.want)
+			}
+		})
+	}
+}
+
+// TestResumeRefusesOtherKeptWeights checks that the best epoch's weights
+// a checkpoint keeps must be the ones its state.json vouches for.
+func TestResumeRefusesOtherKeptWeights(t *testing.T) {
+	cb := config.Callbacks{BestEpoch: &config.BestEpoch{Monitor: "loss", Mode: "min"}}
+	cases := []struct {
+		desc, want string
+		edit       func(best string) error
+	}{
+		{"other kept weights", "kept_index", func(best string) error {
+			f, err := os.OpenFile(filepath.Join(best, "ckpt.index"), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			_, err = f.Write([]byte{0})
+			return errors.Join(err, f.Close())
+		}},
+		{"no kept weights", "the weights of epoch 1 kept by a callback", func(best string) error { return os.RemoveAll(best) }},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			dir := t.TempDir()
+			if r := fitCallbacks(t, context.Background(), dir, 1, cb, false); r.err != nil {
+				t.Fatal(r.err)
+			}
+			if err := c.edit(filepath.Join(CheckpointDir(dir), keptDir)); err != nil {
+				t.Fatal(err)
+			}
+			opt := testOptions()
+			opt.Dir, opt.Resume = dir, true
+			cfg := resumeCfg(2)
+			cfg.Callbacks = cb
+			g, s := newGraph()
+			tr, err := New(g, tiny{k: 3, seed: 4}.build(t, s), cfg, opt)
+			if err == nil {
+				tr.Close()
+				t.Fatal("New resumed a checkpoint with other kept weights")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want one naming %s", err, c.want)
 			}
 		})
 	}

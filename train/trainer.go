@@ -3,8 +3,8 @@ package train
 import (
 	"errors"
 	"fmt"
-	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -29,19 +29,25 @@ type Trainer struct {
 	pixel int64 // values of one image, H*W*C
 	imgs  []int64
 
-	sess    *tf.Session
-	saver   *checkpoint.Saver
-	labels  tf.Output // float32 [-1, k] one-hot labels
-	lr      tf.Output // float32 scalar learning rate
-	metrics tf.Output // float32 [2]: mean loss and accuracy of the batch
-	steps   tf.Output // int64 scalar: training steps taken
-	epochIn tf.Output // int64 scalar fed to setEpoch
-	setEp   *tf.Operation
-	targets []*tf.Operation // optimizer updates, step increment, model updates
-	fetch   []tf.Output     // {metrics}
-	finite  tf.Output       // bool [len(floats)]: whether each variable is finite
-	floats  []string        // names of the float32 variables finite checks
-	cached  []cachedVar     // variables holding Options.Cached
+	sess  *tf.Session
+	saver *checkpoint.Saver
+	// keptSaver saves and restores the model's variables as the best
+	// epoch's weights (nil when no callback keeps them); scratch holds
+	// them when no checkpoint does.
+	keptSaver *checkpoint.Saver
+	scratch   string
+	keptNow   bool      // the session holds the weights just kept, not yet in a checkpoint
+	labels    tf.Output // float32 [-1, k] one-hot labels
+	lr        tf.Output // float32 scalar learning rate
+	metrics   tf.Output // float32 [2]: mean loss and accuracy of the batch
+	steps     tf.Output // int64 scalar: training steps taken
+	epochIn   tf.Output // int64 scalar fed to setEpoch
+	setEp     *tf.Operation
+	targets   []*tf.Operation // optimizer updates, step increment, model updates
+	fetch     []tf.Output     // {metrics}
+	finite    tf.Output       // bool [len(floats)]: whether each variable is finite
+	floats    []string        // names of the float32 variables finite checks
+	cached    []cachedVar     // variables holding Options.Cached
 
 	// Reused feeds: one map per mode, tensors refilled in place.
 	trainFeeds, evalFeeds map[tf.Output]*tf.Tensor
@@ -109,19 +115,11 @@ func newTrainer(m *graph.Model, cfg config.Train, opt Options) (*Trainer, error)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if opt.Run.Progress == "" {
-		opt.Run.Progress = config.ProgressAuto
-	}
-	if !slices.Contains(config.Progresses(), opt.Run.Progress) {
-		return nil, fmt.Errorf("run.progress: want one of %v, got %q", config.Progresses(), opt.Run.Progress)
-	}
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	if opt.Out == nil {
-		opt.Out = io.Discard
-	}
 	t := &Trainer{m: m, cfg: cfg, opt: opt, seed: cfg.Seed}
+	t.st.Callbacks.RateFactor = 1
 	if t.seed == 0 {
 		t.seed = opt.Run.Seed
 	}
@@ -209,6 +207,11 @@ func (t *Trainer) build(s *op.Scope) (built, error) {
 	}
 	if t.saver, err = checkpoint.NewSaver(s, entries); err != nil {
 		return b, fmt.Errorf("train: checkpoint saver: %w", err)
+	}
+	if keepsBest(t.cfg.Callbacks) {
+		if t.keptSaver, err = checkpoint.NewSaver(s.SubScope("kept"), checkpoint.Entries(t.m.Variables)); err != nil {
+			return b, fmt.Errorf("train: best weights saver: %w", err)
+		}
 	}
 	return b, nil
 }
@@ -480,6 +483,9 @@ func (t *Trainer) Values() (graph.Weights, error) {
 	return w, nil
 }
 
+// Resumed reports whether New restored a checkpoint with training done.
+func (t *Trainer) Resumed() bool { return t.st.Step > 0 }
+
 // Close releases the session. The Trainer is unusable afterwards.
 func (t *Trainer) Close() error {
 	if t.sess == nil {
@@ -487,6 +493,10 @@ func (t *Trainer) Close() error {
 	}
 	err := t.sess.Close()
 	t.sess = nil
+	if t.scratch != "" {
+		err = errors.Join(err, os.RemoveAll(t.scratch))
+		t.scratch = ""
+	}
 	if err != nil {
 		return fmt.Errorf("train: close session: %w", err)
 	}

@@ -31,7 +31,6 @@ func TestNewErrors(t *testing.T) {
 		{"nil model", nil, true, "needs a graph and a model"},
 		{"invalid train config", func(m *graph.Model, cfg *config.Train, opt *Options) { cfg.BatchSize = 0 }, false, "train.batch_size"},
 		{"unknown optimizer", func(m *graph.Model, cfg *config.Train, opt *Options) { cfg.Optimizer.Name = "rmsprop" }, false, "train.optimizer.name"},
-		{"unknown progress mode", func(m *graph.Model, cfg *config.Train, opt *Options) { opt.Run.Progress = "fancy" }, false, "run.progress"},
 		{"bad device", func(m *graph.Model, cfg *config.Train, opt *Options) { opt.Run.Device = "tpu" }, false, "run.device"},
 		{"gpu without a GPU", func(m *graph.Model, cfg *config.Train, opt *Options) { opt.Run.Device = "gpu" }, false, "sees none"},
 		{"init of an unknown variable", func(m *graph.Model, cfg *config.Train, opt *Options) {

@@ -10,7 +10,7 @@ import (
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/folder"
-	"github.com/tfcifar/tfcifar/train"
+	"github.com/tfcifar/tfcifar/train/console"
 )
 
 // LocateData returns the CIFAR directory the data section names: data.dir,
@@ -171,7 +171,7 @@ func (ds *datasets) loadFolder(ctx context.Context, d config.Data, dir string, n
 		return nil, err
 	}
 	opt := folder.Options{Height: net.Input[0], Width: net.Input[1], CacheDir: cache, SkipBad: d.SkipBad, Run: ds.cfg.Run, Log: ds.out}
-	if train.ProgressMode(ds.out, ds.cfg.Run.Progress) == config.ProgressBar {
+	if console.Mode(ds.out, ds.cfg.Run.Progress) == config.ProgressBar {
 		opt.Progress = ds.out // a bar while decoding; the line below in any case
 	}
 	f, err := folder.Load(ctx, dir, opt)

@@ -40,9 +40,11 @@ type Threads struct {
 // cached frozen features), the export directory, the floating-point
 // operations its training executed (an estimate from the layer shapes),
 // how many leading layers were served from cached features, whether an
-// existing export was reused instead of training, and the export's loss,
-// accuracy, per-class metrics and confusion matrix on the validation
-// images (absent without validation images).
+// existing export was reused instead of training, the epoch whose weights
+// were exported when a callback chose it (best_epoch, restore_best_weights;
+// 0: the last), and the export's loss, accuracy, per-class metrics and
+// confusion matrix on the validation images (absent without validation
+// images).
 type StageReport struct {
 	Name         string         `json:"name"`
 	Params       Params         `json:"params"`
@@ -52,6 +54,7 @@ type StageReport struct {
 	TrainFLOPs   float64        `json:"train_flops"`
 	CachedLayers int            `json:"cached_layers"`
 	Reused       bool           `json:"reused_export"`
+	WeightsEpoch int            `json:"weights_epoch,omitempty"`
 	Validation   *infer.Summary `json:"validation,omitempty"`
 }
 
@@ -62,10 +65,14 @@ type Params struct {
 	NonTrainable int64 `json:"non_trainable"`
 }
 
-// Final returns the last epoch's metrics (zero when there are none).
+// Final returns the metrics of the exported weights' epoch: the last one,
+// or the one a callback chose (zero when there are none).
 func (s StageReport) Final() train.Epoch {
 	if len(s.Epochs) == 0 {
 		return train.Epoch{}
+	}
+	if n := s.WeightsEpoch; n > 0 && n <= len(s.Epochs) {
+		return s.Epochs[n-1]
 	}
 	return s.Epochs[len(s.Epochs)-1]
 }

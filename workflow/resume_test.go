@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -101,7 +102,7 @@ func TestResumeChecksMeaning(t *testing.T) {
 			if n := len(rep2.Stages[1].Epochs); n != 2 {
 				t.Errorf("resumed transfer stage has %d epochs, want 2", n)
 			}
-			if rep2.Stages[1].Epochs[0] != rep.Stages[1].Epochs[0] {
+			if !reflect.DeepEqual(rep2.Stages[1].Epochs[0], rep.Stages[1].Epochs[0]) {
 				t.Errorf("epoch 1 after resume %+v, want the checkpoint's %+v", rep2.Stages[1].Epochs[0], rep.Stages[1].Epochs[0])
 			}
 			checkReused(t, again, 1, rep2.Stages[0].Export, rep2.Stages[1].Export)

@@ -19,6 +19,7 @@ import (
 	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
+	"github.com/tfcifar/tfcifar/train/history"
 )
 
 // ErrFinished is wrapped by the error of a run into a run dir that holds a
@@ -144,7 +145,7 @@ func (r *runDir) prepare(cfg *config.Config, opt Options) error {
 	}
 	for i, s := range cfg.Stages {
 		dir := filepath.Join(r.path, s.Name)
-		errs = append(errs, train.RemoveLeftovers(dir), savedmodel.RemoveLeftovers(cfg.ExportDir(i)),
+		errs = append(errs, train.RemoveLeftovers(dir, history.JSONFile, history.ChartFile), savedmodel.RemoveLeftovers(cfg.ExportDir(i)),
 			atomicfile.RemoveLeftovers(filepath.Join(dir, classReport)), atomicfile.RemoveLeftovers(filepath.Join(dir, confusionChart)))
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -21,6 +21,9 @@ import (
 	"github.com/tfcifar/tfcifar/keras"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
+	"github.com/tfcifar/tfcifar/train/board"
+	"github.com/tfcifar/tfcifar/train/console"
+	"github.com/tfcifar/tfcifar/train/history"
 	"github.com/tfcifar/tfcifar/transfer"
 )
 
@@ -109,6 +112,7 @@ func (st *stage) export(net config.Network, classes []string, fit *fitted) (Stag
 		Export:       final,
 		TrainFLOPs:   fit.flops,
 		CachedLayers: fit.cached,
+		WeightsEpoch: fit.history.WeightsEpoch,
 	}, nil
 }
 
@@ -155,7 +159,7 @@ func (st *stage) fit(ctx context.Context, in transfer.Input) (*fitted, error) {
 	if res.values, res.history, err = st.train(ctx, su, ident); err != nil {
 		return nil, err
 	}
-	if res.flops, err = trainFLOPs(in.Net, c.Train.Epochs, nTrain, nVal, res.cached); err != nil {
+	if res.flops, err = trainFLOPs(in.Net, len(res.history.Epochs), nTrain, nVal, res.cached); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -178,15 +182,17 @@ func identity(in transfer.Input, su *transfer.Setup) (train.Identity, error) {
 // cached layers' too) and the history.
 func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Identity) (_ graph.Weights, _ *train.History, err error) {
 	c := st.conf()
+	con, err := console.New(console.Options{Out: st.opt.Out, Mode: st.cfg.Run.Progress})
+	if err != nil {
+		return nil, nil, err
+	}
 	tr, err := train.New(su.Graph, su.Model, c.Train, train.Options{
 		Run:        st.cfg.Run,
-		Out:        st.opt.Out,
 		Dir:        st.dir(),
 		Resume:     st.opt.Resume,
 		Init:       su.Init,
 		Cached:     su.Cached,
 		Identity:   ident,
-		Stage:      c.Name,
 		Spent:      su.Spent,
 		LayerRates: su.LayerRates,
 	})
@@ -194,7 +200,16 @@ func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Iden
 		return nil, nil, err
 	}
 	defer closer.Join(&err, tr)
-	h, err := tr.Fit(ctx, su.Train, su.Val)
+	hooks := []train.Hook{con.Hook(), history.Hook(st.dir(), c.Name)}
+	if st.cfg.Run.TensorBoard {
+		b, berr := st.board(tr, su)
+		if berr != nil {
+			return nil, nil, berr
+		}
+		defer closer.Join(&err, b)
+		hooks = append(hooks, b.Hook())
+	}
+	h, err := tr.Fit(ctx, su.Train, su.Val, hooks...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -205,6 +220,29 @@ func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Iden
 	maps.Copy(values, su.Cached)
 	return values, h, nil
 }
+
+// board opens the TensorBoard logs of the stage in <stage dir>/logs; a
+// fit that does not resume replaces those of an earlier one.
+func (st *stage) board(tr *train.Trainer, su *transfer.Setup) (*board.Board, error) {
+	dir := filepath.Join(st.dir(), logsDir)
+	if !tr.Resumed() {
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("tensorboard logs: %w", err)
+		}
+	}
+	run := st.cfg.Run
+	run.Device = config.CPU // the writers' sessions only write files
+	var state []string
+	for _, v := range su.Model.Variables {
+		if v.State {
+			state = append(state, v.Name)
+		}
+	}
+	return board.New(dir, tr.Values, board.Options{Run: run, UpdateFreq: run.TensorBoardUpdateFreq, Graph: su.Graph, Fixed: su.Cached, Skip: state})
+}
+
+// logsDir is the directory of a stage's TensorBoard logs.
+const logsDir = "logs"
 
 // networkFingerprint hashes net's spec and which layers are reused and
 // frozen.
@@ -286,8 +324,8 @@ func (st *stage) reuse(net config.Network, full *graph.Model, classes []string) 
 		return sr, nil, false, nil
 	}
 	sr = StageReport{Name: c.Name, Export: dir, Reused: true, Params: paramsOf(full)}
-	if h, err := train.ReadHistory(filepath.Join(st.dir(), "history.json")); err == nil {
-		sr.Epochs, sr.TimeTaken = h.Epochs, h.TimeTaken
+	if h, err := train.ReadHistory(filepath.Join(st.dir(), history.JSONFile)); err == nil {
+		sr.Epochs, sr.TimeTaken, sr.WeightsEpoch = h.Epochs, h.TimeTaken, h.WeightsEpoch
 	}
 	fmt.Fprintf(out, "Reusing the export in %s (%d parameters)\n", dir, sr.Params.Total)
 	return sr, values, true, nil

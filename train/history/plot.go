@@ -1,4 +1,4 @@
-package train
+package history
 
 import (
 	"bytes"
@@ -14,28 +14,29 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
+	"github.com/tfcifar/tfcifar/train"
 )
 
 // Plot draws the loss (left) and accuracy (right) curves of h per epoch,
 // training solid and validation dashed, and writes them as a PNG of
 // 1000x400 pixels to path (through a temporary file renamed into place).
-func (h *History) Plot(path string) error {
+func Plot(h *train.History, path string) error {
 	if len(h.Epochs) == 0 {
-		return fmt.Errorf("train: plot %s: the history has no epochs", path)
+		return fmt.Errorf("history: plot %s: the history has no epochs", path)
 	}
 	title := h.Stage
 	if title != "" {
 		title += ": "
 	}
 	loss, err := curves(h, title+"loss", "loss",
-		func(e Epoch) float64 { return e.Loss }, func(e Epoch) float64 { return e.ValLoss })
+		func(e train.Epoch) float64 { return e.Loss }, func(e train.Epoch) float64 { return e.ValLoss })
 	if err != nil {
-		return fmt.Errorf("train: plot %s: %w", path, err)
+		return fmt.Errorf("history: plot %s: %w", path, err)
 	}
 	acc, err := curves(h, title+"accuracy", "accuracy",
-		func(e Epoch) float64 { return e.Accuracy }, func(e Epoch) float64 { return e.ValAccuracy })
+		func(e train.Epoch) float64 { return e.Accuracy }, func(e train.Epoch) float64 { return e.ValAccuracy })
 	if err != nil {
-		return fmt.Errorf("train: plot %s: %w", path, err)
+		return fmt.Errorf("history: plot %s: %w", path, err)
 	}
 	acc.Legend.Top = false // accuracy rises towards the top right corner
 	img := vgimg.NewWith(vgimg.UseWH(10*vg.Inch, 4*vg.Inch), vgimg.UseDPI(100))
@@ -46,14 +47,14 @@ func (h *History) Plot(path string) error {
 	acc.Draw(cells[0][1])
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return fmt.Errorf("train: plot %s: %w", path, err)
+		return fmt.Errorf("history: plot %s: %w", path, err)
 	}
 	return atomicfile.WriteFile(path, buf.Bytes())
 }
 
 // curves returns a plot of one metric, training and (when present)
 // validation, against the epoch number.
-func curves(h *History, title, metric string, train, val func(Epoch) float64) (*plot.Plot, error) {
+func curves(h *train.History, title, metric string, tr, val func(train.Epoch) float64) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "epoch"
@@ -61,9 +62,9 @@ func curves(h *History, title, metric string, train, val func(Epoch) float64) (*
 	p.X.Tick.Marker, p.Y.Tick.Marker = exactTicks{minStep: 1}, exactTicks{} // whole epochs
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
-	tr, va := make(plotter.XYs, len(h.Epochs)), make(plotter.XYs, len(h.Epochs))
+	trs, va := make(plotter.XYs, len(h.Epochs)), make(plotter.XYs, len(h.Epochs))
 	for i, e := range h.Epochs {
-		tr[i] = plotter.XY{X: float64(e.Epoch), Y: train(e)}
+		trs[i] = plotter.XY{X: float64(e.Epoch), Y: tr(e)}
 		va[i] = plotter.XY{X: float64(e.Epoch), Y: val(e)}
 	}
 	series := []struct {
@@ -72,11 +73,11 @@ func curves(h *History, title, metric string, train, val func(Epoch) float64) (*
 		c    color.Color
 		dash []vg.Length
 	}{
-		{"training", tr, color.RGBA{R: 31, G: 119, B: 180, A: 255}, nil},
+		{"training", trs, color.RGBA{R: 31, G: 119, B: 180, A: 255}, nil},
 		{"validation", va, color.RGBA{R: 255, G: 127, B: 14, A: 255}, []vg.Length{vg.Points(5), vg.Points(3)}},
 	}
 	for _, s := range series {
-		if s.name == "validation" && !h.validated() {
+		if s.name == "validation" && !validated(h) {
 			continue
 		}
 		l, pts, err := plotter.NewLinePoints(s.xys)
@@ -90,8 +91,8 @@ func curves(h *History, title, metric string, train, val func(Epoch) float64) (*
 	return p, nil
 }
 
-// validated reports whether the epochs have validation metrics.
-func (h *History) validated() bool {
+// validated reports whether the epochs of h have validation metrics.
+func validated(h *train.History) bool {
 	for _, e := range h.Epochs {
 		if e.ValLoss != 0 || e.ValAccuracy != 0 {
 			return true
