@@ -200,7 +200,7 @@ func TestPredictContinuesPastBadFiles(t *testing.T) {
 			t.Errorf("good file at %d: %v, err %v; alone it gets %v", i, got[i].Top, got[i].Err, alone[0].Top)
 		}
 	}
-	for i, want := range map[int]string{1: "missing.png", 2: "notes.png: not a PNG or JPEG image"} {
+	for i, want := range map[int]string{1: "missing.png", 2: "notes.png: not a PNG, JPEG, GIF or BMP image"} {
 		if got[i].Err == nil || !strings.Contains(got[i].Err.Error(), want) || len(got[i].Top) != 0 {
 			t.Errorf("bad file at %d: top %v, err %v; want no classes and an error containing %q", i, got[i].Top, got[i].Err, want)
 		}
