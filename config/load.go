@@ -156,7 +156,7 @@ func checkSections(v *viper.Viper) error {
 // environment) as YAML.
 func unmarshal(v *viper.Viper, out any) error {
 	err := v.Unmarshal(out,
-		viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(yamlHook, sizeHook, intHook)),
+		viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(yamlHook, sizeHook, rangeHook, intHook)),
 		func(dc *mapstructure.DecoderConfig) {
 			dc.ErrorUnused = true
 			dc.WeaklyTypedInput = false
@@ -190,6 +190,24 @@ func sizeHook(from, to reflect.Type, v any) (any, error) {
 		return Size{n, n}, nil
 	case int64:
 		return Size{int(n), int(n)}, nil
+	}
+	return v, nil
+}
+
+var rangeType = reflect.TypeOf(Range{})
+
+// rangeHook reads a Range written as one number f as [f].
+func rangeHook(from, to reflect.Type, v any) (any, error) {
+	if to != rangeType {
+		return v, nil
+	}
+	switch n := v.(type) {
+	case int:
+		return Range{float64(n)}, nil
+	case int64:
+		return Range{float64(n)}, nil
+	case float64:
+		return Range{n}, nil
 	}
 	return v, nil
 }
