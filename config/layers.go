@@ -92,8 +92,8 @@ type Layer struct {
 	Pad               Size           `mapstructure:"pad" yaml:"pad,flow,omitempty"`
 	Scale             float64        `mapstructure:"scale" yaml:"scale,omitempty"`
 	Offset            float64        `mapstructure:"offset" yaml:"offset,omitempty"`
-	Mean              []float64      `mapstructure:"mean" yaml:"mean,flow,omitempty"`
-	Variance          []float64      `mapstructure:"variance" yaml:"variance,flow,omitempty"`
+	Mean              Values         `mapstructure:"mean" yaml:"mean,flow,omitempty"`
+	Variance          Values         `mapstructure:"variance" yaml:"variance,flow,omitempty"`
 	Adapt             bool           `mapstructure:"adapt" yaml:"adapt,omitempty"`
 	Mode              FlipMode       `mapstructure:"mode" yaml:"mode,omitempty"`
 	HeightFactor      Range          `mapstructure:"height_factor" yaml:"height_factor,flow,omitempty"`

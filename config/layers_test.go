@@ -35,6 +35,13 @@ func TestLayerTable(t *testing.T) {
 			map[string][]int{"gamma": {4}, "beta": {4}, "moving_mean": {4}, "moving_variance": {4}}, 144, true, false},
 		{Layer{Type: ZeroPadding2D}, []int{6, 6, 4}, "ZeroPadding2D", []int{8, 8, 4}, nil, 144, false, false},
 		{Layer{Type: ZeroPadding2D, Pad: Size{2, 0}}, []int{6, 6, 4}, "ZeroPadding2D", []int{10, 6, 4}, nil, 144, false, false},
+		{Layer{Type: Rescaling, Scale: 0.5, Offset: -1}, []int{6, 6, 4}, "Rescaling", []int{6, 6, 4}, nil, 288, false, false},
+		{Layer{Type: Normalization, Mean: []float64{1}, Variance: []float64{1, 2, 3, 4}}, []int{6, 6, 4}, "Normalization", []int{6, 6, 4},
+			map[string][]int{"mean": {4}, "variance": {4}}, 288, false, false},
+		{Layer{Type: RandomFlip}, []int{6, 6, 4}, "RandomFlip", []int{6, 6, 4}, nil, 144, false, true},
+		{Layer{Type: RandomTranslation, HeightFactor: Range{0.1}, WidthFactor: Range{-0.2, 0.3}}, []int{6, 6, 4}, "RandomTranslation", []int{6, 6, 4}, nil, 144, false, true},
+		{Layer{Type: RandomBrightness, Factor: Range{0.2}}, []int{6, 6, 4}, "RandomBrightness", []int{6, 6, 4}, nil, 144, false, true},
+		{Layer{Type: RandomContrast, Factor: Range{0.2}}, []int{6, 6, 4}, "RandomContrast", []int{6, 6, 4}, nil, 144, false, true},
 	}
 	seen := map[LayerType]bool{}
 	for _, tt := range tests {
@@ -99,5 +106,41 @@ func TestCacheableStopsAtRandomLayer(t *testing.T) {
 	n := Network{Layers: []Layer{frozen(Flatten), frozen(Dropout), frozen(Flatten), {Type: Dense, Units: 2}}}
 	if got := n.Cacheable(); got != 1 {
 		t.Errorf("Cacheable = %d, want 1 (stops at dropout)", got)
+	}
+}
+
+func TestNormalizationWeightsCarryStatistics(t *testing.T) {
+	ws := (Layer{Type: Normalization, Mean: []float64{5}, Variance: []float64{1, 2, 3}}).Weights([]int{4, 4, 3})
+	want := map[string][]float64{"mean": {5, 5, 5}, "variance": {1, 2, 3}}
+	for _, w := range ws {
+		if w.Trainable || !reflect.DeepEqual(w.Value, want[w.Name]) {
+			t.Errorf("%s: Trainable %v, Value %v; want not trainable, %v", w.Name, w.Trainable, w.Value, want[w.Name])
+		}
+	}
+}
+
+func TestRangeBounds(t *testing.T) {
+	tests := []struct {
+		r      Range
+		mirror bool
+		lo, hi float64
+	}{
+		{Range{0.2}, true, -0.2, 0.2},
+		{Range{0.2}, false, 0.2, 0.2},
+		{Range{-0.1, 0.3}, true, -0.1, 0.3},
+		{Range{0.1, 0.3}, false, 0.1, 0.3},
+	}
+	for _, tt := range tests {
+		if lo, hi := tt.r.Bounds(tt.mirror); lo != tt.lo || hi != tt.hi {
+			t.Errorf("%v.Bounds(%v) = %g, %g; want %g, %g", tt.r, tt.mirror, lo, hi, tt.lo, tt.hi)
+		}
+	}
+}
+
+func TestCacheableStopsAtAugmentation(t *testing.T) {
+	frozen := func(l Layer) Layer { l.Reused, l.Frozen = true, true; return l }
+	n := Network{Layers: []Layer{frozen(Layer{Type: Rescaling, Scale: 2}), frozen(Layer{Type: RandomFlip}), frozen(Layer{Type: Flatten}), {Type: Dense, Units: 2}}}
+	if got := n.Cacheable(); got != 1 {
+		t.Errorf("Cacheable = %d, want 1 (stops at random_flip)", got)
 	}
 }

@@ -194,20 +194,18 @@ func sizeHook(from, to reflect.Type, v any) (any, error) {
 	return v, nil
 }
 
-var rangeType = reflect.TypeOf(Range{})
-
-// rangeHook reads a Range written as one number f as [f].
+// rangeHook reads a Range or Values written as one number f as [f].
 func rangeHook(from, to reflect.Type, v any) (any, error) {
-	if to != rangeType {
+	if to != reflect.TypeFor[Range]() && to != reflect.TypeFor[Values]() {
 		return v, nil
 	}
 	switch n := v.(type) {
 	case int:
-		return Range{float64(n)}, nil
+		return []float64{float64(n)}, nil
 	case int64:
-		return Range{float64(n)}, nil
+		return []float64{float64(n)}, nil
 	case float64:
-		return Range{n}, nil
+		return []float64{n}, nil
 	}
 	return v, nil
 }

@@ -45,6 +45,10 @@ var (
 // divides by, Keras' epsilon.
 const NormalizationEpsilon = 1e-7
 
+// Values are per-channel values (a normalization's mean): in YAML one
+// number (for every channel) or a list.
+type Values []float64
+
 // Range is a factor of a random layer: in YAML one number f or [lower,
 // upper].
 type Range []float64
@@ -184,3 +188,7 @@ func (n Network) checkFront(first int) error {
 	}
 	return nil
 }
+
+// Random reports whether layers of type t draw random numbers in training
+// (dropout and the random_* augmentations).
+func (t LayerType) Random() bool { return kinds[t].random }

@@ -22,7 +22,7 @@ func init() {
 		return op.Add(s, y, op.Const(s.SubScope("offset"), float32(l.Offset))), x
 	}
 	builders[config.Normalization] = func(b *builder, s *op.Scope, l config.Layer, x tf.Output, w map[string]*Variable, _ []int) (y, pre tf.Output) {
-		if l.NeedsAdapt() {
+		if l.NeedsAdapt() && !l.Reused { // a reused one gets its source's statistics as weights
 			s.UpdateErr("Build", fmt.Errorf("layer %q: adapt: mean and variance are not computed yet; adapt the network to its training images first (train.Adapt)", l.Name))
 			return x, x
 		}

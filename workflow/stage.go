@@ -49,6 +49,9 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 	if err != nil {
 		return StageReport{}, err
 	}
+	if net, err = train.Adapt(net, trainSet.Images, st.cfg.Data.Scale); err != nil {
+		return StageReport{}, fmt.Errorf("model.%w", err)
+	}
 	if err := os.MkdirAll(st.dir(), 0o755); err != nil {
 		return StageReport{}, err
 	}
