@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strings"
 
@@ -65,7 +66,7 @@ func evalSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) erro
 func predictSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
 	model := fs.String("model", "", "SavedModel `dir` written by tfcifar (required)")
 	top := fs.Int("top", 3, "how many classes to show per image")
-	scale := fs.Float64("scale", 0, "pixel multiplier for an export that does not record its data.scale (default 1); others apply their own")
+	scale := fs.Float64("scale", 0, "deprecated: pixel multiplier for an export written before exports recorded their preprocessing (default 1); others apply their own")
 	trust := trustFlag(fs)
 	return func(ctx context.Context, files []string, out io.Writer) error {
 		switch {
@@ -77,6 +78,8 @@ func predictSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) e
 			return usage(fmt.Errorf("predict: -top %d: want at least 1", *top))
 		case *scale < 0 || math.IsNaN(*scale) || math.IsInf(*scale, 0):
 			return usage(fmt.Errorf("predict: -scale %v: want a finite positive factor", *scale))
+		case *scale != 0:
+			fmt.Fprintln(os.Stderr, "tfcifar: predict: -scale is deprecated: an export applies its own preprocessing (data.scale, rescaling and normalization layers); -scale only serves exports without assets/scale.txt")
 		}
 		preds, err := infer.Predict(ctx, *model, files, infer.PredictOptions{
 			Top: *top, Scale: *scale, Load: savedmodel.LoadOptions{Trust: *trust},
