@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -142,5 +143,26 @@ func TestCacheableStopsAtAugmentation(t *testing.T) {
 	n := Network{Layers: []Layer{frozen(Layer{Type: Rescaling, Scale: 2}), frozen(Layer{Type: RandomFlip}), frozen(Layer{Type: Flatten}), {Type: Dense, Units: 2}}}
 	if got := n.Cacheable(); got != 1 {
 		t.Errorf("Cacheable = %d, want 1 (stops at random_flip)", got)
+	}
+}
+
+// TestAugmentedYAML checks configs/augmented.yaml: the reference workflow
+// with a base network that augments, whose transfer stage then caches no
+// frozen layer.
+func TestAugmentedYAML(t *testing.T) {
+	c, err := Load(filepath.Join("..", "configs", "augmented.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := c.Stages[0].Model.Layers
+	if base[0].Type != RandomFlip || base[1].Type != RandomTranslation || c.Stages[0].Train.Epochs != 15 {
+		t.Errorf("base stage: layers %s, %s and %d epochs; want random_flip, random_translation and 15", base[0].Type, base[1].Type, c.Stages[0].Train.Epochs)
+	}
+	net, err := c.Resolve(1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := net.Cacheable(); k != 0 {
+		t.Errorf("transfer stage caches %d layers, want 0 (random_flip first)", k)
 	}
 }

@@ -119,7 +119,13 @@ var rescalingKind = kind{keras: "Rescaling", prefix: "rescaling", fields: []stri
 	flops: func(_ Layer, in, _ []int) float64 { return 2 * volume(in) },
 }
 
-var normalizationKind = kind{keras: "Normalization", prefix: "normalization", fields: []string{"mean", "variance", "adapt"}, fixed: true,
+// The settings of normalization, also the names of its weights.
+const (
+	meanField     = "mean"
+	varianceField = "variance"
+)
+
+var normalizationKind = kind{keras: "Normalization", prefix: "normalization", fields: []string{meanField, varianceField, "adapt"}, fixed: true,
 	check: func(l Layer) error {
 		switch {
 		case l.Adapt && (l.Mean != nil || l.Variance != nil):
@@ -145,7 +151,7 @@ var normalizationKind = kind{keras: "Normalization", prefix: "normalization", fi
 		for _, f := range []struct {
 			name string
 			v    []float64
-		}{{"mean", l.Mean}, {"variance", l.Variance}} {
+		}{{meanField, l.Mean}, {varianceField, l.Variance}} {
 			if n := len(f.v); n > 1 && n != last(in) {
 				return nil, fmt.Errorf("%s: %d values for %d channels (input %v); want one value or one per channel", f.name, n, last(in), in)
 			}
@@ -154,8 +160,8 @@ var normalizationKind = kind{keras: "Normalization", prefix: "normalization", fi
 	},
 	weights: func(l Layer, in []int) []Weight {
 		c := last(in)
-		return []Weight{{Name: "mean", Shape: []int{c}, Init: Zeros, Value: perChannel(l.Mean, c)},
-			{Name: "variance", Shape: []int{c}, Init: Ones, Value: perChannel(l.Variance, c)}}
+		return []Weight{{Name: meanField, Shape: []int{c}, Init: Zeros, Value: perChannel(l.Mean, c)},
+			{Name: varianceField, Shape: []int{c}, Init: Ones, Value: perChannel(l.Variance, c)}}
 	},
 	flops: func(_ Layer, in, _ []int) float64 { return 2 * volume(in) },
 }
