@@ -53,7 +53,8 @@ const (
 //	normalization:    mean, variance (one value, or one per channel), or
 //	                  adapt: true to compute them per channel from the
 //	                  stage's training images; (x-mean)/max(sqrt(variance), 1e-7)
-//	random_flip:      mode horizontal_and_vertical (or horizontal, vertical)
+//	random_flip:      mode horizontal_and_vertical (both axes at once, as
+//	                  Keras 3), horizontal or vertical
 //	random_translation: height_factor, width_factor (required): f or
 //	                  [lower, upper], fractions of the height and width in
 //	                  [-1, 1] (f means [-f, f]); fill_mode reflect (or

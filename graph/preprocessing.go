@@ -85,25 +85,21 @@ func (b *builder) inTraining(s *op.Scope, x, y tf.Output) tf.Output {
 	return op.Select(s.SubScope("in_training"), b.m.Training, y, x)
 }
 
-// randomFlip flips each image, in training, left-right and/or top-bottom
-// (as l.Mode says) with probability 1/2 each.
+// randomFlip flips each image, in training, with probability 1/2: left-right,
+// top-bottom, or both at once (a half turn) as l.Mode says, one draw per
+// image as in Keras 3.
 func (b *builder) randomFlip(s *op.Scope, l config.Layer, x tf.Output) tf.Output {
-	u := op.Unpack(s, b.draw(s, l, x, 2), 2, op.UnpackAxis(1))
-	half := op.Const(s.SubScope("half"), float32(0.5))
+	u := op.Reshape(s, b.draw(s, l, x, 1), op.Const(s.SubScope("per_image"), []int64{-1}))
+	flip := op.LogicalAnd(s, b.m.Training, op.LessEqual(s, u, op.Const(s.SubScope("half"), float32(0.5))))
 	horizontal, vertical := l.Mode.Flips()
-	for i, f := range []struct {
-		on   bool
-		axis int32
-		name string
-	}{{horizontal, 2, "horizontal"}, {vertical, 1, "vertical"}} {
-		if !f.on {
-			continue
-		}
-		fs := s.SubScope(f.name)
-		flip := op.LogicalAnd(fs, b.m.Training, op.Less(fs, u[i], half))
-		x = op.Select(fs, flip, op.ReverseV2(fs, x, op.Const(fs.SubScope("axis"), []int32{f.axis})), x)
+	var axes []int32
+	if vertical {
+		axes = append(axes, 1)
 	}
-	return x
+	if horizontal {
+		axes = append(axes, 2)
+	}
+	return op.Select(s, flip, op.ReverseV2(s, x, op.Const(s.SubScope("axes"), axes)), x)
 }
 
 // randomTranslation shifts each image, in training, by a fraction of its

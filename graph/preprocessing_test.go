@@ -85,16 +85,19 @@ func TestAugmentationIsSeeded(t *testing.T) {
 	}
 }
 
-// mirror returns img flipped along its rows (vertical) or columns.
-func mirror(img [][][]float32, vertical bool) [][][]float32 {
+// mirror returns img flipped left-right and/or top-bottom.
+func mirror(img [][][]float32, horizontal, vertical bool) [][][]float32 {
 	h, w := len(img), len(img[0])
 	out := make([][][]float32, h)
 	for y := range out {
 		out[y] = make([][]float32, w)
 		for x := range out[y] {
-			sy, sx := y, w-1-x
+			sy, sx := y, x
 			if vertical {
-				sy, sx = h-1-y, x
+				sy = h - 1 - y
+			}
+			if horizontal {
+				sx = w - 1 - x
 			}
 			out[y][x] = img[sy][sx]
 		}
@@ -104,13 +107,13 @@ func mirror(img [][][]float32, vertical bool) [][][]float32 {
 
 func TestRandomFlipFlips(t *testing.T) {
 	px := pixels()
-	for _, mode := range []config.FlipMode{config.Horizontal, config.Vertical} {
+	for _, mode := range []config.FlipMode{config.Horizontal, config.Vertical, config.HorizontalAndVertical} {
 		t.Run(string(mode), func(t *testing.T) {
 			out := layerOutput(t, config.Layer{Type: config.RandomFlip, Mode: mode}, 3, px, true, 1)[0]
 			flipped := 0
 			for i, img := range out {
 				switch {
-				case reflect.DeepEqual(img, mirror(px[i], mode == config.Vertical)):
+				case reflect.DeepEqual(img, mirror(px[i], mode != config.Vertical, mode != config.Horizontal)):
 					flipped++
 				case !reflect.DeepEqual(img, px[i]):
 					t.Fatalf("image %d is neither the input nor its %s mirror", i, mode)

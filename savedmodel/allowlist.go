@@ -17,7 +17,7 @@ var allowed = setOf(
 	// Arithmetic and reductions.
 	"Add", "Sub", "Mul", "FloorDiv", "GreaterEqual", "Prod", "Mean",
 	"ArgMax", "MatMul", "BiasAdd", "RealDiv", "Sqrt", "Maximum", "Minimum",
-	"Less", "LogicalAnd", "Unpack",
+	"LessEqual", "LogicalAnd",
 	// Layers and activations.
 	"Conv2D", "MaxPool", "AvgPool", "FusedBatchNormV3", "Relu", "Sigmoid",
 	"Tanh", "Softmax", "Pad",
