@@ -36,14 +36,14 @@ func init() {
 		return b.randomTranslation(s, l, x, out), x
 	}
 	builders[config.RandomBrightness] = func(b *builder, s *op.Scope, l config.Layer, x tf.Output, _ map[string]*Variable, _ []int) (y, pre tf.Output) {
-		u := b.draw(s, l, x, 1)
+		u := b.draw(s, l, 1)
 		lo, hi := l.Factor.Bounds(true)
 		width := l.ValueRange[1] - l.ValueRange[0]
 		delta := affine(s.SubScope("delta"), u, float32(lo*width), float32((hi-lo)*width))
 		return b.inTraining(s, x, clip(s, l, op.Add(s, x, perImage(s, delta)))), x
 	}
 	builders[config.RandomContrast] = func(b *builder, s *op.Scope, l config.Layer, x tf.Output, _ map[string]*Variable, _ []int) (y, pre tf.Output) {
-		u := b.draw(s, l, x, 1)
+		u := b.draw(s, l, 1)
 		lo, hi := l.Factor.Bounds(false)
 		factor := perImage(s, affine(s.SubScope("factor"), u, float32(1-lo), float32(hi+lo)))
 		mean := op.Mean(s, x, op.Const(s.SubScope("axes"), []int32{1, 2}), op.MeanKeepDims(true))
@@ -52,11 +52,12 @@ func init() {
 	}
 }
 
-// draw returns k uniform values in [0, 1) per image of x ([batch, k]),
-// seeded by the layer's step counter.
-func (b *builder) draw(s *op.Scope, l config.Layer, x tf.Output, k int64) tf.Output {
+// draw returns k uniform values in [0, 1) per image ([batch, k]), seeded by
+// the layer's step counter. The batch size comes from the Images input, as
+// dropout's, so the draw does not depend on the weights (it has no gradient).
+func (b *builder) draw(s *op.Scope, l config.Layer, k int64) tf.Output {
 	seed, advance := b.stepSeed(s, l)
-	batch := op.Slice(s, op.Shape(s, x, op.ShapeOutType(tf.Int64)), op.Const(s.SubScope("begin"), []int64{0}), op.Const(s.SubScope("size"), []int64{1}))
+	batch := op.Slice(s, op.Shape(s, b.images, op.ShapeOutType(tf.Int64)), op.Const(s.SubScope("begin"), []int64{0}), op.Const(s.SubScope("size"), []int64{1}))
 	shape := op.ConcatV2(s, []tf.Output{batch, op.Const(s.SubScope("draws"), []int64{k})}, op.Const(s.SubScope("axis"), int32(0)))
 	u := op.StatelessRandomUniform(s, shape, seed)
 	advance(u.Op)
@@ -89,7 +90,7 @@ func (b *builder) inTraining(s *op.Scope, x, y tf.Output) tf.Output {
 // top-bottom, or both at once (a half turn) as l.Mode says, one draw per
 // image as in Keras 3.
 func (b *builder) randomFlip(s *op.Scope, l config.Layer, x tf.Output) tf.Output {
-	u := op.Reshape(s, b.draw(s, l, x, 1), op.Const(s.SubScope("per_image"), []int64{-1}))
+	u := op.Reshape(s, b.draw(s, l, 1), op.Const(s.SubScope("per_image"), []int64{-1}))
 	flip := op.LogicalAnd(s, b.m.Training, op.LessEqual(s, u, op.Const(s.SubScope("half"), float32(0.5))))
 	horizontal, vertical := l.Mode.Flips()
 	var axes []int32
@@ -109,7 +110,7 @@ func (b *builder) randomTranslation(s *op.Scope, l config.Layer, x tf.Output, sh
 	h, w := float64(shape[0]), float64(shape[1])
 	hl, hu := l.HeightFactor.Bounds(true)
 	wl, wu := l.WidthFactor.Bounds(true)
-	u := b.draw(s, l, x, 2) // [dx, dy] per image
+	u := b.draw(s, l, 2) // [dx, dy] per image
 	d := op.Add(s.SubScope("shift"),
 		op.Mul(s.SubScope("shift"), u, op.Const(s.SubScope("widths"), []float32{float32((wu - wl) * w), float32((hu - hl) * h)})),
 		op.Const(s.SubScope("lows"), []float32{float32(wl * w), float32(hl * h)}))
