@@ -213,3 +213,17 @@ func TestNormalizationNotAdapted(t *testing.T) {
 		t.Errorf("Build = %v, want an error naming adapt", err)
 	}
 }
+
+func TestNormalizationSummaryNotTrainable(t *testing.T) {
+	net := config.Network{Input: []int{4, 4, 3}, Layers: []config.Layer{
+		{Type: config.Normalization, Mean: config.Values{1}, Variance: config.Values{2}},
+		{Type: config.Flatten}, {Type: config.Dense, Units: 2},
+	}}.Named()
+	_, m := build(t, net, 1)
+	if l := m.Layers[0]; l.Params != 6 || l.Trainable {
+		t.Errorf("normalization: %d params, trainable %v; want 6, not trainable", l.Params, l.Trainable)
+	}
+	if total, trainable := m.Params(); total != 6+48*2+2 || trainable != 48*2+2 {
+		t.Errorf("Params = %d total, %d trainable; want %d, %d", total, trainable, 6+48*2+2, 48*2+2)
+	}
+}
