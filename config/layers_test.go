@@ -3,6 +3,7 @@ package config
 import (
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -164,5 +165,27 @@ func TestAugmentedYAML(t *testing.T) {
 	}
 	if k := net.Cacheable(); k != 0 {
 		t.Errorf("transfer stage caches %d layers, want 0 (random_flip first)", k)
+	}
+}
+
+// TestPreprocessingOverrides sets augmentation layers with -set and the
+// environment, whose values are YAML: one-number factors read as [f].
+func TestPreprocessingOverrides(t *testing.T) {
+	t.Setenv("TFCIFAR_STAGES_BASE_MODEL_LAYERS_1", "{type: random_translation, height_factor: 0.1, width_factor: [-0.2, 0.2], fill_mode: nearest}")
+	c, err := Load("", []string{"stages.base.model.layers.0={type: random_contrast, factor: 0.3}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := c.Stages[0].Model.Layers
+	if ls[0].Type != RandomContrast || !reflect.DeepEqual(ls[0].Factor, Range{0.3}) {
+		t.Errorf("-set layer 0 = %+v, want random_contrast with factor [0.3]", ls[0])
+	}
+	if ls[1].Type != RandomTranslation || !reflect.DeepEqual(ls[1].HeightFactor, Range{0.1}) ||
+		!reflect.DeepEqual(ls[1].WidthFactor, Range{-0.2, 0.2}) || ls[1].FillMode != Nearest {
+		t.Errorf("env layer 1 = %+v, want random_translation with factors [0.1] and [-0.2 0.2], fill_mode nearest", ls[1])
+	}
+	_, err = Load("", []string{"stages.base.model.layers.0={type: random_flip, mode: diagonal}"})
+	if err == nil || !strings.Contains(err.Error(), `layers[0] (random_flip): mode: unknown value "diagonal"`) {
+		t.Errorf("bad mode: err = %v, want one naming the layer and mode", err)
 	}
 }
