@@ -24,7 +24,8 @@ var allowed = setOf(
 	// Augmentation: flips and translations, whose output has the shape of
 	// their input.
 	"ReverseV2", "ImageProjectiveTransformV3",
-	// Stateless random numbers: initializers and dropout masks, whose
+	// Stateless random numbers: initializers, dropout masks and augmentation
+	// draws, whose
 	// sizes come from constant shapes or from the batch.
 	"StatelessRandomUniform", "StatelessTruncatedNormal",
 	"StatelessRandomUniformFullInt",

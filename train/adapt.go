@@ -24,9 +24,12 @@ func Adapt(net config.Network, pixels []byte, scale float64) (config.Network, er
 	if !slices.ContainsFunc(net.Layers, adapts) {
 		return net, nil
 	}
-	c := net.Input[len(net.Input)-1]
-	if len(pixels) == 0 || len(pixels)%c != 0 {
-		return net, fmt.Errorf("adapt: %d bytes of training images, want a positive multiple of the %d channels", len(pixels), c)
+	c, size := net.Input[len(net.Input)-1], 1
+	for _, d := range net.Input {
+		size *= d
+	}
+	if len(pixels) == 0 || len(pixels)%size != 0 {
+		return net, fmt.Errorf("adapt: %d bytes of training images, want whole images of shape %v", len(pixels), net.Input)
 	}
 	counts := make([][256]int64, c)
 	for i, p := range pixels {

@@ -52,7 +52,8 @@ func TestAdaptErrors(t *testing.T) {
 	}{
 		{"after a conv", []config.Layer{{Type: config.Conv2D, Filters: 1, Kernel: config.Size{1, 1}}, adapt}, []byte{1, 2}, "layers[0] (conv2d): adapt: a normalization that adapts may follow only"},
 		{"through an unadapted reused one", []config.Layer{reused, adapt}, []byte{1, 2}, "layers[0] (normalization): adapt: the statistics of this reused layer"},
-		{"no images", []config.Layer{adapt}, nil, "adapt: 0 bytes of training images"},
+		{"no images", []config.Layer{adapt}, nil, "adapt: 0 bytes of training images, want whole images of shape [1 1 2]"},
+		{"part of an image", []config.Layer{adapt}, []byte{1, 2, 3}, "adapt: 3 bytes of training images"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
