@@ -25,8 +25,7 @@ var allowed = setOf(
 	// their input.
 	"ReverseV2", "ImageProjectiveTransformV3",
 	// Stateless random numbers: initializers, dropout masks and augmentation
-	// draws, whose
-	// sizes come from constant shapes or from the batch.
+	// draws, whose sizes come from constant shapes or from the batch.
 	"StatelessRandomUniform", "StatelessTruncatedNormal",
 	"StatelessRandomUniformFullInt",
 	// Resource variables.
