@@ -199,6 +199,45 @@ func TestParseNetworkRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	roundTrip(t, n, b)
+	if got, _ := ParseNetwork(b); !got.Layers[1].Frozen {
+		t.Error("trainable: false layer is not Frozen")
+	}
+}
+
+func TestParseNetworkPreprocessing(t *testing.T) {
+	// One-number factors read as [f]; the layers round-trip through YAML.
+	b := []byte(`input: [8, 8, 3]
+layers:
+  - {type: rescaling, scale: 0.00392156862745098, offset: -0.5}
+  - {type: normalization, mean: [0.1, 0.2, 0.3], variance: 2}
+  - {type: random_flip, mode: horizontal}
+  - {type: random_translation, height_factor: 0.1, width_factor: [-0.2, 0.1], fill_mode: constant, fill_value: 3}
+  - {type: random_brightness, factor: 0.2, value_range: [-1, 1]}
+  - {type: random_contrast, factor: [0.1, 0.3]}
+  - {type: flatten}
+  - {type: dense, units: 2}
+`)
+	n, err := ParseNetwork(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := n.Layers
+	if ls[0].Scale != 1.0/255 || ls[0].Offset != -0.5 || !reflect.DeepEqual(ls[1].Variance, Values{2}) || ls[2].Mode != Horizontal ||
+		!reflect.DeepEqual(ls[3].HeightFactor, Range{0.1}) || !reflect.DeepEqual(ls[3].WidthFactor, Range{-0.2, 0.1}) || ls[3].FillMode != Constant ||
+		ls[3].FillValue != 3 || !reflect.DeepEqual(ls[4].ValueRange, []float64{-1, 1}) || !reflect.DeepEqual(ls[5].Factor, Range{0.1, 0.3}) {
+		t.Errorf("parsed %+v", ls)
+	}
+	out, err := n.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, n, out)
+}
+
+// roundTrip checks that b, n's YAML, parses back to n.
+func roundTrip(t *testing.T, n Network, b []byte) {
+	t.Helper()
 	got, err := ParseNetwork(b)
 	if err != nil {
 		t.Fatalf("ParseNetwork: %v\n%s", err, b)
@@ -206,9 +245,6 @@ func TestParseNetworkRoundTrip(t *testing.T) {
 	n = n.frozen()
 	if !reflect.DeepEqual(got, n) {
 		t.Errorf("round trip changed the network:\n got %+v\nwant %+v", got, n)
-	}
-	if !got.Layers[1].Frozen {
-		t.Error("trainable: false layer is not Frozen")
 	}
 }
 

@@ -29,11 +29,15 @@
 // entry per type holding its YAML settings and their defaults, the
 // validation of its settings, its output shape, its weights (and so its
 // parameter count), its forward FLOPs, its Keras class and default-name
-// prefix, and whether it draws random numbers in training (then its output
-// cannot be cached). Validate, Shapes, Footprint, Cacheable, the summary's
+// prefix, whether it draws random numbers in training (then its output
+// cannot be cached), whether it must precede every layer with weights (no
+// gradient), and whether its weights are statistics no gradient trains.
+// The preprocessing and augmentation types (rescaling, normalization,
+// random_*) follow Keras' names and semantics (preprocessing.go). Validate, Shapes, Footprint, Cacheable, the summary's
 // Keras names and the FLOPs estimate all read that table; package graph
 // adds only the op builder of each type. The closed sets of names a layer
-// setting takes are typed too: ActivationFunc, Padding and Initializer.
+// setting takes are typed too: ActivationFunc, Padding, Initializer,
+// FlipMode and FillMode.
 //
 // The package does not import TensorFlow.
 package config

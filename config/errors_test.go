@@ -196,6 +196,24 @@ func TestNetworkErrors(t *testing.T) {
 		{"field of another type in code", Network{Input: []int{4, 4, 1}, Layers: []Layer{{Type: "flatten", Units: 3}}}, "layers[0] (flatten): units: not a setting of flatten"},
 		{"shrinks", Network{Input: []int{2, 2, 1}, Layers: []Layer{conv}}, "layers[0] (conv2d): kernel: [3 3]"},
 		{"batchnorm on rank 2", Network{Input: []int{4, 4, 1}, Layers: []Layer{{Type: "batchnorm"}}}, ""},
+		{"rescaling without scale", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: Rescaling, Offset: 1}}}, "layers[0] (rescaling): scale: required"},
+		{"rescaling infinite", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: Rescaling, Scale: 1e300}}}, "layers[0] (rescaling): scale: want a finite factor"},
+		{"normalization without statistics", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: Normalization, Mean: []float64{1}}}}, "layers[0] (normalization): mean, variance: required"},
+		{"normalization adapt and mean", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: Normalization, Adapt: true, Mean: []float64{1}}}}, "layers[0] (normalization): adapt: computes mean and variance"},
+		{"normalization channels", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: Normalization, Mean: []float64{1, 2}, Variance: []float64{1}}}}, "layers[0] (normalization): mean: 2 values for 3 channels"},
+		{"normalization negative variance", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: Normalization, Mean: []float64{1}, Variance: []float64{-1}}}}, "layers[0] (normalization): variance[0]: want a finite value >= 0"},
+		{"flip mode", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: RandomFlip, Mode: "sideways"}}}, `layers[0] (random_flip): mode: unknown value "sideways"`},
+		{"flip on flat input", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: Flatten}, {Type: RandomFlip}}}, "layers[1] (random_flip): input: random_flip wants an [height, width, channels] input"},
+		{"translation without factor", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: RandomTranslation, WidthFactor: Range{0.1}}}}, "layers[0] (random_translation): height_factor: required"},
+		{"translation factor over 1", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: RandomTranslation, HeightFactor: Range{0.1}, WidthFactor: Range{0.1, 1.5}}}}, "layers[0] (random_translation): width_factor: want a number or [lower, upper] in [-1, 1], got [0.1 1.5]"},
+		{"translation factor negative", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: RandomTranslation, HeightFactor: Range{-0.1}, WidthFactor: Range{0.1}}}}, "height_factor: want one number in [0, 1]"},
+		{"translation lower over upper", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: RandomTranslation, HeightFactor: Range{0.2, 0.1}, WidthFactor: Range{0.1}}}}, "height_factor: want lower <= upper"},
+		{"translation fill mode", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: RandomTranslation, HeightFactor: Range{0.1}, WidthFactor: Range{0.1}, FillMode: "mirror"}}}, `fill_mode: unknown value "mirror"`},
+		{"translation after weights", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: BatchNormalization}, {Type: RandomTranslation, HeightFactor: Range{0.1}, WidthFactor: Range{0.1}}}}, "layers[1] (random_translation): type: random_translation must come before every layer with weights"},
+		{"translation after normalization", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: Normalization, Mean: []float64{0}, Variance: []float64{1}}, {Type: RandomTranslation, HeightFactor: Range{0.1}, WidthFactor: Range{0.1}}}}, ""},
+		{"contrast negative", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: RandomContrast, Factor: Range{-0.1}}}}, "layers[0] (random_contrast): factor: want a number or [lower, upper] in [0, 1]"},
+		{"brightness value range", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: RandomBrightness, Factor: Range{0.1}, ValueRange: []float64{1, 0}}}}, "layers[0] (random_brightness): value_range: want [low, high] with low < high"},
+		{"brightness factor of flip", Network{Input: []int{4, 4, 3}, Layers: []Layer{{Type: RandomFlip, Factor: Range{0.1}}}}, "layers[0] (random_flip): factor: not a setting of random_flip layers (they take mode)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -221,6 +239,8 @@ func TestParseNetworkErrors(t *testing.T) {
 		{"not yaml", "input: [", "network spec"},
 		{"over the size cap", "input: [4, 4, 1]\nlayers: [{type: flatten}]\n#" + strings.Repeat("x", MaxFileSize), "network spec: 1048620 bytes, over the 1 MiB cap"},
 		{"name with a slash", "input: [4, 4, 1]\nlayers: [{type: flatten, name: a/b}]\n", "layers[0] (a/b): name: want letters"},
+		{"factor not a number", "input: [4, 4, 3]\nlayers: [{type: random_contrast, factor: much}]\n", "factor"},
+		{"factor of three", "input: [4, 4, 3]\nlayers: [{type: random_contrast, factor: [0.1, 0.2, 0.3]}]\n", "layers[0] (random_contrast): factor: want a number or [lower, upper]"},
 		{"too many layers", "input: [4, 4, 1]\nlayers: [" + strings.Repeat("{type: flatten}, ", MaxLayers) + "{type: flatten}]\n", "a list of 1001 items, over the cap of 1000"},
 	}
 	for _, tt := range tests {

@@ -133,9 +133,10 @@ func (l Layer) Weights(in []int) []Weight {
 }
 
 // HasWeights reports whether l has parameters that gradients train (a
-// conv2d, dense or batchnorm layer).
+// conv2d, dense or batchnorm layer; not a normalization's statistics).
 func (l Layer) HasWeights() bool {
-	return kinds[l.Type].weights != nil
+	k := kinds[l.Type]
+	return k.weights != nil && !k.fixed
 }
 
 // FLOPs returns the floating-point operations of l's forward pass for one

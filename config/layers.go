@@ -25,6 +25,12 @@ const (
 	Activation             LayerType = "activation"
 	BatchNormalization     LayerType = "batchnorm"
 	ZeroPadding2D          LayerType = "zero_padding2d"
+	Rescaling              LayerType = "rescaling"
+	Normalization          LayerType = "normalization"
+	RandomFlip             LayerType = "random_flip"
+	RandomTranslation      LayerType = "random_translation"
+	RandomBrightness       LayerType = "random_brightness"
+	RandomContrast         LayerType = "random_contrast"
 )
 
 // Layer is one layer of a network. Type selects what it is; each type
@@ -43,6 +49,26 @@ const (
 //	batchnorm:        momentum 0.99; epsilon 0.001 (over the last axis)
 //	zero_padding2d:   pad [1 1]: pad[0] rows of zeros above and below, pad[1]
 //	                  columns left and right; [H W C] -> [H+2*pad[0] W+2*pad[1] C]
+//	rescaling:        scale (required), offset 0: x*scale + offset, always
+//	normalization:    mean, variance (one value, or one per channel), or
+//	                  adapt: true to compute them per channel from the
+//	                  stage's training images; (x-mean)/max(sqrt(variance), 1e-7)
+//	random_flip:      mode horizontal_and_vertical (both axes at once, as
+//	                  Keras 3), horizontal or vertical
+//	random_translation: height_factor, width_factor (required): f or
+//	                  [lower, upper], fractions of the height and width in
+//	                  [-1, 1] (f means [-f, f]); fill_mode reflect (or
+//	                  constant, nearest, wrap); fill_value 0 (constant)
+//	random_brightness: factor (required): f or [lower, upper] in [-1, 1],
+//	                  times the width of value_range [0 255], added per image
+//	random_contrast:  factor (required): f or [lower, upper] in [0, 1],
+//	                  contrast multiplied by a value in [1-lower, 1+upper]
+//
+// The random layers (random_*) change their input only in training, each
+// image drawn anew every step from the seed; at inference they pass it
+// through unchanged. They take [H W C] images; random_brightness and
+// random_contrast clip to value_range (default [0, 255]: put them before a
+// rescaling, or set value_range to the range their input has).
 //
 // Name defaults as Keras names layers (conv2d, conv2d_1, max_pooling2d, ...).
 // Trainable false freezes the layer. Reused and Frozen are not read from
@@ -65,6 +91,18 @@ type Layer struct {
 	Momentum          float64        `mapstructure:"momentum" yaml:"momentum,omitempty"`
 	Epsilon           float64        `mapstructure:"epsilon" yaml:"epsilon,omitempty"`
 	Pad               Size           `mapstructure:"pad" yaml:"pad,flow,omitempty"`
+	Scale             float64        `mapstructure:"scale" yaml:"scale,omitempty"`
+	Offset            float64        `mapstructure:"offset" yaml:"offset,omitempty"`
+	Mean              Values         `mapstructure:"mean" yaml:"mean,flow,omitempty"`
+	Variance          Values         `mapstructure:"variance" yaml:"variance,flow,omitempty"`
+	Adapt             bool           `mapstructure:"adapt" yaml:"adapt,omitempty"`
+	Mode              FlipMode       `mapstructure:"mode" yaml:"mode,omitempty"`
+	HeightFactor      Range          `mapstructure:"height_factor" yaml:"height_factor,flow,omitempty"`
+	WidthFactor       Range          `mapstructure:"width_factor" yaml:"width_factor,flow,omitempty"`
+	FillMode          FillMode       `mapstructure:"fill_mode" yaml:"fill_mode,omitempty"`
+	FillValue         float64        `mapstructure:"fill_value" yaml:"fill_value,omitempty"`
+	Factor            Range          `mapstructure:"factor" yaml:"factor,flow,omitempty"`
+	ValueRange        []float64      `mapstructure:"value_range" yaml:"value_range,flow,omitempty"`
 	Trainable         *bool          `mapstructure:"trainable" yaml:"trainable,omitempty"`
 
 	Reused bool `mapstructure:"-" yaml:"-"` // taken from the source of a transfer network
@@ -84,6 +122,11 @@ type kind struct {
 	weights  func(l Layer, in []int) []Weight       // variables holding parameters
 	flops    func(l Layer, in, out []int) float64   // forward pass per example; nil: one per input value
 	random   bool                                   // draws random numbers in training, so not cacheable
+	// front marks a layer whose ops have no gradient in TensorFlow's graph
+	// API: it must come before every layer with weights.
+	front bool
+	// fixed marks weights that no gradient trains (normalization's statistics).
+	fixed bool
 }
 
 // Settings that several layer types share, by their YAML names.
@@ -117,7 +160,7 @@ var kinds = map[LayerType]kind{
 		},
 		shape: func(l Layer, in []int) ([]int, error) { return windowShape(l, kernelField, l.Kernel, l.Filters, in) },
 		weights: func(l Layer, in []int) []Weight {
-			return l.withBias(Weight{kernelField, []int{l.Kernel[0], l.Kernel[1], last(in), l.Filters}, l.KernelInitializer, true})
+			return l.withBias(Weight{Name: kernelField, Shape: []int{l.Kernel[0], l.Kernel[1], last(in), l.Filters}, Init: l.KernelInitializer, Trainable: true})
 		},
 		flops: func(l Layer, in, out []int) float64 {
 			return volume(out) * (2*float64(l.Kernel[0]*l.Kernel[1]*last(in)) + 1)
@@ -165,7 +208,7 @@ var kinds = map[LayerType]kind{
 			return []int{l.Units}, nil
 		},
 		weights: func(l Layer, in []int) []Weight {
-			return l.withBias(Weight{kernelField, []int{last(in), l.Units}, l.KernelInitializer, true})
+			return l.withBias(Weight{Name: kernelField, Shape: []int{last(in), l.Units}, Init: l.KernelInitializer, Trainable: true})
 		},
 		flops: func(l Layer, in, out []int) float64 { return volume(out) * (2*volume(in) + 1) },
 	},
@@ -194,7 +237,8 @@ var kinds = map[LayerType]kind{
 		},
 		weights: func(l Layer, in []int) []Weight {
 			c := []int{last(in)}
-			return []Weight{{"gamma", c, Ones, true}, {"beta", c, Zeros, true}, {"moving_mean", c, Zeros, false}, {"moving_variance", c, Ones, false}}
+			return []Weight{{Name: "gamma", Shape: c, Init: Ones, Trainable: true}, {Name: "beta", Shape: c, Init: Zeros, Trainable: true},
+				{Name: "moving_mean", Shape: c, Init: Zeros}, {Name: "moving_variance", Shape: c, Init: Ones}}
 		},
 	},
 	ZeroPadding2D: {keras: "ZeroPadding2D", prefix: "zero_padding2d", fields: []string{"pad"},
@@ -209,8 +253,8 @@ var kinds = map[LayerType]kind{
 			return nil
 		},
 		shape: func(l Layer, in []int) ([]int, error) {
-			if len(in) != 3 {
-				return nil, fmt.Errorf("input: zero_padding2d wants an [height, width, channels] input, got %v", in)
+			if err := imageInput(l, in); err != nil {
+				return nil, err
 			}
 			if l.Pad[0] > (math.MaxInt-in[0])/2 || l.Pad[1] > (math.MaxInt-in[1])/2 {
 				return nil, fmt.Errorf("pad: %v on input %v makes more rows or columns than an int holds", []int(l.Pad), in)
@@ -218,16 +262,51 @@ var kinds = map[LayerType]kind{
 			return []int{in[0] + 2*l.Pad[0], in[1] + 2*l.Pad[1], in[2]}, nil
 		},
 	},
+	Rescaling:     rescalingKind,
+	Normalization: normalizationKind,
+	RandomFlip: {keras: "RandomFlip", prefix: "random_flip", fields: []string{"mode"}, random: true,
+		defaults: func(l Layer) Layer { def(&l.Mode, HorizontalAndVertical); return l },
+		check:    func(l Layer) error { return oneOf("mode", l.Mode, flipModes) },
+		shape:    sameImage,
+	},
+	RandomTranslation: {keras: "RandomTranslation", prefix: "random_translation", random: true, front: true,
+		fields:   []string{"height_factor", "width_factor", "fill_mode", "fill_value"},
+		defaults: func(l Layer) Layer { def(&l.FillMode, Reflect); return l },
+		check: func(l Layer) error {
+			return firstErr(l.HeightFactor.check("height_factor", -1, true), l.WidthFactor.check("width_factor", -1, true),
+				oneOf("fill_mode", l.FillMode, fillModes), checkFloat("fill_value", "value", l.FillValue, finite))
+		},
+		shape: sameImage,
+	},
+	RandomBrightness: {keras: "RandomBrightness", prefix: "random_brightness", random: true,
+		fields:   []string{"factor", "value_range"},
+		defaults: valueRangeDefault,
+		check: func(l Layer) error {
+			return firstErr(l.Factor.check("factor", -1, true), checkValueRange(l.ValueRange))
+		},
+		shape: sameImage,
+	},
+	RandomContrast: {keras: "RandomContrast", prefix: "random_contrast", random: true,
+		fields:   []string{"factor", "value_range"},
+		defaults: valueRangeDefault,
+		check: func(l Layer) error {
+			return firstErr(l.Factor.check("factor", 0, false), checkValueRange(l.ValueRange))
+		},
+		shape: sameImage,
+	},
 }
 
 // Weight is one variable of a layer that holds parameters: its name within
 // the layer (kernel, bias, gamma, ...), shape, initial value, and whether
 // gradients train it (a batchnorm's moving statistics are updated otherwise).
+// Value, when set, is the initial value instead of Init's (a
+// normalization's mean and variance from its settings).
 type Weight struct {
 	Name      string
 	Shape     []int
 	Init      Initializer
 	Trainable bool
+	Value     []float64
 }
 
 // poolKind is maxpool2d or avgpool2d.
@@ -263,7 +342,7 @@ func (l Layer) withBias(kernel Weight) []Weight {
 	if !l.HasBias() {
 		return []Weight{kernel}
 	}
-	return []Weight{kernel, {"bias", []int{last(kernel.Shape)}, l.BiasInitializer, true}}
+	return []Weight{kernel, {Name: "bias", Shape: []int{last(kernel.Shape)}, Init: l.BiasInitializer, Trainable: true}}
 }
 
 // windowShape is the output shape of a conv2d or pooling layer sliding a
@@ -293,6 +372,22 @@ func window(n, k, s int, padding Padding) int {
 		return 0
 	}
 	return (n-k)/s + 1
+}
+
+// sameImage is the shape of a layer that keeps its [H W C] input's.
+func sameImage(l Layer, in []int) ([]int, error) {
+	if err := imageInput(l, in); err != nil {
+		return nil, err
+	}
+	return append([]int(nil), in...), nil
+}
+
+// imageInput checks that a layer that works on images gets one.
+func imageInput(l Layer, in []int) error {
+	if len(in) != 3 {
+		return fmt.Errorf("input: %s wants an [height, width, channels] input, got %v", l.Type, in)
+	}
+	return nil
 }
 
 func last(shape []int) int { return shape[len(shape)-1] }

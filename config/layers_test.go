@@ -1,7 +1,9 @@
 package config
 
 import (
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -35,6 +37,13 @@ func TestLayerTable(t *testing.T) {
 			map[string][]int{"gamma": {4}, "beta": {4}, "moving_mean": {4}, "moving_variance": {4}}, 144, true, false},
 		{Layer{Type: ZeroPadding2D}, []int{6, 6, 4}, "ZeroPadding2D", []int{8, 8, 4}, nil, 144, false, false},
 		{Layer{Type: ZeroPadding2D, Pad: Size{2, 0}}, []int{6, 6, 4}, "ZeroPadding2D", []int{10, 6, 4}, nil, 144, false, false},
+		{Layer{Type: Rescaling, Scale: 0.5, Offset: -1}, []int{6, 6, 4}, "Rescaling", []int{6, 6, 4}, nil, 288, false, false},
+		{Layer{Type: Normalization, Mean: []float64{1}, Variance: []float64{1, 2, 3, 4}}, []int{6, 6, 4}, "Normalization", []int{6, 6, 4},
+			map[string][]int{"mean": {4}, "variance": {4}}, 288, false, false},
+		{Layer{Type: RandomFlip}, []int{6, 6, 4}, "RandomFlip", []int{6, 6, 4}, nil, 144, false, true},
+		{Layer{Type: RandomTranslation, HeightFactor: Range{0.1}, WidthFactor: Range{-0.2, 0.3}}, []int{6, 6, 4}, "RandomTranslation", []int{6, 6, 4}, nil, 144, false, true},
+		{Layer{Type: RandomBrightness, Factor: Range{0.2}}, []int{6, 6, 4}, "RandomBrightness", []int{6, 6, 4}, nil, 144, false, true},
+		{Layer{Type: RandomContrast, Factor: Range{0.2}}, []int{6, 6, 4}, "RandomContrast", []int{6, 6, 4}, nil, 144, false, true},
 	}
 	seen := map[LayerType]bool{}
 	for _, tt := range tests {
@@ -99,5 +108,84 @@ func TestCacheableStopsAtRandomLayer(t *testing.T) {
 	n := Network{Layers: []Layer{frozen(Flatten), frozen(Dropout), frozen(Flatten), {Type: Dense, Units: 2}}}
 	if got := n.Cacheable(); got != 1 {
 		t.Errorf("Cacheable = %d, want 1 (stops at dropout)", got)
+	}
+}
+
+func TestNormalizationWeightsCarryStatistics(t *testing.T) {
+	ws := (Layer{Type: Normalization, Mean: []float64{5}, Variance: []float64{1, 2, 3}}).Weights([]int{4, 4, 3})
+	want := map[string][]float64{"mean": {5, 5, 5}, "variance": {1, 2, 3}}
+	for _, w := range ws {
+		if w.Trainable || !reflect.DeepEqual(w.Value, want[w.Name]) {
+			t.Errorf("%s: Trainable %v, Value %v; want not trainable, %v", w.Name, w.Trainable, w.Value, want[w.Name])
+		}
+	}
+}
+
+func TestRangeBounds(t *testing.T) {
+	tests := []struct {
+		r      Range
+		mirror bool
+		lo, hi float64
+	}{
+		{Range{0.2}, true, -0.2, 0.2},
+		{Range{0.2}, false, 0.2, 0.2},
+		{Range{-0.1, 0.3}, true, -0.1, 0.3},
+		{Range{0.1, 0.3}, false, 0.1, 0.3},
+	}
+	for _, tt := range tests {
+		if lo, hi := tt.r.Bounds(tt.mirror); lo != tt.lo || hi != tt.hi {
+			t.Errorf("%v.Bounds(%v) = %g, %g; want %g, %g", tt.r, tt.mirror, lo, hi, tt.lo, tt.hi)
+		}
+	}
+}
+
+func TestCacheableStopsAtAugmentation(t *testing.T) {
+	frozen := func(l Layer) Layer { l.Reused, l.Frozen = true, true; return l }
+	n := Network{Layers: []Layer{frozen(Layer{Type: Rescaling, Scale: 2}), frozen(Layer{Type: RandomFlip}), frozen(Layer{Type: Flatten}), {Type: Dense, Units: 2}}}
+	if got := n.Cacheable(); got != 1 {
+		t.Errorf("Cacheable = %d, want 1 (stops at random_flip)", got)
+	}
+}
+
+// TestAugmentedYAML checks configs/augmented.yaml: the reference workflow
+// with a base network that augments, whose transfer stage then caches no
+// frozen layer.
+func TestAugmentedYAML(t *testing.T) {
+	c, err := Load(filepath.Join("..", "configs", "augmented.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := c.Stages[0].Model.Layers
+	if base[0].Type != RandomFlip || base[1].Type != RandomTranslation || c.Stages[0].Train.Epochs != 15 {
+		t.Errorf("base stage: layers %s, %s and %d epochs; want random_flip, random_translation and 15", base[0].Type, base[1].Type, c.Stages[0].Train.Epochs)
+	}
+	net, err := c.Resolve(1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := net.Cacheable(); k != 0 {
+		t.Errorf("transfer stage caches %d layers, want 0 (random_flip first)", k)
+	}
+}
+
+// TestPreprocessingOverrides sets augmentation layers with -set and the
+// environment, whose values are YAML: one-number factors read as [f].
+func TestPreprocessingOverrides(t *testing.T) {
+	t.Setenv("TFCIFAR_STAGES_BASE_MODEL_LAYERS_1", "{type: random_translation, height_factor: 0.1, width_factor: [-0.2, 0.2], fill_mode: nearest}")
+	c, err := Load("", []string{"stages.base.model.layers.0={type: random_contrast, factor: 0.3}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := c.Stages[0].Model.Layers
+	if ls[0].Type != RandomContrast || !reflect.DeepEqual(ls[0].Factor, Range{0.3}) {
+		t.Errorf("-set layer 0 = %+v, want random_contrast with factor [0.3]", ls[0])
+	}
+	if ls[1].Type != RandomTranslation || !reflect.DeepEqual(ls[1].HeightFactor, Range{0.1}) ||
+		!reflect.DeepEqual(ls[1].WidthFactor, Range{-0.2, 0.2}) || ls[1].FillMode != Nearest {
+		t.Errorf("env layer 1 = %+v, want random_translation with factors [0.1] and [-0.2 0.2], fill_mode nearest", ls[1])
+	}
+	_, err = Load("", []string{"stages.base.model.layers.0={type: random_flip, mode: diagonal}"})
+	if err == nil || !strings.Contains(err.Error(), `layers[0] (random_flip): mode: unknown value "diagonal"`) {
+		t.Errorf("bad mode: err = %v, want one naming the layer and mode", err)
 	}
 }

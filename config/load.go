@@ -157,7 +157,7 @@ func checkSections(v *viper.Viper) error {
 // environment) as YAML.
 func unmarshal(v *viper.Viper, out any) error {
 	err := v.Unmarshal(out,
-		viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(yamlHook, sizeHook, intHook)),
+		viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(yamlHook, sizeHook, rangeHook, intHook)),
 		func(dc *mapstructure.DecoderConfig) {
 			dc.ErrorUnused = true
 			dc.WeaklyTypedInput = false
@@ -191,6 +191,22 @@ func sizeHook(from, to reflect.Type, v any) (any, error) {
 		return Size{n, n}, nil
 	case int64:
 		return Size{int(n), int(n)}, nil
+	}
+	return v, nil
+}
+
+// rangeHook reads a Range or Values written as one number f as [f].
+func rangeHook(from, to reflect.Type, v any) (any, error) {
+	if to != reflect.TypeFor[Range]() && to != reflect.TypeFor[Values]() {
+		return v, nil
+	}
+	switch n := v.(type) {
+	case int:
+		return []float64{float64(n)}, nil
+	case int64:
+		return []float64{float64(n)}, nil
+	case float64:
+		return []float64{n}, nil
 	}
 	return v, nil
 }

@@ -127,7 +127,7 @@ func (n Network) checkLayers(first int) error {
 		}
 		seen[l.Name] = first + i
 	}
-	return nil
+	return n.checkFront(first)
 }
 
 // layerName is what a layer name may look like: a TensorFlow op name

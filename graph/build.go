@@ -77,10 +77,13 @@ func (b *builder) build(net config.Network, shapes [][]int) {
 		if l.Activation == config.Softmax {
 			logits = pre
 		}
-		info := LayerInfo{Name: l.Name, Type: l.Type, OutputShape: dims(shapes[i]), Trainable: !l.Frozen}
+		info := LayerInfo{Name: l.Name, Type: l.Type, OutputShape: dims(shapes[i])}
+		trained := false // some variable trains (a normalization's statistics do not)
 		for _, v := range b.m.Variables[first:] {
 			info.Params += v.Size()
+			trained = trained || v.Trainable
 		}
+		info.Trainable = !l.Frozen && (trained || info.Params == 0)
 		b.m.Layers = append(b.m.Layers, info)
 		b.m.Outputs = append(b.m.Outputs, x)
 	}

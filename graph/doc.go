@@ -18,6 +18,17 @@
 // batchnorm always runs in inference mode (as in Keras), while a frozen
 // dropout still drops in training mode.
 //
+// The preprocessing layers (preprocessing.go) run in training and
+// inference: rescaling (x*scale + offset) and normalization ((x-mean) /
+// max(sqrt(variance), 1e-7), its statistics non-trainable variables whose
+// initial values come from the config). The augmentation layers
+// (random_flip, random_translation, random_brightness, random_contrast)
+// draw per image in training, like dropout from a stateless op seeded by
+// (Options.Seed, layer name, step counter), and select their input
+// unchanged in inference mode. Their draws take the batch size from Images,
+// so they are off the gradient path too; random_translation's transform
+// has no gradient, so config requires it before every layer with weights.
+//
 // Weights are the values of a model's variables by Variable.Name: Check
 // tells whether they fit a model's variables (names, types, shapes, finite
 // values) and Of selects those of some layers by Variable.Layer.
@@ -26,7 +37,7 @@
 // shapes, initializers, trainable or not) come from config's table of layer
 // types, the builder only wires them into ops.
 //
-// graph only builds ops: it opens no files and runs no sessions. The ops it
-// uses all have C++ gradients, so op.Gradients of a loss on Logits with
+// graph only builds ops: it opens no files and runs no sessions. The ops on
+// the gradient path all have C++ gradients, so op.Gradients of a loss on Logits with
 // respect to the Read outputs of TrainableVariables works.
 package graph

@@ -67,7 +67,7 @@ func (b *builder) layer(s *op.Scope, l config.Layer, x tf.Output, in, out []int)
 	}
 	w := map[string]*Variable{}
 	for _, v := range l.Weights(in) {
-		w[v.Name] = b.variable(s, l, v.Name, dims(v.Shape), v.Init, v.Trainable)
+		w[v.Name] = b.variable(s, l, v)
 	}
 	return build(b, s, l, x, w, out)
 }
@@ -115,11 +115,9 @@ func activate(s *op.Scope, name config.ActivationFunc, x tf.Output) tf.Output {
 // 1/65536. The mask's shape comes from the Images batch size and the static
 // layer shape, so it does not depend on the weights.
 func (b *builder) dropout(s *op.Scope, l config.Layer, x tf.Output, shape []int) tf.Output {
-	step := b.variable(s, l, "seed", []int64{}, config.Zeros, false)
-	step.State = true
+	seed, advance := b.stepSeed(s, l)
 	batch := op.Slice(s, op.Shape(s, b.images, op.ShapeOutType(tf.Int64)), op.Const(s.SubScope("begin"), []int64{0}), op.Const(s.SubScope("size"), []int64{1}))
 	dims := op.ConcatV2(s, []tf.Output{batch, op.Const(s.SubScope("dims"), dimsOf(shape))}, op.Const(s.SubScope("axis"), int32(0)))
-	seed := op.Pack(s, []tf.Output{op.Const(s.SubScope("key"), b.opt.Seed^hash(l.Name)), op.Cast(s.SubScope("step"), step.Read, tf.Int64)})
 	n := op.Prod(s, dims, op.Const(s.SubScope("all"), []int32{0}), op.ProdKeepDims(true))
 	words := op.FloorDiv(s, op.Add(s, n, op.Const(s.SubScope("three"), []int64{3})), op.Const(s.SubScope("four"), []int64{4}))
 	bits := op.StatelessRandomUniformFullInt(s, words, seed, op.StatelessRandomUniformFullIntDtype(tf.Uint64))
@@ -130,9 +128,23 @@ func (b *builder) dropout(s *op.Scope, l config.Layer, x tf.Output, shape []int)
 	scale := op.Select(s.SubScope("scale"), b.m.Training, op.Const(s.SubScope("inverse"), float32(1/(1-l.Rate))), op.Const(s.SubScope("one"), float32(1)))
 	keep := op.Cast(s, op.GreaterEqual(s, u, cut), tf.Float)
 	mask := op.Mul(s.SubScope("mask"), keep, scale)
-	advance := s.SubScope("advance").WithControlDependencies(bits.Op)
-	b.m.Updates = append(b.m.Updates, op.AssignAddVariableOp(advance, step.Handle, op.Const(advance.SubScope("one"), float32(1))))
+	advance(bits.Op)
 	return op.Mul(s, x, mask)
+}
+
+// stepSeed adds the step counter of a layer that draws random numbers in
+// training (a float32 variable "<layer>/seed", State) and returns the seed
+// of this step's draws, (Options.Seed ^ hash(layer), step), and advance,
+// which adds to Model.Updates the op that counts the step once the draws
+// (the ops given) are done.
+func (b *builder) stepSeed(s *op.Scope, l config.Layer) (seed tf.Output, advance func(draws ...*tf.Operation)) {
+	step := b.variable(s, l, config.Weight{Name: "seed", Shape: []int{}, Init: config.Zeros})
+	step.State = true
+	seed = op.Pack(s, []tf.Output{op.Const(s.SubScope("key"), b.opt.Seed^hash(l.Name)), op.Cast(s.SubScope("step"), step.Read, tf.Int64)})
+	return seed, func(draws ...*tf.Operation) {
+		as := s.SubScope("advance").WithControlDependencies(draws...)
+		b.m.Updates = append(b.m.Updates, op.AssignAddVariableOp(as, step.Handle, op.Const(as.SubScope("one"), float32(1))))
+	}
 }
 
 func dimsOf(shape []int) []int64 { return dims(shape) }

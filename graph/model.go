@@ -53,5 +53,5 @@ type LayerInfo struct {
 	Type        config.LayerType
 	OutputShape []int64 // without the batch dimension, e.g. [28 28 8]
 	Params      int64   // trainable + non-trainable parameters of the layer
-	Trainable   bool
+	Trainable   bool    // not frozen, and gradients train some of its parameters (if it has any)
 }

@@ -282,7 +282,13 @@ func flatAny(v any) []float32 {
 // one), and that the gradients can be computed in training mode.
 func TestGradients(t *testing.T) {
 	every := config.Network{Input: []int{12, 12, 3}, Layers: []config.Layer{
+		{Type: config.RandomTranslation, HeightFactor: config.Range{0.2}, WidthFactor: config.Range{0.2}}, // no gradient: first
 		{Type: "conv2d", Filters: 4, Kernel: config.Size{3, 3}, Padding: "same", Activation: "tanh"},
+		{Type: config.Rescaling, Scale: 2, Offset: 0.5},
+		{Type: config.Normalization, Mean: config.Values{0.1}, Variance: config.Values{2}},
+		{Type: config.RandomFlip},
+		{Type: config.RandomBrightness, Factor: config.Range{0.1}, ValueRange: []float64{-10, 10}},
+		{Type: config.RandomContrast, Factor: config.Range{0.3}, ValueRange: []float64{-10, 10}},
 		{Type: "batchnorm"},
 		{Type: "maxpool2d"},
 		{Type: "zero_padding2d", Pad: config.Size{1, 2}},

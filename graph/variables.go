@@ -10,23 +10,38 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 )
 
-// variable adds the resource variable <layer>/<param> of the given shape,
-// its Init op (the initializer's value) and its Read output.
-func (b *builder) variable(ls *op.Scope, l config.Layer, param string, shape []int64, init config.Initializer, trainable bool) *Variable {
-	name := l.Name + "/" + param
-	s := ls.SubScope(param)
+// variable adds the resource variable <layer>/<param> of w's shape, its
+// Init op (w.Value, or the initializer's value) and its Read output.
+func (b *builder) variable(ls *op.Scope, l config.Layer, w config.Weight) *Variable {
+	name := l.Name + "/" + w.Name
+	s := ls.SubScope(w.Name)
+	shape := dims(w.Shape)
 	h := op.VarHandleOp(s, tf.Float, tf.MakeShape(shape...), op.VarHandleOpSharedName(name))
+	var initial tf.Output
+	if w.Value != nil {
+		initial = op.Reshape(s.SubScope("initial"), op.Const(s.SubScope("value"), float32s(w.Value)), op.Const(s.SubScope("shape"), shape))
+	} else {
+		initial = b.initial(s.SubScope("initial"), name, shape, w.Init)
+	}
 	v := &Variable{
 		Name:      name,
 		Layer:     l.Name,
 		Shape:     shape,
 		Handle:    h,
-		Init:      op.AssignVariableOp(s, h, b.initial(s.SubScope("initial"), name, shape, init)),
+		Init:      op.AssignVariableOp(s, h, initial),
 		Read:      op.ReadVariableOp(s, h, tf.Float),
-		Trainable: trainable && !l.Frozen,
+		Trainable: w.Trainable && !l.Frozen,
 	}
 	b.m.Variables = append(b.m.Variables, v)
 	return v
+}
+
+func float32s(v []float64) []float32 {
+	f := make([]float32, len(v))
+	for i, x := range v {
+		f[i] = float32(x)
+	}
+	return f
 }
 
 // initial returns the initial value of variable name: zeros, ones, or a

@@ -16,12 +16,16 @@ var allowed = setOf(
 	"Bitcast", "Select", "Fill",
 	// Arithmetic and reductions.
 	"Add", "Sub", "Mul", "FloorDiv", "GreaterEqual", "Prod", "Mean",
-	"ArgMax", "MatMul", "BiasAdd",
+	"ArgMax", "MatMul", "BiasAdd", "RealDiv", "Sqrt", "Maximum", "Minimum",
+	"LessEqual", "LogicalAnd",
 	// Layers and activations.
 	"Conv2D", "MaxPool", "AvgPool", "FusedBatchNormV3", "Relu", "Sigmoid",
 	"Tanh", "Softmax", "Pad",
-	// Stateless random numbers: initializers and dropout masks, whose
-	// sizes come from constant shapes or from the batch.
+	// Augmentation: flips and translations, whose output has the shape of
+	// their input.
+	"ReverseV2", "ImageProjectiveTransformV3",
+	// Stateless random numbers: initializers, dropout masks and augmentation
+	// draws, whose sizes come from constant shapes or from the batch.
 	"StatelessRandomUniform", "StatelessTruncatedNormal",
 	"StatelessRandomUniformFullInt",
 	// Resource variables.

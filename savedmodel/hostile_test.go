@@ -563,6 +563,12 @@ func TestLoadRefusesLargeFiles(t *testing.T) {
 // accepts an export using every layer type.
 func TestLoadAllLayerTypes(t *testing.T) {
 	net := config.Network{Input: []int{32, 32, 3}, Layers: []config.Layer{
+		{Type: config.RandomFlip},
+		{Type: config.RandomTranslation, HeightFactor: config.Range{0.1}, WidthFactor: config.Range{0.1}},
+		{Type: config.RandomBrightness, Factor: config.Range{0.1}},
+		{Type: config.RandomContrast, Factor: config.Range{0.1}},
+		{Type: config.Rescaling, Scale: 1.0 / 255},
+		{Type: config.Normalization, Mean: config.Values{0.5}, Variance: config.Values{0.25}},
 		{Type: config.ZeroPadding2D, Pad: config.Size{1, 2}},
 		{Type: config.Conv2D, Filters: 4, Kernel: config.Size{3, 3}, Padding: "same", Activation: "relu"},
 		{Type: config.BatchNormalization},

@@ -52,6 +52,12 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 	if err != nil {
 		return StageReport{}, err
 	}
+	if net, err = st.sourceStatistics(net); err != nil {
+		return StageReport{}, err
+	}
+	if net, err = train.Adapt(net, trainSet.Images, st.cfg.Data.Scale); err != nil {
+		return StageReport{}, fmt.Errorf("model.%w", err)
+	}
 	if err := os.MkdirAll(st.dir(), 0o755); err != nil {
 		return StageReport{}, err
 	}
@@ -292,6 +298,45 @@ func (st *stage) reusedValues(net config.Network, full *graph.Model) (graph.Weig
 		src = read.Weights
 	}
 	return transfer.Pick(net, full, src)
+}
+
+// sourceStatistics returns net with the statistics of every reused
+// normalization layer that adapts, taken from the trained values of its
+// source stage, so that the network (and its export) records them. A
+// SavedModel source's network records them already.
+func (st *stage) sourceStatistics(net config.Network) (config.Network, error) {
+	from := st.conf().Model.From
+	if from == nil || from.Stage == "" {
+		return net, nil
+	}
+	net.Layers = slices.Clone(net.Layers)
+	for i, l := range net.Layers {
+		if !l.NeedsAdapt() || !l.Reused {
+			continue
+		}
+		src := st.done[from.Stage]
+		mean, okM := src[l.Name+"/mean"]
+		variance, okV := src[l.Name+"/variance"]
+		if !okM || !okV {
+			return net, fmt.Errorf("model.from.stage: stage %q has no trained statistics for layer %q", from.Stage, l.Name)
+		}
+		m, okM := mean.Value().([]float32)
+		v, okV := variance.Value().([]float32)
+		if !okM || !okV {
+			return net, fmt.Errorf("model.from.stage: the statistics of layer %q in stage %q are not float32 vectors", l.Name, from.Stage)
+		}
+		l.Mean, l.Variance, l.Adapt = float64s(m), float64s(v), false
+		net.Layers[i] = l
+	}
+	return net, nil
+}
+
+func float64s(f []float32) config.Values {
+	v := make(config.Values, len(f))
+	for i, x := range f {
+		v[i] = float64(x)
+	}
+	return v
 }
 
 // paramsOf counts the parameters of a built model.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -138,7 +139,7 @@ func writeEvalJSON(out io.Writer, ev *infer.Evaluation, png string) error {
 func predictSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
 	model := fs.String("model", "", "SavedModel `dir` written by tfcifar (required)")
 	top := fs.Int("top", 3, "how many classes to show per image")
-	scale := fs.Float64("scale", 0, "pixel multiplier for an export that does not record its data.scale (default 1); others apply their own")
+	scale := fs.Float64("scale", 0, "deprecated: pixel multiplier for an export written before exports recorded their preprocessing (default 1); others apply their own")
 	asJSON := fs.Bool("json", false, "print one JSON object per image (JSON Lines) instead of text")
 	trust := trustFlag(fs)
 	return func(ctx context.Context, files []string, out io.Writer) error {
@@ -151,6 +152,8 @@ func predictSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) e
 			return usage(fmt.Errorf("predict: -top %d: want at least 1", *top))
 		case *scale < 0 || math.IsNaN(*scale) || math.IsInf(*scale, 0):
 			return usage(fmt.Errorf("predict: -scale %v: want a finite positive factor", *scale))
+		case *scale != 0:
+			fmt.Fprintln(os.Stderr, "tfcifar: predict: -scale is deprecated: an export applies its own preprocessing (data.scale, rescaling and normalization layers); -scale only serves exports without assets/scale.txt")
 		}
 		preds, err := infer.Predict(ctx, *model, files, infer.PredictOptions{
 			Top: *top, Scale: *scale, Load: savedmodel.LoadOptions{Trust: *trust},
