@@ -26,6 +26,7 @@
 //	BatchNormalization      batchnorm: momentum, epsilon (last axis, center and scale)
 //	Activation              activation: activation
 //	ReLU                    activation: relu (no max_value, slope or threshold)
+//	Rescaling               rescaling: scale, offset (one number each, not per channel)
 //
 // Activations must be one of linear, relu, sigmoid, softmax, tanh; layers
 // must compute in float32 and use channels_last. Kernel and bias

@@ -92,7 +92,8 @@ type layerConfig struct {
 	Momentum     float64         `json:"momentum"`
 	Epsilon      float64         `json:"epsilon"`
 	Center       *bool           `json:"center"`
-	Scale        *bool           `json:"scale"`
+	Scale        json.RawMessage `json:"scale"` // BatchNormalization: a bool; Rescaling: a number
+	Offset       json.RawMessage `json:"offset"`
 	KeepDims     bool            `json:"keepdims"`
 	MaxValue     *float64        `json:"max_value"`
 	Slope        float64         `json:"negative_slope"`
@@ -124,7 +125,7 @@ func (s *ints) UnmarshalJSON(b []byte) error {
 const inputLayer = "InputLayer"
 
 // Supported lists the Keras layer classes tfcifar maps, for errors and docs.
-var Supported = []string{inputLayer, opConv2D, "Dense", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+var Supported = []string{inputLayer, opConv2D, "Dense", "Rescaling", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
 	"Flatten", "Dropout", "BatchNormalization", "Activation", "ReLU"}
 
 // poolTypes maps the Keras pooling classes to tfcifar's layer types.
@@ -335,6 +336,11 @@ func mapLayer(class string, c layerConfig) (config.Layer, error) {
 		if c.MaxValue != nil || c.Slope != 0 || c.Threshold != 0 {
 			err = errors.New("max_value, negative_slope and threshold are not supported; want a plain ReLU")
 		}
+	case "Rescaling":
+		l.Type = config.Rescaling
+		if l.Scale, err = number("scale", c.Scale, 1); err == nil {
+			l.Offset, err = number("offset", c.Offset, 0)
+		}
 	case "Sequential", "Functional", "Model":
 		err = errors.New("nested models are not supported; save the model as one flat stack of layers")
 	default:
@@ -345,6 +351,25 @@ func mapLayer(class string, c layerConfig) (config.Layer, error) {
 		l.Type, l.Pool, l.Strides, l.Padding = t, config.Size(c.PoolSize), config.Size(c.Strides), config.Padding(c.Padding)
 	}
 	return l, err
+}
+
+// number reads a Rescaling setting: one number (def when absent).
+// Per-channel lists are refused.
+func number(key string, raw json.RawMessage, def float64) (float64, error) {
+	if isNull(raw) {
+		return def, nil
+	}
+	var v float64
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return 0, fmt.Errorf("%s %s is not supported; want one number", key, raw)
+	}
+	return v, nil
+}
+
+// isFalse reports whether raw is the JSON false.
+func isFalse(raw json.RawMessage) bool {
+	var b bool
+	return json.Unmarshal(raw, &b) == nil && !b
 }
 
 func checkBatchNorm(c layerConfig) error {
@@ -365,7 +390,7 @@ func checkBatchNorm(c layerConfig) error {
 			return fmt.Errorf("axis %v is not supported; want -1 (the channels)", a)
 		}
 	}
-	if c.Center != nil && !*c.Center || c.Scale != nil && !*c.Scale {
+	if c.Center != nil && !*c.Center || isFalse(c.Scale) {
 		return errors.New("center or scale false is not supported; want both true")
 	}
 	return nil

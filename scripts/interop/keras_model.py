@@ -21,6 +21,9 @@ and, for the error cases of the import:
                          statistics changed by one training epoch) and ReLU;
                          with bn_images.f32, bn_probabilities.f32
     bn_export/           its model.export (batch normalization as plain ops)
+    rescaled.keras       a Sequential model taking 0-255 pixels through a
+                         Rescaling layer; rescaled_probabilities.f32 its
+                         predictions for images.f32
     lstm.keras           a model with an LSTM layer; lstm_export/ its model.export
     branch.keras         a Functional model that is not a chain (Add)
     float64.keras        base.keras with conv2d's kernel stored as float64
@@ -110,6 +113,12 @@ def main():
     bn_images = images / 255.0
     bn_images.astype(np.float32).tofile(os.path.join(a.out, "bn_images.f32"))
     bn.predict(bn_images, verbose=0).astype(np.float32).tofile(os.path.join(a.out, "bn_probabilities.f32"))
+
+    rescaled = keras.Sequential([keras.Input((32, 32, 3)), layers.Rescaling(1 / 255.0, offset=-0.5),
+                                 layers.Conv2D(4, 3, activation="relu"), layers.Flatten(),
+                                 layers.Dense(5, activation="softmax")])
+    rescaled.save(os.path.join(a.out, "rescaled.keras"))
+    rescaled.predict(images, verbose=0).astype(np.float32).tofile(os.path.join(a.out, "rescaled_probabilities.f32"))
 
     lstm = keras.Sequential([keras.Input((8, 4)), layers.LSTM(3), layers.Dense(2)])
     lstm.save(os.path.join(a.out, "lstm.keras"))
