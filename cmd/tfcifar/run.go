@@ -38,6 +38,8 @@ func init() {
 			"Prints the accuracy of a tfcifar export on a split of CIFAR-10.", evalSetup},
 		{"predict", "-model DIR [-top 3] [-scale S] [-trust-model] IMAGE...",
 			"Prints the most probable classes of PNG or JPEG images.", predictSetup},
+		{"export", "-format keras [-trust-model] MODEL OUT.keras",
+			"Writes a tfcifar export as a Keras 3 archive.", exportSetup},
 		{"preview", "[-n 4] [-cols 2] [-o preview.png] [-config FILE] [-set key=value]... [-data DIR]",
 			"Writes a PNG grid of the first training images.", previewSetup},
 		{"version", "", "Prints the versions of tfcifar and TensorFlow.", versionSetup},
