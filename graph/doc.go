@@ -4,8 +4,8 @@
 // of a flat network (config.Network after Config.Resolve): an Images
 // placeholder [-1 H W C] (NHWC float32), a Training switch (bool, default
 // false), and Logits [-1 K] and Probabilities = softmax(Logits). Variables are
-// resource variables (VarHandleOp, shared_name = the variable name such as
-// "conv2d/kernel"), each with an Init op that assigns a seeded initial
+// resource variables (a VarHandleOp node named by the variable name, such
+// as "conv2d/kernel", which is also its shared_name), each with an Init op that assigns a seeded initial
 // value drawn with stateless random ops, so a seed fixes the initial
 // weights. Keras defaults apply: Glorot-uniform kernels, zero biases, ones
 // and zeros for batch normalisation.

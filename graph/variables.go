@@ -11,11 +11,18 @@ import (
 )
 
 // variable adds the resource variable <layer>/<param> of the given shape,
-// its Init op (the initializer's value) and its Read output.
+// its Init op (the initializer's value) and its Read output. The
+// VarHandleOp node is named <layer>/<param> itself, as TensorFlow Python
+// names variables, so that loaders show the variable as conv2d/kernel:0;
+// its other ops go under that name (conv2d/kernel/ReadVariableOp).
 func (b *builder) variable(ls *op.Scope, l config.Layer, param string, shape []int64, init config.Initializer, trainable bool) *Variable {
 	name := l.Name + "/" + param
 	s := ls.SubScope(param)
-	h := op.VarHandleOp(s, tf.Float, tf.MakeShape(shape...), op.VarHandleOpSharedName(name))
+	h := ls.AddOperation(tf.OpSpec{
+		Type:  "VarHandleOp",
+		Name:  param,
+		Attrs: map[string]interface{}{"dtype": tf.Float, "shape": tf.MakeShape(shape...), "shared_name": name},
+	}).Output(0)
 	v := &Variable{
 		Name:      name,
 		Layer:     l.Name,

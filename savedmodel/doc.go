@@ -19,7 +19,13 @@
 // built by graph.Build plus a class_ids ArgMax and the saver ops; a SaverDef
 // (V2) naming the filename tensor, save tensor and restore op; the
 // "variables" and "trainable_variables" collections of VariableDef protos
-// (TensorFlow Python lifts resource variables from them); the asset files;
+// (TensorFlow Python lifts resource variables from them: tf.saved_model.load
+// shows them by their names, conv2d/kernel:0, since each VarHandleOp node
+// is named after its variable, and the loaded object's
+// graph.get_collection("trainable_variables") lists the weights of the
+// layers that are not frozen; exports written before the nodes had those
+// names, <name>/VarHandleOp, load and read as well, their checkpoint keys
+// being the same); the asset files;
 // the op definitions the graph uses (stripped_op_list); and the
 // "serving_default" signature (method tensorflow/serving/predict) from
 // "images" (float32 [-1,32,32,3], raw 0-255 pixels, which the graph

@@ -17,6 +17,7 @@ and exits 1 if any fails.
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 
@@ -66,6 +67,19 @@ def main():
         print("FAIL class_ids differ")
     else:
         print(f"ok   class_ids equal: {got_ids.tolist()}")
+
+    # Variables carry the names tfcifar gives them (conv2d/kernel:0), and the
+    # graph's trainable_variables collection lists the weights training
+    # changes (no dropout seed counter, no batchnorm moving statistics).
+    names = [v.name for v in model.variables]
+    unclean = [v for v in names if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[a-z_]+:0", v)]
+    trainable = [v.name for v in model.graph.get_collection("trainable_variables")]
+    stray = [v for v in trainable if v not in names or v.endswith(("/seed:0", "/moving_mean:0", "/moving_variance:0"))]
+    if unclean or not trainable or stray:
+        failures.append(f"variables {names}: unclean {unclean}; trainable {trainable}, not weights {stray}")
+        print("FAIL variable names or trainable_variables")
+    else:
+        print(f"ok   variables {names}; trainable_variables {len(trainable)} of them")
 
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     r = subprocess.run([cli, "show", "--dir", a.export_dir, "--all"], capture_output=True, text=True)
