@@ -14,7 +14,9 @@
 // 1/(1-rate); its random mask does not depend on the weights, so it is off
 // the gradient path) and batch normalisation (batch statistics, and moving
 // statistics updated by Model.Updates, in training; moving statistics in
-// inference). A layer marked Frozen gives non-trainable variables; a frozen
+// inference). Options.Serving builds dropout as an identity, without its
+// step counter, for graphs that only ever infer (SavedModel exports). A
+// layer marked Frozen gives non-trainable variables; a frozen
 // batchnorm always runs in inference mode (as in Keras), while a frozen
 // dropout still drops in training mode.
 //

@@ -115,7 +115,11 @@ func activate(s *op.Scope, name config.ActivationFunc, x tf.Output) tf.Output {
 // 1/65536. The mask's shape comes from the Images batch size and the static
 // layer shape, so it does not depend on the weights.
 func (b *builder) dropout(s *op.Scope, l config.Layer, x tf.Output, shape []int) tf.Output {
-	step := b.variable(s, l, "seed", []int64{}, config.Zeros, false)
+	if b.opt.Serving {
+		b.m.LeftOut = append(b.m.LeftOut, l.Name+"/"+seedParam)
+		return op.Identity(s, x)
+	}
+	step := b.variable(s, l, seedParam, []int64{}, config.Zeros, false)
 	step.State = true
 	batch := op.Slice(s, op.Shape(s, b.images, op.ShapeOutType(tf.Int64)), op.Const(s.SubScope("begin"), []int64{0}), op.Const(s.SubScope("size"), []int64{1}))
 	dims := op.ConcatV2(s, []tf.Output{batch, op.Const(s.SubScope("dims"), dimsOf(shape))}, op.Const(s.SubScope("axis"), int32(0)))
@@ -134,6 +138,9 @@ func (b *builder) dropout(s *op.Scope, l config.Layer, x tf.Output, shape []int)
 	b.m.Updates = append(b.m.Updates, op.AssignAddVariableOp(advance, step.Handle, op.Const(advance.SubScope("one"), float32(1))))
 	return op.Mul(s, x, mask)
 }
+
+// seedParam names the step counter of a dropout layer (dropout/seed).
+const seedParam = "seed"
 
 func dimsOf(shape []int) []int64 { return dims(shape) }
 

@@ -16,7 +16,9 @@
 //	assets/scale.txt                       the training pixel scale (data.scale)
 //
 // saved_model.pb holds one MetaGraphDef tagged "serve": the inference graph
-// built by graph.Build plus a class_ids ArgMax and the saver ops; a SaverDef
+// built by graph.Build (ExportNetwork builds it with graph.Options.Serving:
+// dropout layers are identities, so the export holds weights only and no
+// dropout step counter) plus a class_ids ArgMax and the saver ops; a SaverDef
 // (V2) naming the filename tensor, save tensor and restore op; the
 // "variables" and "trainable_variables" collections of VariableDef protos
 // (TensorFlow Python lifts resource variables from them: tf.saved_model.load

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/checkpoint"
@@ -23,7 +24,11 @@ type Variables struct {
 // skips the graph's), though only the stored network.yaml is built: its
 // variables are restored from the checkpoint in a session configured from
 // opt.Run, so a variable missing from the checkpoint or stored with another
-// shape is an error naming it and dir.
+// shape is an error naming it and dir. The state of a training graph that
+// an export does not hold (the dropout step counters of
+// graph.Model.LeftOut; exports written before serving graphs left them
+// out hold them, and they are not read) is given its initial value, 0, so
+// that the layers can be reused in a network built for training.
 func ReadVariables(dir string, opt LoadOptions) (Variables, error) {
 	meta, _, err := readChecked(dir, opt)
 	if err != nil {
@@ -34,12 +39,28 @@ func ReadVariables(dir string, opt LoadOptions) (Variables, error) {
 		return Variables{}, fmt.Errorf("savedmodel: %s has no variables: %w", dir, err)
 	}
 	s := op.NewScope()
-	m, err := graph.Build(s, meta.Network, graph.Options{})
+	m, err := graph.Build(s, meta.Network, graph.Options{Serving: true})
 	if err == nil {
 		var w graph.Weights
 		if w, err = checkpoint.Read(s, m.Variables, prefix, opt.Run); err == nil {
+			err = restartState(w, m.LeftOut)
+		}
+		if err == nil {
 			return Variables{Meta: meta, Weights: w}, nil
 		}
 	}
 	return Variables{}, fmt.Errorf("savedmodel: read variables of %s: %w", dir, err)
+}
+
+// restartState sets each state variable of names in w to its initial
+// value: a float32 scalar 0.
+func restartState(w graph.Weights, names []string) error {
+	for _, name := range names {
+		t, err := tf.NewTensor(float32(0))
+		if err != nil {
+			return err
+		}
+		w[name] = t
+	}
+	return nil
 }
