@@ -9,6 +9,7 @@
 // config.Network. The variables are written by a checkpoint.Saver:
 //
 //	saved_model.pb                         SavedModel, schema version 1
+//	fingerprint.pb                         FingerprintDef (fingerprint.go)
 //	variables/variables.index              checkpoint written by the save op
 //	variables/variables.data-00000-of-00001
 //	assets/classes.txt                     class names, one a line, in output order

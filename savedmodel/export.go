@@ -296,7 +296,7 @@ func write(dir string, sg *serveGraph, w graph.Weights, assets map[string][]byte
 	return nil
 }
 
-// writeProto writes saved_model.pb into dir.
+// writeProto writes saved_model.pb and its fingerprint.pb into dir.
 func writeProto(dir string, sg *serveGraph) error {
 	sm, err := sg.savedModel()
 	if err != nil {
@@ -312,5 +312,8 @@ func writeProto(dir string, sg *serveGraph) error {
 	if err != nil {
 		return fmt.Errorf("serialize saved_model.pb: %w", err)
 	}
-	return os.WriteFile(filepath.Join(dir, graphFile), b, 0o644)
+	if err := os.WriteFile(filepath.Join(dir, graphFile), b, 0o644); err != nil {
+		return err
+	}
+	return writeFingerprint(dir, sm, b)
 }

@@ -23,6 +23,8 @@ import sys
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import fingerprint_pb2
+from tensorflow.python.saved_model.pywrap_saved_model import fingerprinting as fingerprinting_pywrap
 
 SIGNATURE = "serving_default"
 
@@ -82,6 +84,19 @@ def main():
         print("FAIL variable names or trainable_variables")
     else:
         print(f"ok   variables {names}; trainable_variables {len(trainable)} of them")
+
+    # fingerprint.pb: read as TensorFlow reads it; the checkpoint hash and the
+    # (empty) object graph hash are TensorFlow's own, as its C++ fingerprinter
+    # computes them for the same files.
+    got_fp = tf.saved_model.experimental.read_fingerprint(a.export_dir)
+    tf_fp = fingerprint_pb2.FingerprintDef()
+    tf_fp.ParseFromString(fingerprinting_pywrap.CreateFingerprintDef(a.export_dir))
+    if (got_fp.checkpoint_hash != tf_fp.checkpoint_hash or got_fp.saved_object_graph_hash != 0
+            or got_fp.version.producer != 1 or not got_fp.singleprint()):
+        failures.append(f"fingerprint {got_fp}: checkpoint hash, want TensorFlow's {tf_fp.checkpoint_hash}")
+        print("FAIL fingerprint.pb")
+    else:
+        print(f"ok   fingerprint.pb read: singleprint {got_fp.singleprint()}, checkpoint hash equal to TensorFlow's")
 
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     r = subprocess.run([cli, "show", "--dir", a.export_dir, "--all"], capture_output=True, text=True)
