@@ -63,7 +63,7 @@ func Export(path string, v savedmodel.Variables) error {
 // naming the layer. State that is not a weight (the step counters that
 // seed dropout masks in training) is left out: Keras draws its own.
 func ExportArchive(w io.Writer, v savedmodel.Variables, saved time.Time) error {
-	m, err := sequential(v.Network, v.Scale)
+	m, err := sequential(v.Network, v.Scale, v.Trainable)
 	if err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ const sequentialName = "sequential"
 
 // sequential translates net, whose images an export multiplies by scale,
 // into a Keras Sequential model.
-func sequential(net config.Network, scale float64) (*model, error) {
+func sequential(net config.Network, scale float64, trainable map[string]bool) (*model, error) {
 	if err := net.Validate(); err != nil {
 		return nil, err
 	}
@@ -244,8 +244,7 @@ func sequential(net config.Network, scale float64) (*model, error) {
 		if err != nil {
 			return nil, err
 		}
-		trainable := !l.Frozen && (l.Trainable == nil || *l.Trainable)
-		kl := add(l.Type.Keras(), l.Name, trainable, in, c)
+		kl := add(l.Type.Keras(), l.Name, layerTrainable(l, in, trainable), in, c)
 		for _, w := range l.Weights(in) {
 			kl.weights = append(kl.weights, weightRef{variable: l.Name + "/" + w.Name, shape: w.Shape})
 		}
@@ -299,6 +298,26 @@ func snakeCase(class string) string {
 		b.WriteRune(unicode.ToLower(c))
 	}
 	return b.String()
+}
+
+// layerTrainable reports whether l is trainable in Keras: not frozen in
+// the spec and, when the export lists its trainable variables
+// (trainable), with a weight among them (a reused layer is frozen by the
+// network that reused it, which network.yaml does not record).
+func layerTrainable(l config.Layer, in []int, trainable map[string]bool) bool {
+	if l.Frozen || l.Trainable != nil && !*l.Trainable {
+		return false
+	}
+	ws := l.Weights(in)
+	if trainable == nil || len(ws) == 0 {
+		return true
+	}
+	for _, w := range ws {
+		if trainable[l.Name+"/"+w.Name] {
+			return true
+		}
+	}
+	return false
 }
 
 // freeName returns the first of prefix, prefix_1, ... not in taken, and

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,16 @@ func everyLayerNet() config.Network {
 		{Type: config.Flatten},
 		{Type: config.Dense, Units: 5},
 	}}
+}
+
+// reusedNet is the reference network with its first two layers frozen as
+// a transfer network freezes reused layers: network.yaml does not record
+// it, the export's trainable_variables collection does.
+func reusedNet() config.Network {
+	net := config.Default().Stages[0].Model
+	net.Layers = slices.Clone(net.Layers)
+	net.Layers[0].Frozen, net.Layers[1].Frozen = true, true
+	return net
 }
 
 // seededWeights builds net with seed and returns its initial variable
@@ -127,7 +138,7 @@ func TestExportKeras(t *testing.T) {
 		scale  float64
 		frozen []string
 	}{
-		{"reference network, pixels scaled by 1/255", config.Default().Stages[0].Model, 1.0 / 255, nil},
+		{"reference network with reused frozen layers, pixels scaled by 1/255", reusedNet(), 1.0 / 255, []string{"conv2d", "conv2d_1"}},
 		{"every layer type, a frozen layer, raw pixels", everyLayerNet(), 1, []string{"frozen_conv"}},
 	}
 	tmp := t.TempDir()

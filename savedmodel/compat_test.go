@@ -42,6 +42,9 @@ func TestLoadOldVariableNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !v.Trainable["conv2d/kernel"] || !v.Trainable["dense/bias"] || len(v.Trainable) != 4 {
+		t.Errorf("trainable variables %v, want the 4 weights", v.Trainable)
+	}
 	// The step counter is training state: it is not read, but restarted.
 	if got := v.Weights["dropout/seed"].Value(); got != float32(0) {
 		t.Errorf("dropout/seed reads %v, want 0", got)

@@ -4,6 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	varpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/variable_go_proto"
+	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
@@ -12,11 +18,15 @@ import (
 	"github.com/tfcifar/tfcifar/graph"
 )
 
-// Variables is what ReadVariables reads from an export: its assets and the
-// values of its variables (float32 tensors owned by the caller).
+// Variables is what ReadVariables reads from an export: its assets, the
+// values of its variables (float32 tensors owned by the caller) and which
+// of them the export lists as trainable (its trainable_variables
+// collection; nil when it has none): those of the layers that were not
+// frozen, which network.yaml does not record for reused layers.
 type Variables struct {
 	Meta
-	Weights graph.Weights
+	Weights   graph.Weights
+	Trainable map[string]bool
 }
 
 // ReadVariables reads the assets and the variable values of the export in
@@ -30,7 +40,7 @@ type Variables struct {
 // out hold them, and they are not read) is given its initial value, 0, so
 // that the layers can be reused in a network built for training.
 func ReadVariables(dir string, opt LoadOptions) (Variables, error) {
-	meta, _, err := readChecked(dir, opt)
+	meta, mg, err := readChecked(dir, opt)
 	if err != nil {
 		return Variables{}, err
 	}
@@ -46,7 +56,7 @@ func ReadVariables(dir string, opt LoadOptions) (Variables, error) {
 			err = restartState(w, m.LeftOut)
 		}
 		if err == nil {
-			return Variables{Meta: meta, Weights: w}, nil
+			return Variables{Meta: meta, Weights: w, Trainable: trainableNames(mg)}, nil
 		}
 	}
 	return Variables{}, fmt.Errorf("savedmodel: read variables of %s: %w", dir, err)
@@ -63,4 +73,24 @@ func restartState(w graph.Weights, names []string) error {
 		w[name] = t
 	}
 	return nil
+}
+
+// trainableNames returns the variable names (conv2d/kernel) of the
+// trainable_variables collection of mg, or nil when it has none. Exports
+// whose VarHandleOp nodes were named <variable>/VarHandleOp are read too.
+func trainableNames(mg *pb.MetaGraphDef) map[string]bool {
+	list := mg.GetCollectionDef()["trainable_variables"].GetBytesList().GetValue()
+	if list == nil {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, b := range list {
+		var def varpb.VariableDef
+		if proto.Unmarshal(b, &def) != nil {
+			continue
+		}
+		node := nodeName(def.GetVariableName())
+		names[strings.TrimSuffix(node, "/VarHandleOp")] = true
+	}
+	return names
 }
