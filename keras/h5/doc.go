@@ -1,4 +1,4 @@
-// Package h5 reads and writes HDF5 files, the format of Keras weights
+// Package h5 handles HDF5 files, the format of Keras weights
 // (model.weights.h5), in pure Go.
 //
 // Writer builds a file of groups, float32 datasets and string attributes
