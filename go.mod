@@ -3,6 +3,7 @@ module github.com/tfcifar/tfcifar
 go 1.26.0
 
 require (
+	github.com/dgryski/go-farm v0.0.0-20240924180020-3414d57e47da
 	github.com/galeone/tensorflow/tensorflow/go v0.0.0-20221023090153-6b7fa0680c3e
 	github.com/galeone/tfgo v0.0.0-20230715013254-16113111dc99
 	github.com/go-viper/mapstructure/v2 v2.4.0

@@ -17,9 +17,16 @@ import (
 // or 1, multiplies the images before the first layer, so that the model
 // takes raw 0-255 pixels (a SavedModel's serving graph carries the
 // training scale this way); training feeds pixels already scaled.
+//
+// Serving builds a graph for inference only: a dropout or random
+// augmentation layer is an Identity, without the step counter that seeds
+// its draws in training
+// (Model.LeftOut names those counters), so the graph holds only weights.
+// Feeding Training true still switches batch normalisation.
 type Options struct {
-	Seed  int64
-	Scale float32
+	Seed    int64
+	Scale   float32
+	Serving bool
 }
 
 // builder holds the state of one Build.

@@ -4,8 +4,8 @@
 // of a flat network (config.Network after Config.Resolve): an Images
 // placeholder [-1 H W C] (NHWC float32), a Training switch (bool, default
 // false), and Logits [-1 K] and Probabilities = softmax(Logits). Variables are
-// resource variables (VarHandleOp, shared_name = the variable name such as
-// "conv2d/kernel"), each with an Init op that assigns a seeded initial
+// resource variables (a VarHandleOp node named by the variable name, such
+// as "conv2d/kernel", which is also its shared_name), each with an Init op that assigns a seeded initial
 // value drawn with stateless random ops, so a seed fixes the initial
 // weights. Keras defaults apply: Glorot-uniform kernels, zero biases, ones
 // and zeros for batch normalisation.
@@ -14,7 +14,9 @@
 // 1/(1-rate); its random mask does not depend on the weights, so it is off
 // the gradient path) and batch normalisation (batch statistics, and moving
 // statistics updated by Model.Updates, in training; moving statistics in
-// inference). A layer marked Frozen gives non-trainable variables; a frozen
+// inference). Options.Serving builds dropout and the random augmentation
+// layers as identities, without their step counters, for graphs that only ever infer (SavedModel exports). A
+// layer marked Frozen gives non-trainable variables; a frozen
 // batchnorm always runs in inference mode (as in Keras), while a frozen
 // dropout still drops in training mode.
 //

@@ -65,6 +65,11 @@ func (b *builder) layer(s *op.Scope, l config.Layer, x tf.Output, in, out []int)
 		s.UpdateErr("Build", fmt.Errorf("layer %q: unknown type %q", l.Name, l.Type))
 		return x, x
 	}
+	if b.opt.Serving && l.Type.Random() {
+		// Inference needs neither the draws nor their step counter.
+		b.m.LeftOut = append(b.m.LeftOut, l.Name+"/"+seedParam)
+		return op.Identity(s, x), x
+	}
 	w := map[string]*Variable{}
 	for _, v := range l.Weights(in) {
 		w[v.Name] = b.variable(s, l, v)
@@ -132,13 +137,17 @@ func (b *builder) dropout(s *op.Scope, l config.Layer, x tf.Output, shape []int)
 	return op.Mul(s, x, mask)
 }
 
+// seedParam names the step counter of a layer that draws random numbers
+// in training (dropout/seed, random_flip/seed).
+const seedParam = "seed"
+
 // stepSeed adds the step counter of a layer that draws random numbers in
 // training (a float32 variable "<layer>/seed", State) and returns the seed
 // of this step's draws, (Options.Seed ^ hash(layer), step), and advance,
 // which adds to Model.Updates the op that counts the step once the draws
 // (the ops given) are done.
 func (b *builder) stepSeed(s *op.Scope, l config.Layer) (seed tf.Output, advance func(draws ...*tf.Operation)) {
-	step := b.variable(s, l, config.Weight{Name: "seed", Shape: []int{}, Init: config.Zeros})
+	step := b.variable(s, l, config.Weight{Name: seedParam, Shape: []int{}, Init: config.Zeros})
 	step.State = true
 	seed = op.Pack(s, []tf.Output{op.Const(s.SubScope("key"), b.opt.Seed^hash(l.Name)), op.Cast(s.SubScope("step"), step.Read, tf.Int64)})
 	return seed, func(draws ...*tf.Operation) {

@@ -42,6 +42,11 @@ type Model struct {
 	// true): batchnorm moving statistics and the step counters that give
 	// dropout a new mask each step; empty for networks without either.
 	Updates []*tf.Operation
+	// LeftOut names the state variables a Serving build leaves out (the
+	// step counters of dropout and random layers, "dropout/seed"), which a
+	// training build of the
+	// same network has.
+	LeftOut []string
 	Layers  []LayerInfo
 	// Outputs are the output of each layer, in the order of Layers.
 	Outputs []tf.Output

@@ -11,12 +11,19 @@ import (
 )
 
 // variable adds the resource variable <layer>/<param> of w's shape, its
-// Init op (w.Value, or the initializer's value) and its Read output.
+// Init op (w.Value, or the initializer's value) and its Read output. The
+// VarHandleOp node is named <layer>/<param> itself, as TensorFlow Python
+// names variables, so that loaders show the variable as conv2d/kernel:0;
+// its other ops go under that name (conv2d/kernel/ReadVariableOp).
 func (b *builder) variable(ls *op.Scope, l config.Layer, w config.Weight) *Variable {
 	name := l.Name + "/" + w.Name
 	s := ls.SubScope(w.Name)
 	shape := dims(w.Shape)
-	h := op.VarHandleOp(s, tf.Float, tf.MakeShape(shape...), op.VarHandleOpSharedName(name))
+	h := ls.AddOperation(tf.OpSpec{
+		Type:  "VarHandleOp",
+		Name:  w.Name,
+		Attrs: map[string]interface{}{"dtype": tf.Float, "shape": tf.MakeShape(shape...), "shared_name": name},
+	}).Output(0)
 	var initial tf.Output
 	if w.Value != nil {
 		initial = op.Reshape(s.SubScope("initial"), op.Const(s.SubScope("value"), float32s(w.Value)), op.Const(s.SubScope("shape"), shape))

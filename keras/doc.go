@@ -1,6 +1,8 @@
-// Package keras reads Keras models as tfcifar networks with their weights,
-// so a network trained in Keras can be frozen and trained on in tfcifar
-// (from: {keras: PATH} in a stage's model) without Python at run time.
+// Package keras moves networks between tfcifar and Keras without Python
+// at run time. Read takes Keras models as tfcifar networks with their
+// weights, so a network trained in Keras can be frozen and trained on in
+// tfcifar (from: {keras: PATH} in a stage's model); Export writes a
+// tfcifar export as a .keras archive.
 //
 // Read takes a Keras 3 archive, as model.save("m.keras") writes it: a zip
 // of config.json (the model's architecture) and model.weights.h5 (its
@@ -87,4 +89,13 @@
 // together) or compressing more than 200 to 1 (a zip bomb), and an entry
 // holding more than its header declares. config.json is read up to 16 MiB;
 // the weights file up to MaxWeightsBytes, in memory.
+//
+// # Export
+//
+// Export writes a tfcifar SavedModel export (savedmodel.Variables: its
+// network spec, pixel scale and weights) as a .keras archive that
+// keras.models.load_model opens: metadata.json, config.json (a Sequential
+// model of the Keras layers matching the network's) and model.weights.h5
+// (written by package h5), so that Keras predicts on raw 0-255 pixels what
+// the export's serving signature does.
 package keras

@@ -9,6 +9,7 @@
 // config.Network. The variables are written by a checkpoint.Saver:
 //
 //	saved_model.pb                         SavedModel, schema version 1
+//	fingerprint.pb                         FingerprintDef (fingerprint.go)
 //	variables/variables.index              checkpoint written by the save op
 //	variables/variables.data-00000-of-00001
 //	assets/classes.txt                     class names, one a line, in output order
@@ -16,10 +17,18 @@
 //	assets/scale.txt                       the training pixel scale (data.scale)
 //
 // saved_model.pb holds one MetaGraphDef tagged "serve": the inference graph
-// built by graph.Build plus a class_ids ArgMax and the saver ops; a SaverDef
+// built by graph.Build (ExportNetwork builds it with graph.Options.Serving:
+// dropout layers are identities, so the export holds weights only and no
+// dropout step counter) plus a class_ids ArgMax and the saver ops; a SaverDef
 // (V2) naming the filename tensor, save tensor and restore op; the
 // "variables" and "trainable_variables" collections of VariableDef protos
-// (TensorFlow Python lifts resource variables from them); the asset files;
+// (TensorFlow Python lifts resource variables from them: tf.saved_model.load
+// shows them by their names, conv2d/kernel:0, since each VarHandleOp node
+// is named after its variable, and the loaded object's
+// graph.get_collection("trainable_variables") lists the weights of the
+// layers that are not frozen; exports written before the nodes had those
+// names, <name>/VarHandleOp, load and read as well, their checkpoint keys
+// being the same); the asset files;
 // the op definitions the graph uses (stripped_op_list); and the
 // "serving_default" signature (method tensorflow/serving/predict) from
 // "images" (float32 [-1,32,32,3], raw 0-255 pixels, which the graph

@@ -163,7 +163,7 @@ func TestExportReplaces(t *testing.T) {
 	if left := entries(t, filepath.Join(parent, "m")); !slices.Equal(left, []string{"2"}) {
 		t.Errorf("export dir holds %v, want only version 2", left)
 	}
-	if left := entries(t, filepath.Join(parent, "m", "2")); !slices.Equal(left, []string{"assets", "saved_model.pb", "variables"}) {
+	if left := entries(t, filepath.Join(parent, "m", "2")); !slices.Equal(left, []string{"assets", "fingerprint.pb", "saved_model.pb", "variables"}) {
 		t.Errorf("export holds %v", left)
 	}
 }

@@ -59,13 +59,22 @@ type Built struct {
 // "graph", "assets", "rename"); tests set it to inject failures.
 var step = func(string) error { return nil }
 
-// ExportNetwork builds net for serving (graph.Build with opt.Seed and
-// opt.Scale in a new graph) and exports it with w like Export.
+// ExportNetwork builds net for serving (graph.Build with opt.Seed,
+// opt.Scale and Serving in a new graph) and exports it with w like Export.
+// w may hold the training state a serving graph leaves out (the dropout
+// step counters of graph.Model.LeftOut, as a trainer's values do): it is
+// not exported, since inference never draws a dropout mask.
 func ExportNetwork(dir string, net config.Network, w graph.Weights, opt Options) (string, error) {
 	s := op.NewScope()
-	m, err := graph.Build(s, net, graph.Options{Seed: opt.Seed, Scale: float32(scaleOf(opt))})
+	m, err := graph.Build(s, net, graph.Options{Seed: opt.Seed, Scale: float32(scaleOf(opt)), Serving: true})
 	if err != nil {
 		return "", fmt.Errorf("savedmodel: export %s: %w", filepath.Clean(dir), err)
+	}
+	if len(m.LeftOut) > 0 {
+		w = w.Clone()
+		for _, name := range m.LeftOut {
+			delete(w, name)
+		}
 	}
 	return Export(dir, Built{Scope: s, Model: m, Network: net, Weights: w}, opt)
 }
@@ -287,7 +296,7 @@ func write(dir string, sg *serveGraph, w graph.Weights, assets map[string][]byte
 	return nil
 }
 
-// writeProto writes saved_model.pb into dir.
+// writeProto writes saved_model.pb and its fingerprint.pb into dir.
 func writeProto(dir string, sg *serveGraph) error {
 	sm, err := sg.savedModel()
 	if err != nil {
@@ -303,5 +312,8 @@ func writeProto(dir string, sg *serveGraph) error {
 	if err != nil {
 		return fmt.Errorf("serialize saved_model.pb: %w", err)
 	}
-	return os.WriteFile(filepath.Join(dir, graphFile), b, 0o644)
+	if err := os.WriteFile(filepath.Join(dir, graphFile), b, 0o644); err != nil {
+		return err
+	}
+	return writeFingerprint(dir, sm, b)
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // exportFiles are the entries of an export directory as Export writes it.
-var exportFiles = map[string]bool{graphFile: true, variablesDir: true, assetsDir: true}
+var exportFiles = map[string]bool{graphFile: true, fingerprintFile: true, variablesDir: true, assetsDir: true}
 
 // CheckTarget reports whether Export may write to dir: it may when dir does
 // not exist, is an empty directory or holds a tfcifar export

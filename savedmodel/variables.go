@@ -4,18 +4,29 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"google.golang.org/protobuf/proto"
+
+	varpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/variable_go_proto"
+	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/checkpoint"
 	"github.com/tfcifar/tfcifar/graph"
 )
 
-// Variables is what ReadVariables reads from an export: its assets and the
-// values of its variables (float32 tensors owned by the caller).
+// Variables is what ReadVariables reads from an export: its assets, the
+// values of its variables (float32 tensors owned by the caller) and which
+// of them the export lists as trainable (its trainable_variables
+// collection; nil when it has none): those of the layers that were not
+// frozen, which network.yaml does not record for reused layers.
 type Variables struct {
 	Meta
-	Weights graph.Weights
+	Weights   graph.Weights
+	Trainable map[string]bool
 }
 
 // ReadVariables reads the assets and the variable values of the export in
@@ -23,9 +34,13 @@ type Variables struct {
 // skips the graph's), though only the stored network.yaml is built: its
 // variables are restored from the checkpoint in a session configured from
 // opt.Run, so a variable missing from the checkpoint or stored with another
-// shape is an error naming it and dir.
+// shape is an error naming it and dir. The state of a training graph that
+// an export does not hold (the dropout step counters of
+// graph.Model.LeftOut; exports written before serving graphs left them
+// out hold them, and they are not read) is given its initial value, 0, so
+// that the layers can be reused in a network built for training.
 func ReadVariables(dir string, opt LoadOptions) (Variables, error) {
-	meta, _, err := readChecked(dir, opt)
+	meta, mg, err := readChecked(dir, opt)
 	if err != nil {
 		return Variables{}, err
 	}
@@ -34,12 +49,48 @@ func ReadVariables(dir string, opt LoadOptions) (Variables, error) {
 		return Variables{}, fmt.Errorf("savedmodel: %s has no variables: %w", dir, err)
 	}
 	s := op.NewScope()
-	m, err := graph.Build(s, meta.Network, graph.Options{})
+	m, err := graph.Build(s, meta.Network, graph.Options{Serving: true})
 	if err == nil {
 		var w graph.Weights
 		if w, err = checkpoint.Read(s, m.Variables, prefix, opt.Run); err == nil {
-			return Variables{Meta: meta, Weights: w}, nil
+			err = restartState(w, m.LeftOut)
+		}
+		if err == nil {
+			return Variables{Meta: meta, Weights: w, Trainable: trainableNames(mg)}, nil
 		}
 	}
 	return Variables{}, fmt.Errorf("savedmodel: read variables of %s: %w", dir, err)
+}
+
+// restartState sets each state variable of names in w to its initial
+// value: a float32 scalar 0.
+func restartState(w graph.Weights, names []string) error {
+	for _, name := range names {
+		t, err := tf.NewTensor(float32(0))
+		if err != nil {
+			return err
+		}
+		w[name] = t
+	}
+	return nil
+}
+
+// trainableNames returns the variable names (conv2d/kernel) of the
+// trainable_variables collection of mg, or nil when it has none. Exports
+// whose VarHandleOp nodes were named <variable>/VarHandleOp are read too.
+func trainableNames(mg *pb.MetaGraphDef) map[string]bool {
+	list := mg.GetCollectionDef()["trainable_variables"].GetBytesList().GetValue()
+	if list == nil {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, b := range list {
+		var def varpb.VariableDef
+		if proto.Unmarshal(b, &def) != nil {
+			continue
+		}
+		node := nodeName(def.GetVariableName())
+		names[strings.TrimSuffix(node, "/VarHandleOp")] = true
+	}
+	return names
 }

@@ -6,6 +6,7 @@
 //	tfcifar [-config FILE] [-set key=value]... [-data DIR] [-out DIR] [-resume] [-overwrite] [-progress auto|bar|lines|off]
 //	tfcifar eval -model DIR [-split val|train|test] [-trust-model] [-config FILE] [-set key=value]... [-data DIR]
 //	tfcifar predict -model DIR [-top 3] [-scale S] [-trust-model] image.png...
+//	tfcifar export -format keras [-trust-model] MODEL OUT.keras
 //	tfcifar preview [-config FILE] [-set key=value]... [-data DIR] [-n 4] [-cols 2] [-o preview.png]
 //	tfcifar version
 //	tfcifar help [COMMAND]

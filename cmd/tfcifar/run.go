@@ -38,6 +38,8 @@ func init() {
 			"Prints the loss, accuracy, per-class report and confusion matrix of a tfcifar export on a split of its data (CIFAR-10, CIFAR-100 or an image folder), and draws the matrix as a PNG.", evalSetup},
 		{"predict", "-model DIR [-top 3] [-scale S] [-json] [-trust-model] IMAGE...",
 			"Prints the most probable classes of PNG, JPEG, GIF or BMP images.", predictSetup},
+		{"export", "-format keras [-trust-model] MODEL OUT.keras",
+			"Writes a tfcifar export as a Keras 3 archive.", exportSetup},
 		{"preview", "[-n 4] [-cols 2] [-o preview.png] [-config FILE] [-set key=value]... [-data DIR]",
 			"Writes a PNG grid of the first training images.", previewSetup},
 		{"import", "MODEL.keras|SAVEDMODEL_DIR",

@@ -17,11 +17,14 @@ and exits 1 if any fails.
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import fingerprint_pb2
+from tensorflow.python.saved_model.pywrap_saved_model import fingerprinting as fingerprinting_pywrap
 
 SIGNATURE = "serving_default"
 
@@ -66,6 +69,34 @@ def main():
         print("FAIL class_ids differ")
     else:
         print(f"ok   class_ids equal: {got_ids.tolist()}")
+
+    # Variables carry the names tfcifar gives them (conv2d/kernel:0), and the
+    # graph's trainable_variables collection lists the weights training
+    # changes (no dropout seed counter, no batchnorm moving statistics).
+    names = [v.name for v in model.variables]
+    unclean = [v for v in names if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[a-z_]+:0", v)]
+    trainable = [v.name for v in model.graph.get_collection("trainable_variables")]
+    stray = [v for v in trainable if v not in names or v.endswith(("/seed:0", "/moving_mean:0", "/moving_variance:0"))]
+    # A serving graph draws no dropout mask, so it holds no mask seed.
+    seeds = [v for v in names if v.endswith("/seed:0")]
+    if unclean or not trainable or stray or seeds:
+        failures.append(f"variables {names}: unclean {unclean}; trainable {trainable}, not weights {stray}; seeds {seeds}")
+        print("FAIL variable names or trainable_variables")
+    else:
+        print(f"ok   variables {names}; trainable_variables {len(trainable)} of them")
+
+    # fingerprint.pb: read as TensorFlow reads it; the checkpoint hash and the
+    # (empty) object graph hash are TensorFlow's own, as its C++ fingerprinter
+    # computes them for the same files.
+    got_fp = tf.saved_model.experimental.read_fingerprint(a.export_dir)
+    tf_fp = fingerprint_pb2.FingerprintDef()
+    tf_fp.ParseFromString(fingerprinting_pywrap.CreateFingerprintDef(a.export_dir))
+    if (got_fp.checkpoint_hash != tf_fp.checkpoint_hash or got_fp.saved_object_graph_hash != 0
+            or got_fp.version.producer != 1 or not got_fp.singleprint()):
+        failures.append(f"fingerprint {got_fp}: checkpoint hash, want TensorFlow's {tf_fp.checkpoint_hash}")
+        print("FAIL fingerprint.pb")
+    else:
+        print(f"ok   fingerprint.pb read: singleprint {got_fp.singleprint()}, checkpoint hash equal to TensorFlow's")
 
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     r = subprocess.run([cli, "show", "--dir", a.export_dir, "--all"], capture_output=True, text=True)
