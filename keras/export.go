@@ -254,7 +254,7 @@ func sequential(net config.Network, scale float64, trainable map[string]bool) (*
 		add("Activation", freeName("activation", taken), true, in, map[string]any{keyActivation: string(config.Softmax)})
 	}
 	m.config = map[string]any{
-		"module": "keras", "class_name": "Sequential", "registered_name": nil,
+		"module": "keras", "class_name": sequentialClass, "registered_name": nil,
 		"config": map[string]any{
 			keyName: sequentialName, "trainable": true, keyDtype: dtypePolicy(),
 			"layers": layers, "build_input_shape": batchShape(net.Input),

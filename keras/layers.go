@@ -124,6 +124,9 @@ func (s *ints) UnmarshalJSON(b []byte) error {
 // inputLayer is the Keras class of a model's input.
 const inputLayer = "InputLayer"
 
+// sequential is the Keras class of a plain stack of layers.
+const sequentialClass = "Sequential"
+
 // Supported lists the Keras layer classes tfcifar maps, for errors and docs.
 var Supported = []string{inputLayer, opConv2D, "Dense", "Rescaling", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
 	"Flatten", "Dropout", "BatchNormalization", "Activation", "ReLU"}
@@ -155,7 +158,7 @@ func parseNetwork(b []byte) (net config.Network, keys []string, name string, err
 		return config.Network{}, nil, "", fmt.Errorf("config.json: %w", err)
 	}
 	switch mc.ClassName {
-	case "Sequential":
+	case sequentialClass:
 	case "Functional", "Model":
 		if err := checkChain(mc.Config.Layers, mc.Config.OutputLayers); err != nil {
 			return config.Network{}, nil, "", fmt.Errorf("config.json: %s model %q: %w", mc.ClassName, mc.Config.Name, err)
@@ -341,7 +344,7 @@ func mapLayer(class string, c layerConfig) (config.Layer, error) {
 		if l.Scale, err = number("scale", c.Scale, 1); err == nil {
 			l.Offset, err = number("offset", c.Offset, 0)
 		}
-	case "Sequential", "Functional", "Model":
+	case sequentialClass, "Functional", "Model":
 		err = errors.New("nested models are not supported; save the model as one flat stack of layers")
 	default:
 		t, ok := poolTypes[class]
