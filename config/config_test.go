@@ -249,7 +249,7 @@ func TestValidConfigs(t *testing.T) {
 		{"versioned export", minimal, []string{"stages.0.export.version=3"}},
 		{"gpu device", minimal, []string{"run.device=/device:GPU:1"}},
 		{"short gpu device", minimal, []string{"run.device=gpu:1"}},
-		{"auto device with float16", minimal, []string{"run.device=auto", "run.precision=mixed_float16", "run.gpu.memory_growth=true", "run.xla=true"}},
+		{"auto device with gpu settings", minimal, []string{"run.device=auto", "run.gpu.memory_growth=true", "run.xla=true"}},
 		{"standard split", minimal, []string{"data.split=standard", "data.validation_fraction=0"}},
 		{"reuse by layer list", "", []string{"stages.1.model.from={stage: base, layers: [conv2d, conv2d_1]}", "stages.1.model.layers=[{type: flatten}, {type: dense, units: 5}]"}},
 		{"fine tune with own rate", "", []string{"stages.1.model.from.frozen=false", "stages.1.model.from.learning_rate=0.0001"}},

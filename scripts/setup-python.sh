@@ -21,6 +21,12 @@ venv=${TFCIFAR_VENV:-$cache/tfcifar/venv-tf2.21.0}
 python=${PYTHON:-python3}
 stamp="$venv/.tfcifar-requirements"
 
+# One build at a time: tests of several packages may ask at once, and a second
+# build would remove the virtualenv under the first.
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9
+
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then
 	echo "$venv/bin/python"
 	exit 0
