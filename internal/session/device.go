@@ -8,6 +8,7 @@ import (
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/internal/tfgpu"
 )
 
@@ -68,7 +69,7 @@ func sessionGPUs(r config.Run) ([]tf.Device, error) {
 	}
 	var gpus []tf.Device
 	for _, d := range devs {
-		if d.Type == "GPU" {
+		if d.Type == gpuType {
 			gpus = append(gpus, d)
 		}
 	}
@@ -77,7 +78,7 @@ func sessionGPUs(r config.Run) ([]tf.Device, error) {
 
 // Devices lists what TensorFlow sees with r's settings (all GPUs for the
 // device auto): the CPU and each GPU, with their memory.
-func Devices(r config.Run) ([]tf.Device, error) {
+func Devices(r config.Run) (_ []tf.Device, err error) {
 	if kind, _, _ := config.ParseDevice(r.Device); kind != config.CPU {
 		_, _ = tfgpu.LoadCUDA() // without it, TensorFlow sees no GPU, which Devices reports
 	}
@@ -89,6 +90,6 @@ func Devices(r config.Run) ([]tf.Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open session: %w", err)
 	}
-	defer sess.Close()
+	defer closer.Join(&err, sess)
 	return sess.ListDevices()
 }

@@ -47,7 +47,7 @@ func Config(r config.Run) (c *pb.ConfigProto, gpu bool, err error) {
 	}
 	switch kind {
 	case config.CPU:
-		c.DeviceCount = map[string]int32{"GPU": 0}
+		c.DeviceCount = map[string]int32{gpuType: 0}
 	case config.GPU, config.Auto:
 		gpu = kind == config.GPU
 		c.GpuOptions = &pb.GPUOptions{AllowGrowth: r.GPU.MemoryGrowth}
@@ -57,6 +57,9 @@ func Config(r config.Run) (c *pb.ConfigProto, gpu bool, err error) {
 	}
 	return c, gpu, nil
 }
+
+// gpuType is TensorFlow's device type of GPUs.
+const gpuType = "GPU"
 
 // Options returns the session options for r (see Config) and whether r
 // asks for a GPU. It makes sure sessions own their thread pools (see the
@@ -136,7 +139,7 @@ func checkGPU(sess *tf.Session, device string, must bool) (bool, error) {
 	}
 	var names []string
 	for _, d := range devs {
-		if d.Type == "GPU" {
+		if d.Type == gpuType {
 			return true, nil
 		}
 		names = append(names, d.Name)
