@@ -59,8 +59,8 @@ func (d Data) Validate() error {
 // mixed_bfloat16 (TensorFlow's oneDNN graph rewrite runs convolutions and
 // matrix products in bfloat16 with float32 variables, faster on CPUs with
 // bfloat16 units such as AMX or AVX512-BF16); mixed_float16 is refused
-// with the reason (see Validate). XLA compiles the graphs' clusters with
-// XLA's just-in-time compiler. GPU holds the GPU settings.
+// with the reason (see Validate). XLA turns on TensorFlow's XLA
+// auto-clustering, which compiles and fuses ops on GPUs (not on the CPU). GPU holds the GPU settings.
 type Run struct {
 	Out            string `mapstructure:"out" yaml:"out"`
 	Seed           int64  `mapstructure:"seed" yaml:"seed"`
