@@ -72,3 +72,21 @@ func TestDriverGPUString(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestCUDALibraries loads the NVIDIA libraries the installer put next to
+// the CUDA build (they need no driver to load), so a missing or misnamed
+// one shows here rather than on a GPU machine. The CPU build has none.
+func TestCUDALibraries(t *testing.T) {
+	if err := loadCUDALibraries(); err != nil {
+		t.Fatal(err)
+	}
+	if !cudaWanted() {
+		return
+	}
+	if _, err := os.Stat(CUDAPrefix() + "/nvidia/cuda_nvcc/bin/ptxas"); err != nil {
+		t.Errorf("XLA's ptxas: %v", err)
+	}
+	if flags := os.Getenv("XLA_FLAGS"); !strings.Contains(flags, "--xla_gpu_cuda_data_dir="+CUDAPrefix()+"/nvidia/cuda_nvcc") {
+		t.Errorf("XLA_FLAGS = %q, want the CUDA data dir of %s", flags, CUDAPrefix())
+	}
+}
