@@ -10,6 +10,10 @@ DATA ?=
 OUT ?=
 ARGS ?=
 BIN := bin/tfcifar
+# GPU=1: build, run and test against the CUDA build of libtensorflow (see the
+# README's GPU section), installed next to the CPU one; the binary is
+# bin/tfcifar-gpu.
+GPU ?=
 
 # TensorFlow's informational start-up lines (oneDNN, CPU features) are noise in
 # the Python tools' output too (tfcifar hides them itself).
@@ -25,6 +29,10 @@ endif
 # Installs libtensorflow when missing and sets the cgo flags a user-prefix
 # install needs (none for the system install made as root).
 LIBTF := eval "$$(scripts/install-libtensorflow.sh --env)"
+ifeq ($(GPU),1)
+LIBTF := eval "$$(scripts/install-libtensorflow.sh --gpu --env)"
+BIN := bin/tfcifar-gpu
+endif
 
 .PHONY: run test lint build libtensorflow python bench clean
 
@@ -36,18 +44,25 @@ run: build
 lint:
 	$(LIBTF) && $(GO) tool -modfile=tools/go.mod golangci-lint run ./...
 
+ifeq ($(GPU),1)
+# make test GPU=1: the CUDA build's install checks, its Go tests and the
+# reference trained one epoch on it and on the CPU build (no GPU needed).
+test:
+	scripts/test-gpu-build
+else
 # The linter runs first, then the real-data test of cifar so that CIFAR-10 is
 # found, or downloaded once, before the packages' tests run in parallel.
 test: lint python
 	$(LIBTF) && $(GO) vet ./... && $(GO) test -count=1 -v -run 'TestVersion|TestGradients' ./internal/libtf/ && \
 		$(GO) test -count=1 -run '^TestRealData$$' ./cifar/ && $(GO) test -count=1 -timeout 30m ./...
 	"$$(scripts/setup-python.sh | tail -n1)" scripts/keras_reference_test.py
+endif
 
 build:
 	$(LIBTF) && $(GO) build -o $(BIN) ./cmd/tfcifar
 
 libtensorflow:
-	scripts/install-libtensorflow.sh
+	scripts/install-libtensorflow.sh $(if $(filter 1,$(GPU)),--gpu)
 
 python:
 	scripts/setup-python.sh >/dev/null

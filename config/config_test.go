@@ -260,6 +260,9 @@ func TestOverrides(t *testing.T) {
 		{"env data.dir", map[string]string{"TFCIFAR_DATA_DIR": "/data"}, nil, func(c *Config) bool { return c.Data.Dir == "/data" }},
 		{"env data.cache_dir", map[string]string{"TFCIFAR_DATA_CACHE_DIR": "/c"}, nil, func(c *Config) bool { return c.Data.CacheDir == "/c" }},
 		{"env number", map[string]string{"TFCIFAR_RUN_SEED": "7"}, nil, func(c *Config) bool { return c.Run.Seed == 7 }},
+		{"env gpu settings", map[string]string{"TFCIFAR_RUN_GPU_MEMORY_GROWTH": "true", "TFCIFAR_RUN_DEVICE": "gpu:1", "TFCIFAR_RUN_XLA": "true"}, nil, func(c *Config) bool {
+			return c.Run.GPU.MemoryGrowth && c.Run.Device == "gpu:1" && c.Run.XLA
+		}},
 		{"set beats env", map[string]string{"TFCIFAR_RUN_OUT": "env"}, []string{"run.out=set"}, func(c *Config) bool { return c.Run.Out == "set" }},
 		{"env stage by index", map[string]string{"TFCIFAR_STAGES_1_TRAIN_EPOCHS": "2"}, nil, func(c *Config) bool { return c.Stages[1].Train.Epochs == 2 }},
 		{"callback defaults", nil, []string{"stages.base.train.callbacks.early_stopping.patience=3", "stages.base.train.callbacks.reduce_lr_on_plateau.min_lr=1e-5"}, func(c *Config) bool {
@@ -331,6 +334,8 @@ func TestValidConfigs(t *testing.T) {
 		{"step schedule", minimal, []string{"stages.0.train.schedule={name: step, step_epochs: 2, gamma: 0.5}"}},
 		{"versioned export", minimal, []string{"stages.0.export.version=3"}},
 		{"gpu device", minimal, []string{"run.device=/device:GPU:1"}},
+		{"short gpu device", minimal, []string{"run.device=gpu:1"}},
+		{"auto device with gpu settings", minimal, []string{"run.device=auto", "run.gpu.memory_growth=true", "run.xla=true"}},
 		{"standard split", minimal, []string{"data.split=standard", "data.validation_fraction=0"}},
 		{"reuse by layer list", "", []string{"stages.1.model.from={stage: base, layers: [conv2d, conv2d_1]}", "stages.1.model.layers=[{type: flatten}, {type: dense, units: 5}]"}},
 		{"fine tune with own rate", "", []string{"stages.1.model.from.frozen=false", "stages.1.model.from.learning_rate=0.0001"}},
@@ -381,6 +386,7 @@ func TestParseDevice(t *testing.T) {
 	}{
 		{"", "cpu", -1}, {"cpu", "cpu", -1}, {"GPU", "gpu", -1}, {"/device:GPU:1", "gpu", 1},
 		{"/gpu:0", "gpu", 0}, {"/device:CPU:0", "cpu", 0}, {"/cpu", "cpu", -1},
+		{"auto", "auto", -1}, {"AUTO", "auto", -1}, {"gpu:0", "gpu", 0}, {"GPU:12", "gpu", 12},
 	} {
 		kind, index, err := ParseDevice(c.device)
 		if err != nil || kind != c.kind || index != c.index {

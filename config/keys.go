@@ -11,10 +11,11 @@ import (
 )
 
 // otherEnv are the TFCIFAR_ environment variables that are not config
-// overrides (test data, Python virtualenv, libtensorflow prefix, reference
-// test length, TensorFlow's own logging); Load leaves them alone and
-// refuses any other TFCIFAR_ variable that names no config key.
-var otherEnv = []string{"TFCIFAR_DATA", "TFCIFAR_VENV", "TFCIFAR_LIBTENSORFLOW", "TFCIFAR_REFERENCE_EPOCHS", "TFCIFAR_TF_LOG"}
+// overrides (test data, Python virtualenv, libtensorflow prefixes, the CUDA
+// build's tests, reference test length, TensorFlow's own logging); Load
+// leaves them alone and refuses any other TFCIFAR_ variable that names no
+// config key.
+var otherEnv = []string{"TFCIFAR_DATA", "TFCIFAR_VENV", "TFCIFAR_LIBTENSORFLOW", "TFCIFAR_LIBTENSORFLOW_GPU", "TFCIFAR_GPU_BUILD", "TFCIFAR_REFERENCE_EPOCHS", "TFCIFAR_TF_LOG"}
 
 var (
 	configType = reflect.TypeFor[Config]()

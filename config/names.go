@@ -35,8 +35,8 @@ func Schedules() []string { return slices.Clone(schedules) }
 func ReservedNames() []string { return slices.Clone(reservedNames) }
 
 // OtherEnv returns the TFCIFAR_ environment variables that are not config
-// overrides (test data, Python virtualenv, libtensorflow prefix, reference
-// test length, TensorFlow's own logging); Load leaves them alone and
+// overrides (test data, Python virtualenv, libtensorflow prefixes, the CUDA
+// build's tests, reference test length, TensorFlow's own logging); Load leaves them alone and
 // refuses any other TFCIFAR_ variable that names no config key.
 func OtherEnv() []string { return slices.Clone(otherEnv) }
 
@@ -45,6 +45,7 @@ func OtherEnv() []string { return slices.Clone(otherEnv) }
 const (
 	CPU  = "cpu"
 	GPU  = "gpu"
+	Auto = "auto"
 	Adam = "adam"
 	SGD  = "sgd"
 )

@@ -138,14 +138,18 @@ func (d Data) NumClasses() int {
 //
 // Out is the run directory (models, histories, charts, resolved config).
 // Seed seeds initial weights, dropout and shuffling. Thread counts of 0 let
-// TensorFlow choose. Device is cpu, gpu or a full device string such as
+// TensorFlow choose. Device is cpu, gpu, gpu:N, auto (the first GPU when
+// TensorFlow sees one, else the CPU) or a full device string such as
 // "/device:GPU:1". Progress is auto (a bar on a terminal, lines otherwise),
 // bar, lines or off. Precision is float32 (as the reference) or
-// mixed_bfloat16: TensorFlow's oneDNN graph rewrite runs convolutions and
-// matrix products in bfloat16 with float32 variables, which is faster on
-// CPUs with bfloat16 units (AMX, AVX512-BF16). TensorBoard writes event
-// files under each stage's logs/ (Keras' layout), with batch-level scalars
-// every TensorBoardUpdateFreq steps (0: per epoch only).
+// mixed_bfloat16 (TensorFlow's oneDNN graph rewrite runs convolutions and
+// matrix products in bfloat16 with float32 variables, faster on CPUs with
+// bfloat16 units such as AMX or AVX512-BF16); mixed_float16 is refused
+// with the reason (see Validate). XLA turns on TensorFlow's XLA
+// auto-clustering, which compiles and fuses ops on GPUs (not on the CPU).
+// GPU holds the GPU settings. TensorBoard writes event files under each
+// stage's logs/ (Keras' layout), with batch-level scalars every
+// TensorBoardUpdateFreq steps (0: per epoch only).
 type Run struct {
 	Out                   string `mapstructure:"out" yaml:"out"`
 	Seed                  int64  `mapstructure:"seed" yaml:"seed"`
@@ -154,12 +158,29 @@ type Run struct {
 	Device                string `mapstructure:"device" yaml:"device"`
 	Progress              string `mapstructure:"progress" yaml:"progress"`
 	Precision             string `mapstructure:"precision" yaml:"precision"`
+	XLA                   bool   `mapstructure:"xla" yaml:"xla"`
+	GPU                   RunGPU `mapstructure:"gpu" yaml:"gpu"`
 	TensorBoard           bool   `mapstructure:"tensorboard" yaml:"tensorboard"`
 	TensorBoardUpdateFreq int    `mapstructure:"tensorboard_update_freq" yaml:"tensorboard_update_freq"`
 }
 
+// RunGPU holds the GPU settings of a run. MemoryGrowth makes TensorFlow
+// take GPU memory as the run needs it instead of nearly all of it at the
+// start (for a GPU shared with other processes).
+type RunGPU struct {
+	MemoryGrowth bool `mapstructure:"memory_growth" yaml:"memory_growth"`
+}
+
+// The names run.precision accepts, and MixedFloat16, which it names in its
+// refusal.
+const (
+	Float32       = "float32"
+	MixedBfloat16 = "mixed_bfloat16"
+	MixedFloat16  = "mixed_float16"
+)
+
 // precisions are the names run.precision accepts.
-var precisions = []string{"float32", "mixed_bfloat16"}
+var precisions = []string{Float32, MixedBfloat16}
 
 // The progress modes run.progress names.
 const (
@@ -174,7 +195,7 @@ var progresses = []string{ProgressAuto, ProgressBar, ProgressLines, ProgressOff}
 
 // DefaultRun is the reference run section.
 func DefaultRun() Run {
-	return Run{Out: "runs/transfer", Seed: 42, Device: CPU, Progress: ProgressAuto, Precision: "float32", TensorBoard: true}
+	return Run{Out: "runs/transfer", Seed: 42, Device: CPU, Progress: ProgressAuto, Precision: Float32, TensorBoard: true}
 }
 
 // Validate checks r.
@@ -190,6 +211,11 @@ func (r Run) Validate() error {
 		return fmt.Errorf("run.progress: want one of %s, got %q", strings.Join(progresses, ", "), r.Progress)
 	case r.TensorBoardUpdateFreq < 0:
 		return fmt.Errorf("run.tensorboard_update_freq: want a number of steps >= 0 (0: per epoch only), got %d", r.TensorBoardUpdateFreq)
+	case r.Precision == MixedFloat16:
+		// float16 gradients underflow without loss scaling (Keras scales the
+		// loss and skips the steps whose gradients overflow); the training
+		// graph has no such step yet, and the CPU has no float16 speed-up.
+		return fmt.Errorf("run.precision: mixed_float16 is not supported yet (float16 training on a GPU needs dynamic loss scaling, which tfcifar does not implement); want %s", strings.Join(precisions, " or "))
 	case !slices.Contains(precisions, r.Precision):
 		return fmt.Errorf("run.precision: want one of %s, got %q", strings.Join(precisions, ", "), r.Precision)
 	}
@@ -197,26 +223,32 @@ func (r Run) Validate() error {
 	return err
 }
 
-// ParseDevice reads a run.device: cpu, gpu, "" (cpu) or a local device
-// string such as "/device:GPU:1", "/gpu:0" or "/device:CPU:0", and returns
-// the lower-case type and the index (-1 when not given). A device of a
-// job, replica or task ("/job:worker/replica:0/task:3/device:CPU:0") is
-// refused: tfcifar trains in one process, on its own devices.
+// ParseDevice reads a run.device: cpu, gpu, gpu:N, auto, "" (cpu) or a
+// local device string such as "/device:GPU:1", "/gpu:0" or
+// "/device:CPU:0", and returns the lower-case type (cpu, gpu or auto) and
+// the index (-1 when not given). A device of a job, replica or task
+// ("/job:worker/replica:0/task:3/device:CPU:0") is refused: tfcifar trains
+// in one process, on its own devices.
 func ParseDevice(d string) (kind string, index int, err error) {
 	switch strings.ToLower(d) {
 	case "", CPU:
 		return CPU, -1, nil
 	case GPU:
 		return GPU, -1, nil
+	case Auto:
+		return Auto, -1, nil
 	}
-	bad := fmt.Errorf("run.device: want cpu, gpu or a device string like /device:GPU:0, got %q", d)
+	bad := fmt.Errorf("run.device: want auto, cpu, gpu, gpu:N or a device string like /device:GPU:0, got %q", d)
 	if !strings.HasPrefix(d, "/") {
+		if n, ok := strings.CutPrefix(strings.ToLower(d), GPU+":"); ok {
+			return parseIndex(GPU, n, bad)
+		}
 		return "", 0, bad
 	}
 	parts := strings.Split(strings.ToLower(d[1:]), "/")
 	for _, p := range parts {
 		if k, _, _ := strings.Cut(p, ":"); k == "job" || k == "replica" || k == "task" {
-			return "", 0, fmt.Errorf("run.device: %q names a %s; distributed devices are not supported (tfcifar trains in one process), want cpu, gpu or /device:GPU:N", d, k)
+			return "", 0, fmt.Errorf("run.device: %q names a %s; distributed devices are not supported (tfcifar trains in one process), want auto, cpu, gpu, gpu:N or /device:GPU:N", d, k)
 		}
 	}
 	if len(parts) != 1 {
@@ -230,7 +262,12 @@ func ParseDevice(d string) (kind string, index int, err error) {
 	if !ok {
 		return kind, -1, nil
 	}
-	index, err = strconv.Atoi(num)
+	return parseIndex(kind, num, bad)
+}
+
+// parseIndex reads the device index num of a device of type kind.
+func parseIndex(kind, num string, bad error) (string, int, error) {
+	index, err := strconv.Atoi(num)
 	if err != nil || index < 0 || strconv.Itoa(index) != num {
 		return "", 0, bad
 	}

@@ -32,7 +32,7 @@ func TestNewErrors(t *testing.T) {
 		{"invalid train config", func(m *graph.Model, cfg *config.Train, opt *Options) { cfg.BatchSize = 0 }, false, "train.batch_size"},
 		{"unknown optimizer", func(m *graph.Model, cfg *config.Train, opt *Options) { cfg.Optimizer.Name = "rmsprop" }, false, "train.optimizer.name"},
 		{"bad device", func(m *graph.Model, cfg *config.Train, opt *Options) { opt.Run.Device = "tpu" }, false, "run.device"},
-		{"gpu without a GPU", func(m *graph.Model, cfg *config.Train, opt *Options) { opt.Run.Device = "gpu" }, false, "sees none"},
+		{"gpu without a GPU", func(m *graph.Model, cfg *config.Train, opt *Options) { opt.Run.Device = "gpu" }, false, "asks for a GPU"},
 		{"init of an unknown variable", func(m *graph.Model, cfg *config.Train, opt *Options) {
 			opt.Init = map[string]*tf.Tensor{"conv9/kernel": tensor([]float32{1})}
 		}, false, `"conv9/kernel": the model has no such variable`},

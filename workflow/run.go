@@ -14,6 +14,7 @@ import (
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
 	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/internal/libtf"
+	"github.com/tfcifar/tfcifar/internal/session"
 	"github.com/tfcifar/tfcifar/keras"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
@@ -43,6 +44,16 @@ type Options struct {
 func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err error) {
 	if opt.Out == nil {
 		opt.Out = io.Discard
+	}
+	run, device, err := session.Resolve(cfg.Run)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(opt.Out, device)
+	if run != cfg.Run {
+		c := *cfg
+		c.Run = run
+		cfg = &c
 	}
 	rd, err := lockRunDir(cfg.Run.Out)
 	if err != nil {
@@ -79,6 +90,9 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 		}
 		rep.Stages = append(rep.Stages, sr)
 		debug.FreeOSMemory() // the stage's images and buffers are garbage now
+	}
+	if cpu := session.CPUOps(); len(cpu) > 0 {
+		fmt.Fprintf(opt.Out, "ops with no GPU kernel, run on the CPU: %s\n", strings.Join(cpu, ", "))
 	}
 	rep.PeakRSS = peakRSS()
 	if err := rep.write(cfg.Run.Out); err != nil {

@@ -109,6 +109,9 @@ func TestHelpAndVersion(t *testing.T) {
 		if got := out.String(); !strings.HasPrefix(got, "tfcifar ") || !strings.Contains(got, "TensorFlow 2.21.0") {
 			t.Errorf("%v printed %q, want tfcifar's and TensorFlow's versions", args, got)
 		}
+		if got, want := out.String(), wantBuildLines(); !strings.Contains(got, want[0]) || !strings.Contains(got, "\n"+want[1]) {
+			t.Errorf("%v printed %q, want the build %q and GPUs %q", args, got, want[0], want[1])
+		}
 	}
 	tests := []struct {
 		args []string
@@ -132,6 +135,16 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Errorf("%v printed %q, want the usage with %q and -tf-log", tc.args, out.String(), tc.want)
 		}
 	}
+}
+
+// wantBuildLines returns what version says of the build and of the GPUs on
+// this machine: the CPU build in the default tests, the CUDA build without
+// a driver under make test GPU=1 on a machine without a GPU.
+func wantBuildLines() [2]string {
+	if os.Getenv("TFCIFAR_GPU_BUILD") == "1" {
+		return [2]string{"TensorFlow 2.21.0 (CUDA build)", "GPUs: none visible: the NVIDIA driver library libcuda.so.1 is not found"}
+	}
+	return [2]string{"TensorFlow 2.21.0 (CPU build)", "GPUs: none (the CPU build of libtensorflow"}
 }
 
 func TestBadLogVariable(t *testing.T) {

@@ -13,7 +13,9 @@ import (
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/internal/libtf"
+	"github.com/tfcifar/tfcifar/internal/session"
 	"github.com/tfcifar/tfcifar/internal/suggest"
+	"github.com/tfcifar/tfcifar/internal/tfgpu"
 	"github.com/tfcifar/tfcifar/workflow"
 )
 
@@ -237,6 +239,7 @@ func workflowSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) 
 				return usage(fmt.Errorf("-version takes no arguments, got %q", args[0]))
 			}
 			fmt.Fprintln(out, versionLine())
+			fmt.Fprintln(out, gpuLines())
 			return nil
 		}
 		if len(args) > 0 {
@@ -269,6 +272,7 @@ func versionSetup(*flag.FlagSet) func(context.Context, []string, io.Writer) erro
 			return usage(fmt.Errorf("version: takes no arguments, got %q", args[0]))
 		}
 		fmt.Fprintln(out, versionLine())
+		fmt.Fprintln(out, gpuLines())
 		return nil
 	}
 }
@@ -295,8 +299,44 @@ func versionLine() string {
 			}
 		}
 	}
-	return fmt.Sprintf("tfcifar %s%s, TensorFlow %s, %s %s/%s",
-		version, commit, libtf.Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("tfcifar %s%s, TensorFlow %s (%s build), %s %s/%s",
+		version, commit, libtf.Version(), tfgpu.Build(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// gpuLines describes the GPUs TensorFlow sees, one line each: device,
+// name, compute capability and memory (from the NVIDIA driver, which the C
+// API does not ask), memory TensorFlow takes; or why it sees none.
+func gpuLines() string {
+	if !tfgpu.CUDABuild() {
+		return "GPUs: none (the CPU build of libtensorflow; make build GPU=1 builds against the CUDA build)"
+	}
+	d, err := tfgpu.LoadCUDA()
+	if err != nil {
+		return "GPUs: none visible: " + err.Error()
+	}
+	devs, err := session.Devices(config.Run{Device: config.Auto})
+	if err != nil {
+		return "GPUs: " + err.Error()
+	}
+	var lines []string
+	for _, dev := range devs {
+		if dev.Type != "GPU" {
+			continue
+		}
+		tfMem := float64(dev.MemoryLimitBytes) / (1 << 30)
+		// TensorFlow numbers the GPUs it sees in the driver's order.
+		if i := len(lines); i < len(d.GPUs) {
+			g := d.GPUs[i]
+			lines = append(lines, fmt.Sprintf("%s: %s, compute capability %d.%d, %.1f GiB (%.1f GiB for TensorFlow)",
+				dev.Name, g.Name, g.Major, g.Minor, float64(g.MemoryBytes)/(1<<30), tfMem))
+		} else {
+			lines = append(lines, fmt.Sprintf("%s: %.1f GiB for TensorFlow", dev.Name, tfMem))
+		}
+	}
+	if len(lines) == 0 {
+		return fmt.Sprintf("GPUs: TensorFlow sees none, the driver (CUDA %d.%d) sees %v", d.Version/1000, d.Version%1000/10, d.GPUs)
+	}
+	return fmt.Sprintf("GPUs (driver CUDA %d.%d):\n  %s", d.Version/1000, d.Version%1000/10, strings.Join(lines, "\n  "))
 }
 
 // helpSetup: help prints the usage of tfcifar or of one command.

@@ -3,6 +3,7 @@ package session
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -11,13 +12,15 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/internal/tfgpu"
 )
 
 // Config returns the ConfigProto for r: thread counts (0: TensorFlow
-// chooses) of pools owned by the session, and the device. cpu hides all
-// GPUs; gpu lets TensorFlow place ops on the first GPU; a device string
-// selects a type and index, e.g. "/device:GPU:1" makes GPU 1 the only
-// visible GPU. gpu reports whether r asks for a GPU.
+// chooses) of pools owned by the session, the device, precision, XLA and
+// GPU memory growth. cpu hides all GPUs; gpu and auto let TensorFlow place
+// ops on the first GPU (ops with no GPU kernel go to the CPU); gpu:N or a
+// device string such as "/device:GPU:1" makes GPU N the only visible GPU.
+// gpu reports whether r demands a GPU (auto does not).
 func Config(r config.Run) (c *pb.ConfigProto, gpu bool, err error) {
 	c = &pb.ConfigProto{
 		IntraOpParallelismThreads: int32(r.IntraOpThreads),
@@ -27,26 +30,36 @@ func Config(r config.Run) (c *pb.ConfigProto, gpu bool, err error) {
 		// fixes the thread counts of all later ones.
 		UsePerSessionThreads: true,
 	}
-	if r.Precision == "mixed_bfloat16" {
-		c.GraphOptions = &pb.GraphOptions{RewriteOptions: &pb.RewriterConfig{
+	if r.Precision == config.MixedBfloat16 || r.XLA {
+		c.GraphOptions = &pb.GraphOptions{}
+	}
+	if r.Precision == config.MixedBfloat16 {
+		c.GraphOptions.RewriteOptions = &pb.RewriterConfig{
 			AutoMixedPrecisionOnednnBfloat16: pb.RewriterConfig_ON,
-		}}
+		}
+	}
+	if r.XLA {
+		c.GraphOptions.OptimizerOptions = &pb.OptimizerOptions{GlobalJitLevel: pb.OptimizerOptions_ON_1}
 	}
 	kind, index, err := config.ParseDevice(r.Device)
 	if err != nil {
 		return nil, false, err
 	}
 	switch kind {
-	case "cpu":
-		c.DeviceCount = map[string]int32{"GPU": 0}
-	case "gpu":
-		gpu = true
+	case config.CPU:
+		c.DeviceCount = map[string]int32{gpuType: 0}
+	case config.GPU, config.Auto:
+		gpu = kind == config.GPU
+		c.GpuOptions = &pb.GPUOptions{AllowGrowth: r.GPU.MemoryGrowth}
 		if index >= 0 {
-			c.GpuOptions = &pb.GPUOptions{VisibleDeviceList: strconv.Itoa(index)}
+			c.GpuOptions.VisibleDeviceList = strconv.Itoa(index)
 		}
 	}
 	return c, gpu, nil
 }
+
+// gpuType is TensorFlow's device type of GPUs.
+const gpuType = "GPU"
 
 // Options returns the session options for r (see Config) and whether r
 // asks for a GPU. It makes sure sessions own their thread pools (see the
@@ -82,38 +95,95 @@ var ownThreadPools = sync.OnceValue(func() error {
 	return nil
 })
 
-// Open opens a session on g configured from r. When r asks for a GPU and
-// the session has none, it fails naming the devices it has.
+// Open opens a session on g configured from r. When r asks for a GPU it
+// readies the CUDA libraries (tfgpu.LoadCUDA) and fails when the session has
+// no GPU, naming what is missing; it records the ops of g that have no GPU
+// kernel (see CPUOps).
 func Open(g *tf.Graph, r config.Run) (*tf.Session, error) {
 	opt, gpu, err := Options(r)
 	if err != nil {
 		return nil, err
 	}
+	kind, _, _ := config.ParseDevice(r.Device) // Options checked it
+	if gpu {
+		if _, err := tfgpu.LoadCUDA(); err != nil {
+			return nil, fmt.Errorf("run.device: %q asks for a GPU: %w", r.Device, err)
+		}
+	} else if kind == config.Auto {
+		_, _ = tfgpu.LoadCUDA() // without a GPU, auto runs on the CPU
+	}
 	sess, err := tf.NewSession(g, opt)
 	if err != nil {
 		return nil, fmt.Errorf("open session: %w", err)
 	}
-	if gpu {
-		if err := checkGPU(sess, r.Device); err != nil {
-			_ = sess.Close() // the GPU check's error is the one to report
-			return nil, err
-		}
+	if kind == config.CPU {
+		return sess, nil
+	}
+	onGPU, err := checkGPU(sess, r.Device, gpu)
+	if err == nil && onGPU {
+		err = noteCPUOps(g)
+	}
+	if err != nil {
+		_ = sess.Close() // the GPU check's error is the one to report
+		return nil, err
 	}
 	return sess, nil
 }
 
-// checkGPU fails when sess has no GPU.
-func checkGPU(sess *tf.Session, device string) error {
+// checkGPU reports whether sess has a GPU, and fails when it has none and
+// must have one.
+func checkGPU(sess *tf.Session, device string, must bool) (bool, error) {
 	devs, err := sess.ListDevices()
 	if err != nil {
-		return fmt.Errorf("list devices: %w", err)
+		return false, fmt.Errorf("list devices: %w", err)
 	}
 	var names []string
 	for _, d := range devs {
-		if d.Type == "GPU" {
-			return nil
+		if d.Type == gpuType {
+			return true, nil
 		}
 		names = append(names, d.Name)
 	}
-	return fmt.Errorf("run.device: %q asks for a GPU but TensorFlow sees none (devices: %v)", device, names)
+	if !must {
+		return false, nil
+	}
+	return false, fmt.Errorf("run.device: %q asks for a GPU but TensorFlow sees none (devices: %v)", device, names)
+}
+
+// cpuOps are the op types without a GPU kernel in the graphs of sessions
+// opened on a GPU.
+var cpuOps struct {
+	sync.Mutex
+	types []string
+}
+
+// noteCPUOps adds the op types of g that have no GPU kernel to cpuOps.
+func noteCPUOps(g *tf.Graph) error {
+	var types []string
+	for _, o := range g.Operations() {
+		types = append(types, o.Type())
+	}
+	slices.Sort(types)
+	cpu, err := tfgpu.NoGPUKernel(slices.Compact(types))
+	if err != nil {
+		return err
+	}
+	cpuOps.Lock()
+	defer cpuOps.Unlock()
+	for _, t := range cpu {
+		if !slices.Contains(cpuOps.types, t) {
+			cpuOps.types = append(cpuOps.types, t)
+		}
+	}
+	slices.Sort(cpuOps.types)
+	return nil
+}
+
+// CPUOps returns the op types, sorted, that sessions opened on a GPU so far
+// hold but that have no GPU kernel: soft placement runs them on the CPU.
+// (Saving and restoring variables are among them by design.)
+func CPUOps() []string {
+	cpuOps.Lock()
+	defer cpuOps.Unlock()
+	return slices.Clone(cpuOps.types)
 }

@@ -21,6 +21,8 @@ func TestConfig(t *testing.T) {
 		{"gpu", "gpu", true, "", false},
 		{"full GPU device string", "/device:GPU:1", true, "1", false},
 		{"short GPU device string", "/gpu:0", true, "0", false},
+		{"gpu:N", "gpu:2", true, "2", false},
+		{"auto lets TensorFlow choose", "auto", false, "", false},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
@@ -53,6 +55,31 @@ func TestConfigPrecision(t *testing.T) {
 		}
 		if got := p.GetGraphOptions().GetRewriteOptions().GetAutoMixedPrecisionOnednnBfloat16(); got != c.want {
 			t.Errorf("precision %s: bfloat16 rewrite %v, want %v", c.precision, got, c.want)
+		}
+	}
+}
+
+func TestConfigGPUOptions(t *testing.T) {
+	for _, c := range []struct {
+		device      string
+		growth, xla bool
+		wantGrowth  bool
+		wantJIT     pb.OptimizerOptions_GlobalJitLevel
+	}{
+		{"gpu", true, false, true, pb.OptimizerOptions_DEFAULT},
+		{"auto", true, true, true, pb.OptimizerOptions_ON_1},
+		{"gpu:1", false, true, false, pb.OptimizerOptions_ON_1},
+		{"cpu", true, false, false, pb.OptimizerOptions_DEFAULT},
+	} {
+		p, _, err := Config(config.Run{Device: c.device, XLA: c.xla, GPU: config.RunGPU{MemoryGrowth: c.growth}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.GetGpuOptions().GetAllowGrowth(); got != c.wantGrowth {
+			t.Errorf("%s, memory_growth %v: allow_growth %v, want %v", c.device, c.growth, got, c.wantGrowth)
+		}
+		if got := p.GetGraphOptions().GetOptimizerOptions().GetGlobalJitLevel(); got != c.wantJIT {
+			t.Errorf("%s, xla %v: jit level %v, want %v", c.device, c.xla, got, c.wantJIT)
 		}
 	}
 }
