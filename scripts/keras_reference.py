@@ -296,6 +296,9 @@ def parse_args(argv):
                    help="Keras fit verbosity (default 2: one line per epoch)")
     p.add_argument("--json", metavar="OUT.json",
                    help="write the JSON summary there")
+    p.add_argument("--save-base", metavar="BASE.keras",
+                   help="save the trained base model there (model.save), "
+                        "for tfcifar to reuse with from: {keras: BASE.keras}")
     return p.parse_args(argv)
 
 
@@ -331,6 +334,8 @@ def main(argv=None):
         summary["stages"].append(train(
             keras, "base", base,
             split_half(train_set, test_set, HALVES["below5"]), args))
+        if args.save_base:
+            base.save(args.save_base)
     if "transfer" in args.stages:
         summary["stages"].append(train(
             keras, "transfer", transfer_model(keras, base),

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import zipfile
 
 import numpy as np
 
@@ -192,13 +193,16 @@ class CommandTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             write_data(d, 50)
             out = os.path.join(d, "out.json")
+            saved = os.path.join(d, "base.keras")
             p = self.run_script("--data", d, "--epochs", "2",
                                 "--batch-size", "25", "--seed", "3",
                                 "--threads-intra", "1", "--threads-inter", "1",
-                                "--json", out)
+                                "--json", out, "--save-base", saved)
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(out) as f:
                 s = json.load(f)
+            with zipfile.ZipFile(saved) as z:
+                self.assertLessEqual({"config.json", "model.weights.h5"}, set(z.namelist()))
         self.assertEqual(p.stdout.count("Time taken:"), 2)
         self.assertEqual(s["seed"], 3)
         self.assertEqual(s["threads"], {"intra": 1, "inter": 1})
