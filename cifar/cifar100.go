@@ -3,11 +3,7 @@ package cifar
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-
-	"github.com/tfcifar/tfcifar/internal/atomicfile"
 )
 
 // CIFAR-100, binary version (cifar-100-binary.tar.gz): train.bin (50,000
@@ -151,27 +147,13 @@ func Save100(dir string, train, test []byte, trainLabels, testLabels Labels100, 
 			return fmt.Errorf("cifar: save100: %d fine labels, %d coarse labels and %d image bytes disagree", len(p.l.Fine), len(p.l.Coarse), len(p.images))
 		}
 	}
-	if _, err := os.Stat(dir); err == nil {
-		return fmt.Errorf("cifar: save100: %s already exists", dir)
-	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return fmt.Errorf("cifar: save100: %w", err)
-	}
 	files := map[string][]byte{
 		TrainFile100: Encode100(train, trainLabels),
 		TestFile100:  Encode100(test, testLabels),
 		FineFile:     []byte(strings.Join(fine, "\n") + "\n"),
 		CoarseFile:   []byte(strings.Join(coarse, "\n") + "\n"),
 	}
-	err := atomicfile.BuildDir(dir, ".save-", func(tmp string) error {
-		for name, data := range files {
-			if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, os.Rename)
-	if err != nil {
+	if err := saveFiles(dir, files); err != nil {
 		return fmt.Errorf("cifar: save100: %w", err)
 	}
 	return nil

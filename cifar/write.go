@@ -54,12 +54,6 @@ func Save(dir string, d *Dataset) error {
 			return fmt.Errorf("cifar: save: %d images need %d bytes, have %d", s.Len(), s.Len()*ImageSize, len(s.Images))
 		}
 	}
-	if _, err := os.Stat(dir); err == nil {
-		return fmt.Errorf("cifar: save: %s already exists", dir)
-	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return fmt.Errorf("cifar: save: %w", err)
-	}
 	files := map[string][]byte{
 		TestFile: Encode(d.Test),
 		MetaFile: []byte(strings.Join(d.Train.Classes, "\n") + "\n"),
@@ -69,7 +63,23 @@ func Save(dir string, d *Dataset) error {
 		a, b := i*n/TrainFiles, (i+1)*n/TrainFiles
 		files[name] = Encode(&Set{Images: d.Train.Images[a*ImageSize : b*ImageSize], Labels: d.Train.Labels[a:b]})
 	}
-	err := atomicfile.BuildDir(dir, ".save-", func(tmp string) error {
+	if err := saveFiles(dir, files); err != nil {
+		return fmt.Errorf("cifar: save: %w", err)
+	}
+	return nil
+}
+
+// saveFiles writes files (by name) into a new directory dir, built aside
+// and renamed into place, so dir is complete or absent. An existing dir is
+// an error.
+func saveFiles(dir string, files map[string][]byte) error {
+	if _, err := os.Stat(dir); err == nil {
+		return fmt.Errorf("%s already exists", dir)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	return atomicfile.BuildDir(dir, ".save-", func(tmp string) error {
 		for name, data := range files {
 			if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
 				return err
@@ -77,8 +87,4 @@ func Save(dir string, d *Dataset) error {
 		}
 		return nil
 	}, os.Rename)
-	if err != nil {
-		return fmt.Errorf("cifar: save: %w", err)
-	}
-	return nil
 }
