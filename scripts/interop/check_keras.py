@@ -11,7 +11,9 @@ tf.saved_model.load. Keras's predictions on IMAGES must equal the
 serving_default signature's probabilities to the tolerance (default 1e-5),
 the archive's weights must equal the model's, and the layers named in
 FROZEN (comma-separated, "-" for none) must be the only non-trainable
-ones. Prints one line per check and exits 1 if any fails.
+ones. Each Keras augmentation layer (Random*) must pass the images
+through unchanged at inference and change them in training. Prints one
+line per check and exits 1 if any fails.
 """
 
 import argparse
@@ -88,6 +90,23 @@ def check(export_dir, keras_file, want_frozen, images_file, tolerance):
         print(line)
         if not diff <= tolerance:
             failures.append(line)
+
+    # The augmentations are real Keras layers: the identity at inference,
+    # drawing in training (each on the raw images, which their default
+    # value_range [0, 255] expects).
+    x = tf.constant(images)
+    for layer in model.layers:
+        if not type(layer).__name__.startswith("Random"):
+            continue
+        inference = np.asarray(layer(x, training=False))
+        training = np.asarray(layer(x, training=True))
+        changed = float(np.mean(np.any(training != images, axis=(1, 2, 3))))
+        print(f"{type(layer).__name__} {layer.name}: identity at inference "
+              f"{np.array_equal(inference, images)}, changes {changed:.0%} of the images in training")
+        if not np.array_equal(inference, images):
+            failures.append(f"{layer.name}: changes the images at inference")
+        if changed < 0.25:  # a flip draws each image with probability 1/2
+            failures.append(f"{layer.name}: changes only {changed:.0%} of the images in training")
     return failures
 
 
