@@ -54,15 +54,19 @@ func Export(path string, v savedmodel.Variables) error {
 //	                   one Keras layer per layer of the network, and a
 //	                   softmax Activation when the network's last layer
 //	                   does not apply softmax (the export serves
-//	                   probabilities)
+//	                   probabilities); a normalization's mean and
+//	                   variance are in its config, as Keras keeps
+//	                   given statistics
 //	model.weights.h5   layers/<name>/vars/<i>: each layer's weights in
 //	                   Keras order (kernel, bias; gamma, beta,
 //	                   moving_mean, moving_variance)
 //
 // Layers keep their names and trainable flags (a frozen layer gets
-// trainable false). A layer type Keras has no counterpart for is an error
-// naming the layer. State that is not a weight (the step counters that
-// seed dropout masks in training) is left out: Keras draws its own.
+// trainable false). A layer type Keras has no counterpart for, or
+// normalization statistics Keras cannot hold, is an error naming the
+// layer. State that is not a weight (the step counters that seed dropout
+// masks and augmentations in training) is left out: Keras draws its own,
+// the layers' seeds being null.
 func ExportArchive(w io.Writer, v savedmodel.Variables, saved time.Time) error {
 	m, err := sequential(v)
 	if err != nil {
