@@ -352,3 +352,33 @@ func TestWeightsPath(t *testing.T) {
 		t.Errorf("paths\n%s\nwant\n%s", strings.Join(got, " "), want)
 	}
 }
+
+// TestFactorBounds checks that a single-number factor is written as the
+// range tfcifar draws from: [-f, f] for translation and brightness, [f, f]
+// for contrast (which Keras would read as [0, f]).
+func TestFactorBounds(t *testing.T) {
+	cases := []struct {
+		l         config.Layer
+		key, want string
+	}{
+		{config.Layer{Type: config.RandomContrast, Factor: config.Range{0.2}, ValueRange: []float64{0, 1}}, "factor", "[0.2,0.2]"},
+		{config.Layer{Type: config.RandomContrast, Factor: config.Range{0, 0.5}, ValueRange: []float64{0, 1}}, "factor", "[0,0.5]"},
+		{config.Layer{Type: config.RandomBrightness, Factor: config.Range{0.3}, ValueRange: []float64{0, 1}}, "factor", "[-0.3,0.3]"},
+		{config.Layer{Type: config.RandomBrightness, Factor: config.Range{0.3}, ValueRange: []float64{0, 1}}, "value_range", "[0,1]"},
+		{config.Layer{Type: config.RandomTranslation, HeightFactor: config.Range{0.25}, WidthFactor: config.Range{0, 0.5}}, "height_factor", "[-0.25,0.25]"},
+		{config.Layer{Type: config.RandomTranslation, HeightFactor: config.Range{0.25}, WidthFactor: config.Range{0, 0.5}}, "width_factor", "[0,0.5]"},
+	}
+	for _, c := range cases {
+		s, err := layerSettings(c.l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := json.Marshal(s[c.key])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != c.want {
+			t.Errorf("%s %s: %s, want %s", c.l.Type, c.key, got, c.want)
+		}
+	}
+}
