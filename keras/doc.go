@@ -97,5 +97,27 @@
 // keras.models.load_model opens: metadata.json, config.json (a Sequential
 // model of the Keras layers matching the network's) and model.weights.h5
 // (written by package h5), so that Keras predicts on raw 0-255 pixels what
-// the export's serving signature does.
+// the export's serving signature does. Each tfcifar layer becomes the Keras
+// layer Read maps to it, with the settings Keras 3.15.1 writes, and:
+//
+//	rescaling           Rescaling: scale, offset
+//	normalization       Normalization: axis [-1], invert false, mean and
+//	                    variance in the config (one value per channel, from
+//	                    the export's weights, so adapted statistics too),
+//	                    as Keras keeps statistics given to the layer: no
+//	                    weights in model.weights.h5
+//	random_flip         RandomFlip: mode
+//	random_translation  RandomTranslation: height_factor, width_factor as
+//	                    [lower, upper], fill_mode, fill_value, bilinear
+//	random_brightness   RandomBrightness: factor as [lower, upper], value_range
+//	random_contrast     RandomContrast: factor as [lower, upper] (Keras reads
+//	                    one number f as [0, f], tfcifar as [f, f]), value_range
+//
+// The random layers are the identity at inference in Keras as in the
+// export, and augment when Keras trains. Their seed (and a dropout's) is
+// null: the export does not record the training seed, and Keras draws from
+// its global generator, which keras.utils.set_random_seed makes
+// reproducible. Normalization statistics that are not finite, or a
+// negative variance, are refused naming the layer (config.json holds only
+// finite numbers); so is a layer type without a Keras counterpart.
 package keras

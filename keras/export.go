@@ -16,6 +16,7 @@ import (
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
 	"github.com/tfcifar/tfcifar/keras/h5"
 	"github.com/tfcifar/tfcifar/savedmodel"
@@ -53,17 +54,21 @@ func Export(path string, v savedmodel.Variables) error {
 //	                   one Keras layer per layer of the network, and a
 //	                   softmax Activation when the network's last layer
 //	                   does not apply softmax (the export serves
-//	                   probabilities)
+//	                   probabilities); a normalization's mean and
+//	                   variance are in its config, as Keras keeps
+//	                   given statistics
 //	model.weights.h5   layers/<name>/vars/<i>: each layer's weights in
 //	                   Keras order (kernel, bias; gamma, beta,
 //	                   moving_mean, moving_variance)
 //
 // Layers keep their names and trainable flags (a frozen layer gets
-// trainable false). A layer type Keras has no counterpart for is an error
-// naming the layer. State that is not a weight (the step counters that
-// seed dropout masks in training) is left out: Keras draws its own.
+// trainable false). A layer type Keras has no counterpart for, or
+// normalization statistics Keras cannot hold, is an error naming the
+// layer. State that is not a weight (the step counters that seed dropout
+// masks and augmentations in training) is left out: Keras draws its own,
+// the layers' seeds being null.
 func ExportArchive(w io.Writer, v savedmodel.Variables, saved time.Time) error {
-	m, err := sequential(v.Network, v.Scale, v.Trainable)
+	m, err := sequential(v)
 	if err != nil {
 		return err
 	}
@@ -196,15 +201,17 @@ const (
 	keyDtype      = "dtype"
 	keyActivation = "activation"
 	keyDataFormat = "data_format"
+	keySeed       = "seed"
 	float32Dtype  = "float32"
 )
 
 // sequentialName names the Sequential model in config.json.
 const sequentialName = "sequential"
 
-// sequential translates net, whose images an export multiplies by scale,
-// into a Keras Sequential model.
-func sequential(net config.Network, scale float64, trainable map[string]bool) (*model, error) {
+// sequential translates the network of v, whose images the export
+// multiplies by v.Scale, into a Keras Sequential model.
+func sequential(v savedmodel.Variables) (*model, error) {
+	net, scale := v.Network, v.Scale
 	if err := net.Validate(); err != nil {
 		return nil, err
 	}
@@ -237,16 +244,24 @@ func sequential(net config.Network, scale float64, trainable map[string]bool) (*
 	}
 	in := net.Input
 	if scale != 0 && scale != 1 {
-		add("Rescaling", freeName("rescaling", taken), true, in, map[string]any{"scale": scale, "offset": 0.0})
+		add("Rescaling", freeName("rescaling", taken), true, in, rescaling(scale, 0))
 	}
 	for i, l := range net.Layers {
 		c, err := layerSettings(l)
 		if err != nil {
 			return nil, err
 		}
-		kl := add(l.Type.Keras(), l.Name, layerTrainable(l, in, trainable), in, c)
-		for _, w := range l.Weights(in) {
-			kl.weights = append(kl.weights, weightRef{variable: l.Name + "/" + w.Name, shape: w.Shape})
+		if l.Type == config.Normalization {
+			// Keras keeps given statistics in the config, not as weights.
+			if err := setStatistics(c, l, in, v.Weights); err != nil {
+				return nil, err
+			}
+		}
+		kl := add(l.Type.Keras(), l.Name, layerTrainable(l, in, v.Trainable), in, c)
+		if l.Type != config.Normalization {
+			for _, w := range l.Weights(in) {
+				kl.weights = append(kl.weights, weightRef{variable: l.Name + "/" + w.Name, shape: w.Shape})
+			}
 		}
 		in = shapes[i]
 	}
@@ -308,12 +323,17 @@ func layerTrainable(l config.Layer, in []int, trainable map[string]bool) bool {
 	if l.Frozen || l.Trainable != nil && !*l.Trainable {
 		return false
 	}
-	ws := l.Weights(in)
+	var ws []string
+	for _, w := range l.Weights(in) {
+		if w.Trainable {
+			ws = append(ws, l.Name+"/"+w.Name)
+		}
+	}
 	if trainable == nil || len(ws) == 0 {
 		return true
 	}
 	for _, w := range ws {
-		if trainable[l.Name+"/"+w.Name] {
+		if trainable[w] {
 			return true
 		}
 	}
@@ -381,11 +401,26 @@ func layerSettings(l config.Layer) (map[string]any, error) {
 	case config.Flatten:
 		return map[string]any{keyDataFormat: channelsLast}, nil
 	case config.Dropout:
-		return map[string]any{"rate": l.Rate, "seed": nil, "noise_shape": nil}, nil
+		return map[string]any{"rate": l.Rate, keySeed: nil, "noise_shape": nil}, nil
 	case config.Activation:
 		return map[string]any{keyActivation: string(l.Activation)}, nil
 	case config.ZeroPadding2D:
 		return map[string]any{"padding": [][]int{{l.Pad[0], l.Pad[0]}, {l.Pad[1], l.Pad[1]}}, keyDataFormat: channelsLast}, nil
+	case config.Rescaling:
+		return rescaling(l.Scale, l.Offset), nil
+	case config.Normalization:
+		return map[string]any{"axis": []int{-1}, "invert": false}, nil
+	case config.RandomFlip:
+		return map[string]any{keyDataFormat: channelsLast, keySeed: nil, "mode": string(l.Mode)}, nil
+	case config.RandomTranslation:
+		return map[string]any{
+			keyDataFormat: channelsLast, keySeed: nil, "height_factor": bounds(l.HeightFactor, true), "width_factor": bounds(l.WidthFactor, true),
+			"fill_mode": string(l.FillMode), "fill_value": l.FillValue, "interpolation": "bilinear",
+		}, nil
+	case config.RandomBrightness:
+		return map[string]any{keyDataFormat: channelsLast, keySeed: nil, "factor": bounds(l.Factor, true), "value_range": l.ValueRange}, nil
+	case config.RandomContrast:
+		return map[string]any{keyDataFormat: channelsLast, keySeed: nil, "factor": bounds(l.Factor, false), "value_range": l.ValueRange}, nil
 	case config.BatchNormalization:
 		return map[string]any{
 			"axis": -1, "momentum": l.Momentum, "epsilon": l.Epsilon, "center": true, "scale": true,
@@ -396,6 +431,47 @@ func layerSettings(l config.Layer) (map[string]any, error) {
 		}, nil
 	}
 	return nil, fmt.Errorf("layer %q: type %q has no Keras layer to export to", l.Name, l.Type)
+}
+
+// rescaling is the config of a Rescaling layer: x*scale + offset.
+func rescaling(scale, offset float64) map[string]any {
+	return map[string]any{"scale": scale, "offset": offset}
+}
+
+// bounds is a factor of a random layer as [lower, upper], which Keras
+// reads as tfcifar does (a single number it would read its own way:
+// RandomContrast takes f as [0, f]); mirror as for config.Range.Bounds.
+func bounds(r config.Range, mirror bool) []float64 {
+	lower, upper := r.Bounds(mirror)
+	return []float64{lower, upper}
+}
+
+// setStatistics puts the mean and variance of the normalization layer l,
+// built on inputs of shape in, from the export's weights into its Keras
+// settings, one value per channel, as Keras writes given statistics. They
+// must be finite (JSON holds no other numbers), the variance not negative.
+func setStatistics(settings map[string]any, l config.Layer, in []int, weights graph.Weights) error {
+	for _, w := range l.Weights(in) {
+		name := l.Name + "/" + w.Name
+		t, ok := weights[name]
+		if !ok {
+			return fmt.Errorf("layer %q: the export has no variable %s", l.Name, name)
+		}
+		values, err := float32s(t, w.Shape)
+		if err != nil {
+			return fmt.Errorf("layer %q: variable %s: %w", l.Name, name, err)
+		}
+		stats := make([]float64, len(values))
+		for i, x := range values {
+			f := float64(x)
+			if math.IsNaN(f) || math.IsInf(f, 0) || w.Name == "variance" && f < 0 {
+				return fmt.Errorf("layer %q: variable %s: value %d is %g; Keras takes finite statistics, the variance not negative", l.Name, name, i, f)
+			}
+			stats[i] = f
+		}
+		settings[w.Name] = stats
+	}
+	return nil
 }
 
 // denseSettings are the settings dense shares with conv2d.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,14 +24,22 @@ import (
 	"github.com/tfcifar/tfcifar/internal/cifartest"
 	"github.com/tfcifar/tfcifar/internal/pyenv"
 	"github.com/tfcifar/tfcifar/internal/tftest"
+	"github.com/tfcifar/tfcifar/keras/h5"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
 
-// everyLayerNet uses every layer type, a frozen layer, a flat batchnorm and
-// a head without softmax.
+// everyLayerNet uses every layer type, a frozen layer, a flat batchnorm, a
+// flat normalization and a head without softmax. Its augmentations take
+// raw 0-255 pixels, as their default value_range assumes.
 func everyLayerNet() config.Network {
 	no := false
 	return config.Network{Input: []int{32, 32, 3}, Layers: []config.Layer{
+		{Type: config.RandomFlip, Mode: config.Horizontal},
+		{Type: config.RandomTranslation, HeightFactor: config.Range{0.1}, WidthFactor: config.Range{-0.2, 0.1}, FillMode: config.Constant, FillValue: 3},
+		{Type: config.RandomBrightness, Factor: config.Range{0.2}},
+		{Type: config.RandomContrast, Factor: config.Range{0.1, 0.3}},
+		{Type: config.Rescaling, Scale: 1 / 127.5, Offset: -1},
+		{Type: config.Normalization, Mean: config.Values{0.1, -0.2, 0.05}, Variance: config.Values{0.3, 0.25, 0.4}},
 		{Type: config.ZeroPadding2D, Pad: config.Size{1, 2}},
 		{Type: config.Conv2D, Filters: 4, Kernel: config.Size{3, 3}, Strides: config.Size{2, 2}, Padding: config.Same, UseBias: &no},
 		{Type: config.BatchNormalization},
@@ -41,6 +50,7 @@ func everyLayerNet() config.Network {
 		{Type: config.GlobalAveragePooling2D},
 		{Type: config.Dropout, Rate: 0.3},
 		{Type: config.Dense, Units: 8, Activation: config.Sigmoid},
+		{Type: config.Normalization, Name: "flat_normalization", Mean: config.Values{0.5}, Variance: config.Values{0.01}},
 		{Type: config.BatchNormalization, Momentum: 0.9, Epsilon: 0.01},
 		{Type: config.Flatten},
 		{Type: config.Dense, Units: 5},
@@ -220,10 +230,62 @@ func TestExportArchiveLayout(t *testing.T) {
 	for _, l := range cfg.Config.Layers {
 		classes = append(classes, l.ClassName)
 	}
-	want := "InputLayer Rescaling ZeroPadding2D Conv2D BatchNormalization Activation AveragePooling2D Conv2D MaxPooling2D " +
-		"GlobalAveragePooling2D Dropout Dense BatchNormalization Flatten Dense Activation"
+	want := "InputLayer Rescaling RandomFlip RandomTranslation RandomBrightness RandomContrast Rescaling Normalization " +
+		"ZeroPadding2D Conv2D BatchNormalization Activation AveragePooling2D Conv2D MaxPooling2D " +
+		"GlobalAveragePooling2D Dropout Dense Normalization BatchNormalization Flatten Dense Activation"
 	if got := strings.Join(classes, " "); got != want {
-		t.Errorf("layers\n%s\nwant\n%s", got, want)
+		t.Fatalf("layers\n%s\nwant\n%s", got, want)
+	}
+	// The preprocessing layers' settings as Keras writes them: factors as
+	// [lower, upper], statistics per channel in the config, no seed.
+	settings := []struct {
+		layer int
+		key   string
+		want  string
+	}{
+		{2, "mode", `"horizontal"`},
+		{2, "seed", `null`},
+		{3, "height_factor", `[-0.1,0.1]`},
+		{3, "width_factor", `[-0.2,0.1]`},
+		{3, "fill_mode", `"constant"`},
+		{3, "fill_value", `3`},
+		{3, "interpolation", `"bilinear"`},
+		{4, "factor", `[-0.2,0.2]`},
+		{4, "value_range", `[0,255]`},
+		{5, "factor", `[0.1,0.3]`},
+		{1, "name", `"rescaling_1"`}, // the export's scale, after the network's own name
+		{6, "name", `"rescaling"`},
+		{6, "offset", `-1`},
+		{7, "axis", `[-1]`},
+		{7, "mean", `[0.10000000149011612,-0.20000000298023224,0.05000000074505806]`},
+		{7, "variance", `[0.30000001192092896,0.25,0.4000000059604645]`},
+		{18, "mean", `[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]`},
+		{18, "trainable", `true`},
+	}
+	for _, c := range settings {
+		got, err := json.Marshal(cfg.Config.Layers[c.layer].Config[c.key])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != c.want {
+			t.Errorf("%s %s: %s, want %s", classes[c.layer], c.key, got, c.want)
+		}
+	}
+	if got := cfg.Config.Layers[6].Config["scale"]; got != 1/127.5 {
+		t.Errorf("rescaling scale %v, want %v", got, 1/127.5)
+	}
+	// Statistics given in the config are no weights: Keras would refuse
+	// an archive holding them.
+	h, err := h5.NewReader(weightsFile, bytes.NewReader(files[weightsFile]), int64(len(files[weightsFile])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	for _, group := range []string{"normalization", "normalization_1", "random_flip", "random_translation", "random_brightness", "random_contrast", "rescaling_1"} {
+		members, err := h.Members("layers/" + group + "/vars")
+		if err != nil || len(members) != 0 {
+			t.Errorf("layers/%s/vars: members %v (%v), want an empty group", group, members, err)
+		}
 	}
 	if got := cfg.Config.Layers[1].Config["scale"]; got != 0.5 {
 		t.Errorf("Rescaling scale %v, want 0.5", got)
@@ -245,6 +307,12 @@ func TestExportErrors(t *testing.T) {
 	delete(missing, "dense/kernel")
 	reshaped := w.Clone()
 	reshaped["dense/bias"] = tftest.Tensor(t, []float32{1, 2})
+	noMean := w.Clone()
+	delete(noMean, "normalization/mean")
+	nanVariance := w.Clone()
+	nanVariance["flat_normalization/variance"] = tftest.Tensor(t, []float32{1, 1, float32(math.NaN()), 1, 1, 1, 1, 1})
+	negVariance := w.Clone()
+	negVariance["normalization/variance"] = tftest.Tensor(t, []float32{1, -1, 1})
 	cases := []struct {
 		desc string
 		v    savedmodel.Variables
@@ -252,6 +320,9 @@ func TestExportErrors(t *testing.T) {
 	}{
 		{"missing variable", savedmodel.Variables{Meta: savedmodel.Meta{Network: net}, Weights: missing}, `layer "dense": the export has no variable dense/kernel`},
 		{"wrong shape", savedmodel.Variables{Meta: savedmodel.Meta{Network: net}, Weights: reshaped}, `layer "dense": variable dense/bias: want a float32 tensor of shape [8]`},
+		{"missing statistic", savedmodel.Variables{Meta: savedmodel.Meta{Network: net}, Weights: noMean}, `layer "normalization": the export has no variable normalization/mean`},
+		{"NaN variance", savedmodel.Variables{Meta: savedmodel.Meta{Network: net}, Weights: nanVariance}, `layer "flat_normalization": variable flat_normalization/variance: value 2 is NaN`},
+		{"negative variance", savedmodel.Variables{Meta: savedmodel.Meta{Network: net}, Weights: negVariance}, `layer "normalization": variable normalization/variance: value 1 is -1`},
 		{"invalid network", savedmodel.Variables{Meta: savedmodel.Meta{Network: config.Network{Input: []int{32, 32, 3}}}}, "layers"},
 	}
 	for _, c := range cases {
@@ -279,5 +350,35 @@ func TestWeightsPath(t *testing.T) {
 	want := "rescaling zero_padding2d conv2d max_pooling2d conv2d_1 average_pooling2d global_average_pooling2d batch_normalization conv2d_2 dense input_layer"
 	if strings.Join(got, " ") != want {
 		t.Errorf("paths\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+}
+
+// TestFactorBounds checks that a single-number factor is written as the
+// range tfcifar draws from: [-f, f] for translation and brightness, [f, f]
+// for contrast (which Keras would read as [0, f]).
+func TestFactorBounds(t *testing.T) {
+	cases := []struct {
+		l         config.Layer
+		key, want string
+	}{
+		{config.Layer{Type: config.RandomContrast, Factor: config.Range{0.2}, ValueRange: []float64{0, 1}}, "factor", "[0.2,0.2]"},
+		{config.Layer{Type: config.RandomContrast, Factor: config.Range{0, 0.5}, ValueRange: []float64{0, 1}}, "factor", "[0,0.5]"},
+		{config.Layer{Type: config.RandomBrightness, Factor: config.Range{0.3}, ValueRange: []float64{0, 1}}, "factor", "[-0.3,0.3]"},
+		{config.Layer{Type: config.RandomBrightness, Factor: config.Range{0.3}, ValueRange: []float64{0, 1}}, "value_range", "[0,1]"},
+		{config.Layer{Type: config.RandomTranslation, HeightFactor: config.Range{0.25}, WidthFactor: config.Range{0, 0.5}}, "height_factor", "[-0.25,0.25]"},
+		{config.Layer{Type: config.RandomTranslation, HeightFactor: config.Range{0.25}, WidthFactor: config.Range{0, 0.5}}, "width_factor", "[0,0.5]"},
+	}
+	for _, c := range cases {
+		s, err := layerSettings(c.l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := json.Marshal(s[c.key])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != c.want {
+			t.Errorf("%s %s: %s, want %s", c.l.Type, c.key, got, c.want)
+		}
 	}
 }

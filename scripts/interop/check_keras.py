@@ -11,10 +11,14 @@ tf.saved_model.load. Keras's predictions on IMAGES must equal the
 serving_default signature's probabilities to the tolerance (default 1e-5),
 the archive's weights must equal the model's, and the layers named in
 FROZEN (comma-separated, "-" for none) must be the only non-trainable
-ones. Prints one line per check and exits 1 if any fails.
+ones. Each layer's config in config.json must be the one Keras writes back
+for the loaded layer (get_config, the dtype policy aside). Each Keras augmentation layer (Random*) must pass the images
+through unchanged at inference and change them in training. Prints one
+line per check and exits 1 if any fails.
 """
 
 import argparse
+import json
 import sys
 import zipfile
 
@@ -69,6 +73,20 @@ def check(export_dir, keras_file, want_frozen, images_file, tolerance):
                 failures.append(f"weight {key}: not in the archive or not the model's {w.path}")
     print(f"h5py: {len(stored)} datasets, equal to the model's weights")
 
+    # The archive's layer configs are complete and exactly as Keras
+    # writes them: loading and saving again changes none.
+    with zipfile.ZipFile(keras_file) as z:
+        written = json.loads(z.read("config.json"))["config"]["layers"][1:]  # after the InputLayer
+    for want, layer in zip(written, model.layers):
+        got = json.loads(json.dumps(layer.get_config()))
+        want = dict(want["config"])
+        got.pop("dtype", None)
+        want.pop("dtype", None)
+        if got != want:
+            diff = {k: (want.get(k), got.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)}
+            failures.append(f"layer {layer.name}: config.json and Keras's config differ (written, Keras): {diff}")
+    print(f"configs of {len(written)} layers: as Keras writes them")
+
     frozen = sorted(l.name for l in model.layers if not l.trainable)
     if frozen != sorted(want_frozen):
         failures.append(f"non-trainable layers {frozen}, want {sorted(want_frozen)}")
@@ -88,6 +106,23 @@ def check(export_dir, keras_file, want_frozen, images_file, tolerance):
         print(line)
         if not diff <= tolerance:
             failures.append(line)
+
+    # The augmentations are real Keras layers: the identity at inference,
+    # drawing in training (each on the raw images, which their default
+    # value_range [0, 255] expects).
+    x = tf.constant(images)
+    for layer in model.layers:
+        if not type(layer).__name__.startswith("Random"):
+            continue
+        inference = np.asarray(layer(x, training=False))
+        training = np.asarray(layer(x, training=True))
+        changed = float(np.mean(np.any(training != images, axis=(1, 2, 3))))
+        print(f"{type(layer).__name__} {layer.name}: identity at inference "
+              f"{np.array_equal(inference, images)}, changes {changed:.0%} of the images in training")
+        if not np.array_equal(inference, images):
+            failures.append(f"{layer.name}: changes the images at inference")
+        if changed < 0.25:  # a flip draws each image with probability 1/2
+            failures.append(f"{layer.name}: changes only {changed:.0%} of the images in training")
     return failures
 
 
