@@ -64,15 +64,18 @@ func readArchive(path string) (Model, error) {
 	if err != nil {
 		return Model{}, fmt.Errorf("%s: %w", path, err)
 	}
-	net, err = validated(net)
-	if err != nil {
-		return Model{}, fmt.Errorf("%s: %w", path, err)
-	}
 	raw, err := readEntry(entries, weightsEntry, MaxWeightsBytes)
 	if err != nil {
 		return Model{}, fmt.Errorf("%s: %w", path, err)
 	}
 	f, err := h5.NewReader(weightsEntry, bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		return Model{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := adaptedStatistics(f, &net, keys); err != nil {
+		return Model{}, fmt.Errorf("%s: %w", path, err)
+	}
+	net, err = validated(net)
 	if err != nil {
 		return Model{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -143,8 +146,9 @@ func validated(net config.Network) (config.Network, error) {
 // h5Weights reads the variables of net's layers from a Keras 3 weights
 // file: layers/<key>/vars/<i> (keys[i] for net.Layers[i]), in the order
 // tfcifar creates them (kernel, bias; gamma, beta, moving_mean,
-// moving_variance), each of the shape tfcifar's variable has. Variables
-// that hold no weight (a dropout's seed counter) get their initial value,
+// moving_variance), each of the shape tfcifar's variable has; a
+// normalization's statistics come from the network. Variables that hold no
+// weight (a dropout's seed counter) get their initial value,
 // zero.
 func h5Weights(f *h5.File, net config.Network, keys []string) (graph.Weights, error) {
 	shapes, err := net.Shapes()
@@ -156,6 +160,20 @@ func h5Weights(f *h5.File, net config.Network, keys []string) (graph.Weights, er
 	for i, l := range net.Layers {
 		want := l.Weights(in)
 		in = shapes[i]
+		if l.Type == config.Normalization { // its statistics are in the config (or were read from it)
+			for _, wt := range want {
+				v := make([]float32, len(wt.Value))
+				for j, x := range wt.Value {
+					v[j] = float32(x)
+				}
+				t, err := tensor(v, wt.Shape)
+				if err != nil {
+					return nil, err
+				}
+				w[l.Name+"/"+wt.Name] = t
+			}
+			continue
+		}
 		group := "layers/" + keys[i] + "/vars"
 		names, err := f.Members(group)
 		if err != nil {

@@ -6,9 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tfcifar/tfcifar/config"
 )
 
 const small = "testdata/small.keras"
@@ -184,6 +187,11 @@ func TestMapErrors(t *testing.T) {
 			`output_layers [["i", 0, 0]]: want the last layer "f"`},
 		{"subclassed model", `{"class_name": "MyModel", "config": {}}`, `model class "MyModel"`},
 		{"no input shape", `{"class_name": "Sequential", "config": {"layers": [{"class_name": "Flatten", "config": {"name": "f"}}]}}`, "no input shape"},
+		{"normalization over rows", layer("Normalization", `{"name": "n", "axis": 1, "mean": 0, "variance": 1}`), `"n" (Normalization): axis 1 is not supported`},
+		{"inverted normalization", layer("Normalization", `{"name": "n", "invert": true, "mean": 0, "variance": 1}`), "invert true"},
+		{"mean without variance", layer("Normalization", `{"name": "n", "mean": [1, 2, 3]}`), "want both or neither"},
+		{"nearest translation", layer("RandomTranslation", `{"name": "t", "height_factor": 0.1, "width_factor": 0.1, "interpolation": "nearest"}`), `interpolation "nearest"`},
+		{"three-number factor", layer("RandomContrast", `{"name": "c", "factor": [0.1, 0.2, 0.3]}`), "want a number or [lower, upper]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -233,4 +241,37 @@ func FuzzParseNetwork(f *testing.F) {
 		}
 		_, _ = validated(net)
 	})
+}
+
+// TestMapPreprocessing checks the settings the preprocessing layers map to:
+// a factor of one number reads as Keras reads it.
+func TestMapPreprocessing(t *testing.T) {
+	net, _, _, err := parseNetwork([]byte(`{"class_name": "Sequential", "config": {"name": "m", "layers": [
+		{"class_name": "InputLayer", "config": {"name": "in", "batch_shape": [null, 8, 8, 3]}},
+		{"class_name": "RandomFlip", "config": {"name": "f", "mode": "vertical"}},
+		{"class_name": "RandomTranslation", "config": {"name": "t", "height_factor": 0.1, "width_factor": [0.2, -0.3], "fill_mode": "constant", "fill_value": 7}},
+		{"class_name": "RandomBrightness", "config": {"name": "b", "factor": 0.2, "value_range": [0, 1]}},
+		{"class_name": "RandomContrast", "config": {"name": "c", "factor": 0.3}},
+		{"class_name": "Normalization", "config": {"name": "n", "axis": -1, "mean": [1, 2, 3], "variance": 4}}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := net.Layers
+	checks := []struct {
+		desc      string
+		got, want any
+	}{
+		{"flip mode", l[0].Mode, config.Vertical},
+		{"height factor", l[1].HeightFactor, config.Range{-0.1, 0.1}},
+		{"width factor", l[1].WidthFactor, config.Range{-0.3, 0.2}},
+		{"fill", []any{l[1].FillMode, l[1].FillValue}, []any{config.Constant, 7.0}},
+		{"brightness", []any{l[2].Factor, l[2].ValueRange}, []any{config.Range{-0.2, 0.2}, []float64{0, 1}}},
+		{"contrast", l[3].Factor, config.Range{0, 0.3}},
+		{"normalization", []any{l[4].Mean, l[4].Variance}, []any{config.Values{1, 2, 3}, config.Values{4}}},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.desc, c.got, c.want)
+		}
+	}
 }

@@ -29,6 +29,17 @@
 //	Activation              activation: activation
 //	ReLU                    activation: relu (no max_value, slope or threshold)
 //	Rescaling               rescaling: scale, offset (one number each, not per channel)
+//	Normalization           normalization: mean, variance from config.json, or
+//	                        for an adapted layer vars/0 and vars/1 of the
+//	                        weights file (axis -1, invert false)
+//	RandomFlip              random_flip: mode
+//	RandomTranslation       random_translation: height_factor, width_factor,
+//	                        fill_mode, fill_value (bilinear interpolation)
+//	RandomBrightness        random_brightness: factor, value_range
+//	RandomContrast          random_contrast: factor, value_range
+//
+// A factor of one number f becomes the range Keras reads it as: [-f, f],
+// or [0, f] for RandomContrast.
 //
 // Activations must be one of linear, relu, sigmoid, softmax, tanh; layers
 // must compute in float32 and use channels_last. Kernel and bias

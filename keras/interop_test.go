@@ -116,6 +116,7 @@ func TestForwardMatchesKeras(t *testing.T) {
 		{"functional chain with batchnorm and ReLU", "bn.keras", "bn_images.f32", "bn_probabilities.f32"},
 		{"functional chain with batchnorm and ReLU, model.export", "bn_export", "bn_images.f32", "bn_probabilities.f32"},
 		{"rescaling of raw pixels", "rescaled.keras", "images.f32", "rescaled_probabilities.f32"},
+		{"augmentation and normalization layers", "augmented.keras", "images.f32", "augmented_probabilities.f32"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

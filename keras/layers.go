@@ -94,6 +94,17 @@ type layerConfig struct {
 	Center       *bool           `json:"center"`
 	Scale        json.RawMessage `json:"scale"` // BatchNormalization: a bool; Rescaling: a number
 	Offset       json.RawMessage `json:"offset"`
+	Mean         json.RawMessage `json:"mean"`
+	Variance     json.RawMessage `json:"variance"`
+	Invert       bool            `json:"invert"`
+	Mode         string          `json:"mode"`
+	HeightFactor json.RawMessage `json:"height_factor"`
+	WidthFactor  json.RawMessage `json:"width_factor"`
+	Factor       json.RawMessage `json:"factor"`
+	FillMode     string          `json:"fill_mode"`
+	FillValue    float64         `json:"fill_value"`
+	Interp       string          `json:"interpolation"`
+	ValueRange   []float64       `json:"value_range"`
 	KeepDims     bool            `json:"keepdims"`
 	MaxValue     *float64        `json:"max_value"`
 	Slope        float64         `json:"negative_slope"`
@@ -128,7 +139,8 @@ const inputLayer = "InputLayer"
 const sequentialClass = "Sequential"
 
 // Supported lists the Keras layer classes tfcifar maps, for errors and docs.
-var Supported = []string{inputLayer, opConv2D, "Dense", "Rescaling", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+var Supported = []string{inputLayer, opConv2D, "Dense", "Rescaling", "Normalization",
+	"RandomFlip", "RandomTranslation", "RandomBrightness", "RandomContrast", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
 	"Flatten", "Dropout", "BatchNormalization", "Activation", "ReLU"}
 
 // poolTypes maps the Keras pooling classes to tfcifar's layer types.
@@ -344,6 +356,8 @@ func mapLayer(class string, c layerConfig) (config.Layer, error) {
 		if l.Scale, err = number("scale", c.Scale, 1); err == nil {
 			l.Offset, err = number("offset", c.Offset, 0)
 		}
+	case "Normalization", "RandomFlip", "RandomTranslation", "RandomBrightness", "RandomContrast":
+		err = mapPreprocessing(class, c, &l)
 	case sequentialClass, "Functional", "Model":
 		err = errors.New("nested models are not supported; save the model as one flat stack of layers")
 	default:

@@ -24,6 +24,11 @@ and, for the error cases of the import:
     rescaled.keras       a Sequential model taking 0-255 pixels through a
                          Rescaling layer; rescaled_probabilities.f32 its
                          predictions for images.f32
+    augmented.keras      random flip, translation, brightness and contrast,
+                         an adapted Normalization (statistics in the weights
+                         file) and one given its mean and variance (in
+                         config.json); augmented_probabilities.f32 its
+                         predictions (inference) for images.f32
     lstm.keras           a model with an LSTM layer; lstm_export/ its model.export
     branch.keras         a Functional model that is not a chain (Add)
     float64.keras        base.keras with conv2d's kernel stored as float64
@@ -119,6 +124,16 @@ def main():
                                  layers.Dense(5, activation="softmax")])
     rescaled.save(os.path.join(a.out, "rescaled.keras"))
     rescaled.predict(images, verbose=0).astype(np.float32).tofile(os.path.join(a.out, "rescaled_probabilities.f32"))
+
+    adapted = layers.Normalization()
+    adapted.adapt(x[:256].astype(np.float32))
+    augmented = keras.Sequential([
+        keras.Input((32, 32, 3)), layers.RandomFlip("horizontal"), layers.RandomTranslation(0.1, [-0.2, 0.1]),
+        layers.RandomBrightness(0.2), layers.RandomContrast(0.3), adapted,
+        layers.Conv2D(4, 3, activation="relu"), layers.Flatten(),
+        layers.Normalization(mean=0.5, variance=4.0), layers.Dense(5, activation="softmax")])
+    augmented.save(os.path.join(a.out, "augmented.keras"))
+    augmented.predict(images, verbose=0).astype(np.float32).tofile(os.path.join(a.out, "augmented_probabilities.f32"))
 
     lstm = keras.Sequential([keras.Input((8, 4)), layers.LSTM(3), layers.Dense(2)])
     lstm.save(os.path.join(a.out, "lstm.keras"))
