@@ -139,8 +139,8 @@ const inputLayer = "InputLayer"
 const sequentialClass = "Sequential"
 
 // Supported lists the Keras layer classes tfcifar maps, for errors and docs.
-var Supported = []string{inputLayer, opConv2D, "Dense", "Rescaling", "Normalization",
-	"RandomFlip", "RandomTranslation", "RandomBrightness", "RandomContrast", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+var Supported = []string{inputLayer, opConv2D, "Dense", "Rescaling", config.Normalization.Keras(),
+	config.RandomFlip.Keras(), config.RandomTranslation.Keras(), config.RandomBrightness.Keras(), config.RandomContrast.Keras(), "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
 	"Flatten", "Dropout", "BatchNormalization", "Activation", "ReLU"}
 
 // poolTypes maps the Keras pooling classes to tfcifar's layer types.
@@ -356,11 +356,13 @@ func mapLayer(class string, c layerConfig) (config.Layer, error) {
 		if l.Scale, err = number("scale", c.Scale, 1); err == nil {
 			l.Offset, err = number("offset", c.Offset, 0)
 		}
-	case "Normalization", "RandomFlip", "RandomTranslation", "RandomBrightness", "RandomContrast":
-		err = mapPreprocessing(class, c, &l)
 	case sequentialClass, "Functional", "Model":
 		err = errors.New("nested models are not supported; save the model as one flat stack of layers")
 	default:
+		if t, ok := preprocessingTypes[class]; ok {
+			l.Type = t
+			return l, mapPreprocessing(c, &l)
+		}
 		t, ok := poolTypes[class]
 		if !ok {
 			return l, fmt.Errorf("layer class not supported; want one of %s", strings.Join(Supported, ", "))

@@ -10,14 +10,24 @@ import (
 	"github.com/tfcifar/tfcifar/keras/h5"
 )
 
-// mapPreprocessing maps Keras' Normalization and random augmentation
-// layers onto tfcifar's layers of the same names. A factor given as one
-// number is written out as the [lower, upper] range Keras reads it as
-// ([-f, f], or [0, f] for RandomContrast), so both agree on its meaning.
-func mapPreprocessing(class string, c layerConfig, l *config.Layer) error {
-	switch class {
-	case "Normalization":
-		l.Type = config.Normalization
+// preprocessingTypes maps Keras' Normalization and random augmentation
+// classes to tfcifar's layer types of the same names.
+var preprocessingTypes = func() map[string]config.LayerType {
+	m := map[string]config.LayerType{}
+	for _, t := range []config.LayerType{config.Normalization, config.RandomFlip, config.RandomTranslation,
+		config.RandomBrightness, config.RandomContrast} {
+		m[t.Keras()] = t
+	}
+	return m
+}()
+
+// mapPreprocessing maps the settings of a layer of preprocessingTypes
+// (l.Type set). A factor given as one number is written out as the
+// [lower, upper] range Keras reads it as ([-f, f], or [0, f] for
+// RandomContrast), so both agree on its meaning.
+func mapPreprocessing(c layerConfig, l *config.Layer) error {
+	switch l.Type {
+	case config.Normalization:
 		if err := checkLastAxis(c.Axis); err != nil {
 			return err
 		}
@@ -32,11 +42,11 @@ func mapPreprocessing(class string, c layerConfig, l *config.Layer) error {
 			err = errors.New("mean and variance: want both or neither (neither: adapted, read from the weights file)")
 		}
 		return err
-	case "RandomFlip":
-		l.Type, l.Mode = config.RandomFlip, config.FlipMode(c.Mode)
+	case config.RandomFlip:
+		l.Mode = config.FlipMode(c.Mode)
 		return nil
-	case "RandomTranslation":
-		l.Type, l.FillMode, l.FillValue = config.RandomTranslation, config.FillMode(c.FillMode), c.FillValue
+	case config.RandomTranslation:
+		l.FillMode, l.FillValue = config.FillMode(c.FillMode), c.FillValue
 		if c.Interp != "" && c.Interp != "bilinear" {
 			return fmt.Errorf("interpolation %q is not supported; want bilinear", c.Interp)
 		}
@@ -45,16 +55,13 @@ func mapPreprocessing(class string, c layerConfig, l *config.Layer) error {
 			l.WidthFactor, err = factor("width_factor", c.WidthFactor, true)
 		}
 		return err
-	case "RandomBrightness", "RandomContrast":
-		l.Type, l.ValueRange = config.RandomBrightness, c.ValueRange
-		if class == "RandomContrast" {
-			l.Type = config.RandomContrast
-		}
+	case config.RandomBrightness, config.RandomContrast:
+		l.ValueRange = c.ValueRange
 		var err error
-		l.Factor, err = factor("factor", c.Factor, class == "RandomBrightness")
+		l.Factor, err = factor("factor", c.Factor, l.Type == config.RandomBrightness)
 		return err
 	}
-	return fmt.Errorf("layer class %s is not a preprocessing layer", class)
+	return fmt.Errorf("%s is not a preprocessing layer", l.Type)
 }
 
 // checkLastAxis accepts a Normalization over the channels (axis -1 or 3).
