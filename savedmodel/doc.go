@@ -35,6 +35,15 @@
 // multiplies by the training scale) to
 // "probabilities" (float32 [-1,classes]) and "class_ids" (int64 [-1]).
 //
+// fingerprint.pb holds the FingerprintDef TensorFlow 2.21 computes for
+// the same directory (producer 4): FarmHash Fingerprint64 hashes of
+// saved_model.pb re-serialized deterministically, of its graph regularized
+// as TensorFlow's SimpleDelete does, of its signatures in key order and of
+// variables/variables.index, a zero object graph hash, and a random uuid.
+// Deterministic serialization follows C++ protobuf's: Go's deterministic
+// Marshal writes oneof members after the other fields, so the fields are
+// put back in number order before hashing.
+//
 // Export replaces only an earlier tfcifar export or an empty directory
 // (CheckTarget), by an atomic exchange where the filesystem allows;
 // RemoveLeftovers cleans what an export killed midway left next to it.

@@ -315,5 +315,5 @@ func writeProto(dir string, sg *serveGraph) error {
 	if err := os.WriteFile(filepath.Join(dir, graphFile), b, 0o644); err != nil {
 		return err
 	}
-	return writeFingerprint(dir, sm, b)
+	return writeFingerprint(dir, b)
 }
