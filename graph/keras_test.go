@@ -1,10 +1,7 @@
 package graph
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -41,15 +38,7 @@ func TestPreprocessingMatchesKeras(t *testing.T) {
 	out := run(t, session(t, s, m), map[tf.Output]*tf.Tensor{m.Images: tftest.Tensor(t, px)}, []tf.Output{m.Outputs[len(m.Outputs)-1]}, nil)[0]
 	tmp := t.TempDir()
 	files := map[string]any{"images.f32": flat(px), "output.f32": flat(out.Value().([][][][]float32))}
-	for name, v := range files {
-		var b bytes.Buffer
-		if err := binary.Write(&b, binary.LittleEndian, v); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(tmp, name), b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pyenv.WriteFiles(t, tmp, files)
 	spec, err := json.Marshal(specs)
 	if err != nil {
 		t.Fatal(err)

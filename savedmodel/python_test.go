@@ -1,9 +1,6 @@
 package savedmodel
 
 import (
-	"bytes"
-	"encoding/binary"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -28,15 +25,7 @@ func TestPython(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := map[string]any{"images.f32": images, "probabilities.f32": probs, "class_ids.i64": ids}
-	for name, v := range files {
-		var b bytes.Buffer
-		if err := binary.Write(&b, binary.LittleEndian, v); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(tmp, name), b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pyenv.WriteFiles(t, tmp, files)
 	res := pyenv.Run(t, filepath.Join("interop", "check_savedmodel.py"), dir,
 		filepath.Join(tmp, "images.f32"), filepath.Join(tmp, "probabilities.f32"), filepath.Join(tmp, "class_ids.i64"))
 	t.Logf("images: %s\n%s", source, res)

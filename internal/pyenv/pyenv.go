@@ -1,6 +1,8 @@
 package pyenv
 
 import (
+	"bytes"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,4 +55,20 @@ func Run(tb testing.TB, script string, args ...string) string {
 		tb.Fatalf("%s: %v\n%s", script, err, out)
 	}
 	return string(out)
+}
+
+// WriteFiles writes each value of files (a slice of fixed-size numbers) to
+// dir/<name> as raw little-endian bytes, for a script to read with numpy's
+// fromfile; a failure fails tb.
+func WriteFiles(tb testing.TB, dir string, files map[string]any) {
+	tb.Helper()
+	for name, v := range files {
+		var b bytes.Buffer
+		if err := binary.Write(&b, binary.LittleEndian, v); err != nil {
+			tb.Fatalf("%s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }
