@@ -3,13 +3,13 @@ package workflow
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tfcifar/tfcifar/cifar"
+	"github.com/tfcifar/tfcifar/internal/cifartest"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
 
@@ -17,13 +17,7 @@ import (
 // its coarse labels: superclasses 0-4, then 5-9.
 func TestRunCIFAR100(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), cifar.DirName100)
-	var fine, coarse []string
-	for i := range cifar.NumFine {
-		fine = append(fine, fmt.Sprintf("fine%d", i))
-	}
-	for i := range cifar.NumCoarse {
-		coarse = append(coarse, fmt.Sprintf("super%d", i))
-	}
+	fine, coarse := cifartest.Names100()
 	labels := func(n int) cifar.Labels100 {
 		var l cifar.Labels100
 		for i := range n {
@@ -56,7 +50,7 @@ func TestRunCIFAR100(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"super5", "super6", "super7", "super8", "super9"}; !slices.Equal(m.Classes, want) {
+	if want := []string{"coarse5", "coarse6", "coarse7", "coarse8", "coarse9"}; !slices.Equal(m.Classes, want) {
 		t.Errorf("transfer export classes %v, want %v", m.Classes, want)
 	}
 }

@@ -3,25 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tfcifar/tfcifar/cifar"
+	"github.com/tfcifar/tfcifar/internal/cifartest"
 )
 
 // TestPreviewCIFAR100 previews a CIFAR-100 fixture with its coarse labels.
 func TestPreviewCIFAR100(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), cifar.DirName100)
-	var fine, coarse []string
-	for i := range cifar.NumFine {
-		fine = append(fine, fmt.Sprintf("fine%d", i))
-	}
-	for i := range cifar.NumCoarse {
-		coarse = append(coarse, fmt.Sprintf("coarse%d", i))
-	}
+	fine, coarse := cifartest.Names100()
 	l := cifar.Labels100{Fine: []uint8{3, 50, 99, 0}, Coarse: []uint8{1, 10, 19, 0}}
 	img := make([]byte, 4*cifar.ImageSize)
 	if err := cifar.Save100(dir, img, img, l, l, fine, coarse); err != nil {

@@ -3,6 +3,7 @@ package cifartest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -93,4 +94,16 @@ func ModuleRoot(tb testing.TB) string {
 		}
 		dir = up
 	}
+}
+
+// Names100 returns CIFAR-100 class names for fixtures: fine0 ... fine99 and
+// coarse0 ... coarse19.
+func Names100() (fine, coarse []string) {
+	for i := range cifar.NumFine {
+		fine = append(fine, fmt.Sprintf("fine%d", i))
+	}
+	for i := range cifar.NumCoarse {
+		coarse = append(coarse, fmt.Sprintf("coarse%d", i))
+	}
+	return fine, coarse
 }
