@@ -18,9 +18,8 @@ import (
 // Config returns the ConfigProto for r: thread counts (0: TensorFlow
 // chooses) of pools owned by the session, the device, precision, XLA and
 // GPU memory growth. mixed_bfloat16 turns on the oneDNN bfloat16 graph
-// rewrite, mixed_float16 grappler's float16 rewrite: the GPU pass, or on
-// the device cpu the pass that emulates float16 on the CPU (for testing;
-// slower than float32). cpu hides all GPUs; gpu and auto let TensorFlow place
+// rewrite, mixed_float16 grappler's float16 rewrite for GPUs (none on the
+// device cpu: there only the training graph's loss scaling differs). cpu hides all GPUs; gpu and auto let TensorFlow place
 // ops on the first GPU (ops with no GPU kernel go to the CPU); gpu:N or a
 // device string such as "/device:GPU:1" makes GPU N the only visible GPU.
 // gpu reports whether r demands a GPU (auto does not).
@@ -37,7 +36,8 @@ func Config(r config.Run) (c *pb.ConfigProto, gpu bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if r.Precision == config.MixedBfloat16 || r.Precision == config.MixedFloat16 || r.XLA {
+	float16 := r.Precision == config.MixedFloat16 && kind != config.CPU
+	if r.Precision == config.MixedBfloat16 || float16 || r.XLA {
 		c.GraphOptions = &pb.GraphOptions{}
 	}
 	switch {
@@ -45,13 +45,11 @@ func Config(r config.Run) (c *pb.ConfigProto, gpu bool, err error) {
 		c.GraphOptions.RewriteOptions = &pb.RewriterConfig{
 			AutoMixedPrecisionOnednnBfloat16: pb.RewriterConfig_ON,
 		}
-	case r.Precision == config.MixedFloat16 && kind == config.CPU:
-		// float16 inputs and outputs emulated around float32 kernels: the
-		// numerics of a GPU's float16, for testing, without its speed.
-		c.GraphOptions.RewriteOptions = &pb.RewriterConfig{AutoMixedPrecisionCpu: pb.RewriterConfig_ON}
-	case r.Precision == config.MixedFloat16:
+	case float16:
 		// The GPU pass: convolutions and matrix products in float16,
-		// variables and losses in float32.
+		// variables and losses in float32. On the CPU, TensorFlow 2.21's
+		// float16 emulation pass (auto_mixed_precision_cpu) aborts the
+		// process on training graphs, so the CPU computes in float32.
 		c.GraphOptions.RewriteOptions = &pb.RewriterConfig{AutoMixedPrecision: pb.RewriterConfig_ON}
 	}
 	if r.XLA {

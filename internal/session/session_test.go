@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
-	"github.com/galeone/tensorflow/tensorflow/go/op"
 	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tfcifar/tfcifar/config"
@@ -52,13 +52,13 @@ func TestConfig(t *testing.T) {
 func TestConfigPrecision(t *testing.T) {
 	on, off := pb.RewriterConfig_ON, pb.RewriterConfig_DEFAULT
 	for _, c := range []struct {
-		precision, device string
+		precision, device  string
 		bf16, gpu16, cpu16 pb.RewriterConfig_Toggle
 	}{
 		{"float32", "cpu", off, off, off},
 		{"float32", "gpu", off, off, off},
 		{"mixed_bfloat16", "cpu", on, off, off},
-		{"mixed_float16", "cpu", off, off, on},
+		{"mixed_float16", "cpu", off, off, off},
 		{"mixed_float16", "gpu", off, on, off},
 		{"mixed_float16", "/device:GPU:1", off, on, off},
 		{"mixed_float16", "auto", off, on, off},
@@ -67,8 +67,8 @@ func TestConfigPrecision(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.precision == "float32" && p.GraphOptions != nil {
-			t.Errorf("precision float32: graph options %v, want none", p.GraphOptions)
+		if c.device == "cpu" && c.precision != "mixed_bfloat16" && p.GraphOptions != nil {
+			t.Errorf("precision %s on the CPU: graph options %v, want none", c.precision, p.GraphOptions)
 		}
 		rw := p.GetGraphOptions().GetRewriteOptions()
 		got := []pb.RewriterConfig_Toggle{rw.GetAutoMixedPrecisionOnednnBfloat16(), rw.GetAutoMixedPrecision(), rw.GetAutoMixedPrecisionCpu()}
@@ -78,15 +78,15 @@ func TestConfigPrecision(t *testing.T) {
 	}
 }
 
-// TestMixedFloat16EmulatesOnCPU checks that a session of mixed_float16 on
-// the CPU computes a matrix product with float16 inputs: 1+2^-12 has no
-// float16 value and rounds to 1, which float32 keeps.
-func TestMixedFloat16EmulatesOnCPU(t *testing.T) {
+// TestMixedFloat16OnCPU checks that a session of mixed_float16 on the CPU
+// computes a matrix product in float32 (1+2^-12 has no float16 value and
+// would round to 1), where float16 emulation would round its inputs.
+func TestMixedFloat16OnCPU(t *testing.T) {
 	const x = 1 + 1.0/4096
 	for _, c := range []struct {
 		precision string
 		want      float32
-	}{{config.Float32, x * 3}, {config.MixedFloat16, 3}} {
+	}{{config.Float32, x * 3}, {config.MixedFloat16, x * 3}} {
 		s := op.NewScope()
 		a := op.Placeholder(s.SubScope("a"), tf.Float, op.PlaceholderShape(tf.MakeShape(2, 2)))
 		b := op.Placeholder(s.SubScope("b"), tf.Float, op.PlaceholderShape(tf.MakeShape(2, 2)))
