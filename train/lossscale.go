@@ -7,6 +7,7 @@ import (
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/checkpoint"
+	"github.com/tfcifar/tfcifar/config"
 )
 
 // Dynamic loss scaling, as Keras' LossScaleOptimizer does it for
@@ -126,6 +127,15 @@ func (ls *lossScaler) updateOps(s *op.Scope) *tf.Operation {
 func (ls *lossScaler) advance(s *op.Scope, apply []*tf.Operation) {
 	is := s.SubScope("optimizer_step")
 	ls.inc = op.AssignAddVariableOp(is.WithControlDependencies(apply...), ls.stepVar, op.Const(is, int64(1)))
+}
+
+// lossScalingOf returns the loss scaling of checkpoints made with
+// precision: "dynamic" for mixed_float16, else "" (none).
+func lossScalingOf(precision string) string {
+	if precision == config.MixedFloat16 {
+		return "dynamic"
+	}
+	return ""
 }
 
 // lossScaleState is the loss scale's state in a session.

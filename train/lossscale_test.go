@@ -2,12 +2,17 @@ package train
 
 import (
 	"context"
+	"errors"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/config"
+	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/cifartest"
 )
 
 // float16Options are testOptions with mixed_float16 and the given loss
@@ -127,6 +132,104 @@ func TestNoLossScaleWithoutFloat16(t *testing.T) {
 			if strings.HasPrefix(name, "train/") && name != "train/step" && name != "train/epoch" {
 				t.Errorf("precision %s: checkpoint entry %s", p, name)
 			}
+		}
+	}
+}
+
+// small is a small conv network for real CIFAR-10 images.
+var small = config.Network{Input: []int{32, 32, 3}, Layers: []config.Layer{
+	{Type: config.Rescaling, Scale: 1.0 / 255},
+	{Type: config.Conv2D, Filters: 8, Kernel: config.Size{3, 3}, Strides: config.Size{2, 2}, Activation: config.ReLU},
+	{Type: config.Flatten},
+	{Type: config.Dense, Units: 5},
+}}
+
+// realSlice returns the first n training and n/4 validation images of the
+// real CIFAR-10 classes 0-4 (reference split).
+func realSlice(t *testing.T, n int) (train, val *cifar.Set) {
+	t.Helper()
+	dir := cifartest.RealDir(t)
+	if err := cifar.Check(dir); err != nil {
+		t.Fatalf("CIFAR-10 data needed (set TFCIFAR_DATA): %v", err)
+	}
+	d, err := cifar.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, va, err := d.Split([]int{0, 1, 2, 3, 4}, cifar.SplitReference, 0.2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := func(s *cifar.Set, n int) *cifar.Set {
+		return &cifar.Set{Images: s.Images[:n*cifar.ImageSize], Labels: s.Labels[:n], Classes: s.Classes}
+	}
+	return head(tr, n), head(va, n/4)
+}
+
+// fitSmall trains the small network with mixed_float16 in dir and returns
+// its history, values and loss scale.
+func fitSmall(t *testing.T, ctx context.Context, dir string, resume bool, train, val *cifar.Set) (*History, map[string][]float32, lossScaleState, error) {
+	t.Helper()
+	g, s := newGraph()
+	m, err := graph.Build(s, small, graph.Options{Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := float16Options(lossScaling{initial: 1 << 15, growthSteps: 10})
+	opt.Dir, opt.Resume = dir, resume
+	cfg := trainCfg(3, 32)
+	cfg.Optimizer.LearningRate = 0.002
+	tr, err := New(g, m, cfg, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	h, fitErr := tr.Fit(ctx, train, val)
+	st, _, err := tr.lossScale()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, values(t, tr), st, fitErr
+}
+
+// TestMixedFloat16TrainsAndResumes trains the small network on 512 real
+// images with mixed_float16 for 3 epochs of 16 steps: the loss decreases,
+// the scale doubles every 10 steps, and a run interrupted inside epoch 2
+// and resumed ends with the same weights, history and loss scale.
+func TestMixedFloat16TrainsAndResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on real CIFAR-10; runs without -short")
+	}
+	train, val := realSlice(t, 512)
+	bg := context.Background()
+	want, wantVals, wantScale, err := fitSmall(t, bg, t.TempDir(), false, train, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, last := want.Epochs[0].Loss, want.Epochs[2].Loss; last >= first {
+		t.Errorf("loss %v after epoch 1, %v after epoch 3: want it to decrease", first, last)
+	}
+	if ws := (lossScaleState{Scale: 1 << 19, Counter: 8, Steps: 48}); wantScale != ws {
+		t.Errorf("loss scale after 48 steps %+v, want %+v", wantScale, ws)
+	}
+	dir := t.TempDir()
+	if _, _, _, err := fitSmall(t, &stopAfter{Context: bg, n: 21}, dir, false, train, val); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted fit: err = %v, want it cancelled", err)
+	}
+	got, gotVals, gotScale, err := fitSmall(t, bg, dir, true, train, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotScale != wantScale {
+		t.Errorf("resumed loss scale %+v, want %+v", gotScale, wantScale)
+	}
+	if !reflect.DeepEqual(gotVals, wantVals) {
+		t.Error("resumed run's weights differ from the uninterrupted run's")
+	}
+	for i, e := range want.Epochs {
+		g := got.Epochs[min(i, len(got.Epochs)-1)]
+		if len(got.Epochs) != len(want.Epochs) || g.Loss != e.Loss || g.Accuracy != e.Accuracy || g.ValLoss != e.ValLoss || g.ValAccuracy != e.ValAccuracy {
+			t.Errorf("resumed epoch %d: %+v, want %+v", i+1, g, e)
 		}
 	}
 }
