@@ -146,8 +146,8 @@ func (d Data) NumClasses() int {
 // matrix products in bfloat16 with float32 variables, faster on CPUs with
 // bfloat16 units such as AMX or AVX512-BF16) or mixed_float16 (grappler's
 // float16 rewrite on a GPU, with dynamic loss scaling as Keras'
-// LossScaleOptimizer; on the CPU float16 is only emulated, for testing,
-// and slower than float32). XLA turns on TensorFlow's XLA
+// LossScaleOptimizer; on the CPU it computes in float32 with loss
+// scaling, for testing only). XLA turns on TensorFlow's XLA
 // auto-clustering, which compiles and fuses ops on GPUs (not on the CPU).
 // GPU holds the GPU settings. TensorBoard writes event files under each
 // stage's logs/ (Keras' layout), with batch-level scalars every
