@@ -233,3 +233,15 @@ func TestMixedFloat16TrainsAndResumes(t *testing.T) {
 		}
 	}
 }
+
+// TestLossScaleStillDiverges checks that with loss scaling a non-finite
+// loss still stops training: step 1's finite gradients, applied with a
+// huge rate, make step 2's logits overflow.
+func TestLossScaleStillDiverges(t *testing.T) {
+	tr := newTiny(t, tiny{k: 3, seed: 4}, trainCfg(3, 16), float16Options(kerasLossScaling))
+	tr.cfg.Optimizer.LearningRate = 1e30
+	_, err := tr.Fit(context.Background(), colors(100, 3, 6), nil)
+	if !errors.Is(err, ErrDiverged) || !strings.Contains(err.Error(), "epoch 1/3 step 2/7: the loss is NaN") {
+		t.Fatalf("Fit: err = %v, want ErrDiverged at step 2", err)
+	}
+}
