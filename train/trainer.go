@@ -290,14 +290,15 @@ func (t *Trainer) counterOps(s *op.Scope, b *built, entries *[]checkpoint.Entry)
 // updates run only when the scaled gradients are finite, and it returns
 // the loss scale's update instead, which runs on every step.
 func (t *Trainer) optimizerOps(s *op.Scope, b *built, entries *[]checkpoint.Entry, loss tf.Output, vars []*graph.Variable, reads []tf.Output) ([]*tf.Operation, error) {
-	target, step := loss, t.steps
+	target, step, lss := loss, t.steps, s
 	if t.opt.Run.Precision == config.MixedFloat16 {
+		lss = s.SubScope("loss_scale")
 		set := kerasLossScaling
 		if t.opt.lossScaling != nil {
 			set = *t.opt.lossScaling
 		}
-		t.scaler = lossScaleOps(s.SubScope("loss_scale"), set, b, entries)
-		target, step = t.scaler.scaleLoss(s, loss), t.scaler.step
+		t.scaler = lossScaleOps(lss, set, b, entries)
+		target, step = t.scaler.scaleLoss(lss, loss), t.scaler.step
 	}
 	grads := op.Gradients(s, []tf.Output{target}, reads)
 	if err := s.Err(); err != nil {
@@ -309,7 +310,7 @@ func (t *Trainer) optimizerOps(s *op.Scope, b *built, entries *[]checkpoint.Entr
 		}
 	}
 	if t.scaler != nil {
-		grads = t.scaler.unscale(s.SubScope("loss_scale"), grads)
+		grads = t.scaler.unscale(lss, grads)
 	}
 	lrs := rates(s.SubScope("layer_rates"), vars, t.lr, t.cfg.Optimizer.LearningRate, t.opt.LayerRates)
 	apply, slots, err := applyOps(s.SubScope("optimizer"), t.cfg.Optimizer, vars, grads, lrs, step)
@@ -322,7 +323,7 @@ func (t *Trainer) optimizerOps(s *op.Scope, b *built, entries *[]checkpoint.Entr
 	}
 	if t.scaler != nil {
 		// The step counter advances on skipped steps too.
-		t.scaler.advance(s.SubScope("loss_scale"), apply)
+		t.scaler.advance(lss, apply)
 		return []*tf.Operation{t.scaler.update}, nil
 	}
 	return apply, nil
