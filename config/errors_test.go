@@ -57,12 +57,10 @@ func TestLoadErrors(t *testing.T) {
 		{"short device index with sign", "", []string{"run.device=gpu:-1"}, []string{"run.device: want auto, cpu, gpu, gpu:N", `"gpu:-1"`}},
 		{"short device without index", "", []string{`run.device="gpu:"`}, []string{"run.device", `"gpu:"`}},
 		{"short cpu device", "", []string{"run.device=cpu:0"}, []string{"run.device", `"cpu:0"`}},
-		{"float16", "", []string{"run.precision=mixed_float16"}, []string{"run.precision: mixed_float16 is not supported yet", "loss scaling", "want float32 or mixed_bfloat16"}},
-		{"float16 on a gpu", "", []string{"run.precision=mixed_float16", "run.device=gpu"}, []string{"run.precision: mixed_float16 is not supported yet"}},
 		{"memory growth", "", []string{"run.gpu.memory_growth=maybe"}, []string{"run.gpu.memory_growth"}},
 		{"unknown gpu key", "", []string{"run.gpu.memory=1"}, []string{"run.gpu", "memory"}},
 		{"progress", "", []string{"run.progress=loud"}, []string{"run.progress", "auto, bar, lines, off"}},
-		{"precision", "", []string{"run.precision=float16"}, []string{"run.precision", "float32, mixed_bfloat16", "float16"}},
+		{"precision", "", []string{"run.precision=float16"}, []string{"run.precision: want one of float32, mixed_bfloat16, mixed_float16", `"float16"`}},
 		{"tensorboard update frequency", "", []string{"run.tensorboard_update_freq=-1"}, []string{"run.tensorboard_update_freq", "want a number of steps >= 0"}},
 		// callbacks
 		{"unknown monitor", "", []string{"stages.base.train.callbacks.early_stopping.monitor=val_acc"}, []string{"stages[0]", "train.callbacks.early_stopping.monitor: want one of loss, accuracy, val_loss, val_accuracy", `"val_acc"`}},

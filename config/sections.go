@@ -144,8 +144,10 @@ func (d Data) NumClasses() int {
 // bar, lines or off. Precision is float32 (as the reference) or
 // mixed_bfloat16 (TensorFlow's oneDNN graph rewrite runs convolutions and
 // matrix products in bfloat16 with float32 variables, faster on CPUs with
-// bfloat16 units such as AMX or AVX512-BF16); mixed_float16 is refused
-// with the reason (see Validate). XLA turns on TensorFlow's XLA
+// bfloat16 units such as AMX or AVX512-BF16) or mixed_float16 (grappler's
+// float16 rewrite on a GPU, with dynamic loss scaling as Keras'
+// LossScaleOptimizer; on the CPU it computes in float32 with loss
+// scaling, for testing only). XLA turns on TensorFlow's XLA
 // auto-clustering, which compiles and fuses ops on GPUs (not on the CPU).
 // GPU holds the GPU settings. TensorBoard writes event files under each
 // stage's logs/ (Keras' layout), with batch-level scalars every
@@ -171,8 +173,7 @@ type RunGPU struct {
 	MemoryGrowth bool `mapstructure:"memory_growth" yaml:"memory_growth"`
 }
 
-// The names run.precision accepts, and MixedFloat16, which it names in its
-// refusal.
+// The names run.precision accepts.
 const (
 	Float32       = "float32"
 	MixedBfloat16 = "mixed_bfloat16"
@@ -180,7 +181,7 @@ const (
 )
 
 // precisions are the names run.precision accepts.
-var precisions = []string{Float32, MixedBfloat16}
+var precisions = []string{Float32, MixedBfloat16, MixedFloat16}
 
 // The progress modes run.progress names.
 const (
@@ -211,11 +212,6 @@ func (r Run) Validate() error {
 		return fmt.Errorf("run.progress: want one of %s, got %q", strings.Join(progresses, ", "), r.Progress)
 	case r.TensorBoardUpdateFreq < 0:
 		return fmt.Errorf("run.tensorboard_update_freq: want a number of steps >= 0 (0: per epoch only), got %d", r.TensorBoardUpdateFreq)
-	case r.Precision == MixedFloat16:
-		// float16 gradients underflow without loss scaling (Keras scales the
-		// loss and skips the steps whose gradients overflow); the training
-		// graph has no such step yet, and the CPU has no float16 speed-up.
-		return fmt.Errorf("run.precision: mixed_float16 is not supported yet (float16 training on a GPU needs dynamic loss scaling, which tfcifar does not implement); want %s", strings.Join(precisions, " or "))
 	case !slices.Contains(precisions, r.Precision):
 		return fmt.Errorf("run.precision: want one of %s, got %q", strings.Join(precisions, ", "), r.Precision)
 	}

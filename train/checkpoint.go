@@ -86,6 +86,9 @@ type meaning struct {
 	Schedule   string   `json:"schedule"`
 	LayerRates string   `json:"layer_rates"`
 	Reused     string   `json:"reused"` // fingerprint of Options.Init and Options.Cached
+	// LossScaling is "dynamic" with mixed_float16 (its checkpoints hold the
+	// loss scale), else empty.
+	LossScaling string `json:"loss_scaling,omitempty"`
 }
 
 // meaning returns the meaning of this Trainer's checkpoints.
@@ -99,7 +102,7 @@ func (t *Trainer) meaning() (meaning, error) {
 		Network: id.Network, Classes: id.Classes, Data: id.Data, Scale: fmt.Sprint(id.Scale),
 		BatchSize: t.cfg.BatchSize, Shuffle: t.cfg.Shuffle, Seed: t.seed, RunSeed: t.opt.Run.Seed,
 		Optimizer: fmt.Sprintf("%+v", t.cfg.Optimizer), Schedule: fmt.Sprintf("%+v", t.cfg.Schedule),
-		LayerRates: fmt.Sprint(t.opt.LayerRates), Reused: reused,
+		LayerRates: fmt.Sprint(t.opt.LayerRates), Reused: reused, LossScaling: lossScalingOf(t.opt.Run.Precision),
 	}, nil
 }
 
@@ -138,6 +141,7 @@ func (m meaning) refuse(dir string, now meaning) error {
 		{"train.schedule", m.Schedule, now.Schedule},
 		{"layer learning rates (model.from.learning_rate)", m.LayerRates, now.LayerRates},
 		{"reused weights (model.from)", short(m.Reused), short(now.Reused)},
+		{"run.precision's loss scaling", m.LossScaling, now.LossScaling},
 	}
 	for _, d := range diffs {
 		if was, is := fmt.Sprint(d.was), fmt.Sprint(d.now); was != is {

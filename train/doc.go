@@ -14,7 +14,10 @@
 // momentum and Nesterov. The learning rate is a scalar input fed at every
 // step from the schedule (constant, step or cosine). Model.Updates
 // (batchnorm statistics, dropout step counters) run with every training
-// step, which feeds Model.Training true; evaluation feeds false.
+// step, which feeds Model.Training true; evaluation feeds false. With
+// run.precision mixed_float16 the graph scales the loss dynamically as
+// Keras' LossScaleOptimizer (lossscale.go): a step whose scaled gradients
+// are not finite is skipped and halves the scale, which checkpoints keep.
 //
 // Fit runs the epochs over a Dataset, any labelled source of float32
 // examples (a cifar.Set, a scaled cifar.Source over images or cached

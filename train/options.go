@@ -46,4 +46,6 @@ type Options struct {
 	LayerRates map[string]float64
 	Cached     graph.Weights
 	Identity   Identity
+
+	lossScaling *lossScaling // nil: Keras' defaults (tests set others)
 }

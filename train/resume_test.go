@@ -176,6 +176,7 @@ func TestResumeRefusesAnotherMeaning(t *testing.T) {
 		{"another schedule", "train.schedule", func(c *config.Train, _ *Options) { c.Schedule.Name = "cosine" }},
 		{"layer rates", "learning_rate", func(_ *config.Train, o *Options) { o.LayerRates = map[string]float64{"pre": 0.001} }},
 		{"other reused weights", "reused weights", func(_ *config.Train, o *Options) { o.Init = map[string]*tf.Tensor{"dense/bias": bias} }},
+		{"mixed_float16", "run.precision", func(_ *config.Train, o *Options) { o.Run.Precision = config.MixedFloat16 }},
 		{"fewer epochs than done", "train.epochs", func(c *config.Train, _ *Options) { c.Epochs = 1 }},
 	}
 	for _, stop := range []struct {

@@ -45,6 +45,7 @@ type Trainer struct {
 	setEp     *tf.Operation
 	targets   []*tf.Operation // optimizer updates, step increment, model updates
 	fetch     []tf.Output     // {metrics}
+	scaler    *lossScaler     // dynamic loss scaling (mixed_float16), else nil
 	finite    tf.Output       // bool [len(floats)]: whether each variable is finite
 	floats    []string        // names of the float32 variables finite checks
 	cached    []cachedVar     // variables holding Options.Cached
@@ -198,6 +199,9 @@ func (t *Trainer) build(s *op.Scope) (built, error) {
 	is := s.SubScope("increment")
 	inc := op.AssignAddVariableOp(is.WithControlDependencies(apply...), steps, op.Const(is, int64(1)))
 	t.targets = append([]*tf.Operation{inc}, t.m.Updates...)
+	if t.scaler != nil {
+		t.targets = append(t.targets, t.scaler.inc)
+	}
 	if err := t.cachedOps(s.SubScope("cached"), &entries); err != nil {
 		return b, err
 	}
@@ -282,8 +286,21 @@ func (t *Trainer) counterOps(s *op.Scope, b *built, entries *[]checkpoint.Entry)
 
 // optimizerOps adds the gradients of loss and the optimizer's updates of
 // vars, recording its slots in b and entries, and returns the updates.
+// With mixed_float16 it adds dynamic loss scaling (see lossScaler): the
+// updates run only when the scaled gradients are finite, and it returns
+// the loss scale's update instead, which runs on every step.
 func (t *Trainer) optimizerOps(s *op.Scope, b *built, entries *[]checkpoint.Entry, loss tf.Output, vars []*graph.Variable, reads []tf.Output) ([]*tf.Operation, error) {
-	grads := op.Gradients(s, []tf.Output{loss}, reads)
+	target, step, lss := loss, t.steps, s
+	if t.opt.Run.Precision == config.MixedFloat16 {
+		lss = s.SubScope("loss_scale")
+		set := kerasLossScaling
+		if t.opt.lossScaling != nil {
+			set = *t.opt.lossScaling
+		}
+		t.scaler = lossScaleOps(lss, set, b, entries)
+		target, step = t.scaler.scaleLoss(lss, loss), t.scaler.step
+	}
+	grads := op.Gradients(s, []tf.Output{target}, reads)
 	if err := s.Err(); err != nil {
 		return nil, fmt.Errorf("train: gradients: %w", err)
 	}
@@ -292,14 +309,22 @@ func (t *Trainer) optimizerOps(s *op.Scope, b *built, entries *[]checkpoint.Entr
 			return nil, fmt.Errorf("train: variable %s is trainable but the loss does not depend on it", vars[i].Name)
 		}
 	}
+	if t.scaler != nil {
+		grads = t.scaler.unscale(lss, grads)
+	}
 	lrs := rates(s.SubScope("layer_rates"), vars, t.lr, t.cfg.Optimizer.LearningRate, t.opt.LayerRates)
-	apply, slots, err := applyOps(s.SubScope("optimizer"), t.cfg.Optimizer, vars, grads, lrs, t.steps)
+	apply, slots, err := applyOps(s.SubScope("optimizer"), t.cfg.Optimizer, vars, grads, lrs, step)
 	if err != nil {
 		return nil, err
 	}
 	for _, sl := range slots {
 		b.inits = append(b.inits, sl.Init)
 		*entries = append(*entries, checkpoint.Entry{Name: sl.Name, Handle: sl.Handle, DType: tf.Float, Shape: sl.Shape})
+	}
+	if t.scaler != nil {
+		// The step counter advances on skipped steps too.
+		t.scaler.advance(lss, apply)
+		return []*tf.Operation{t.scaler.update}, nil
 	}
 	return apply, nil
 }

@@ -17,7 +17,9 @@ import (
 
 // Config returns the ConfigProto for r: thread counts (0: TensorFlow
 // chooses) of pools owned by the session, the device, precision, XLA and
-// GPU memory growth. cpu hides all GPUs; gpu and auto let TensorFlow place
+// GPU memory growth. mixed_bfloat16 turns on the oneDNN bfloat16 graph
+// rewrite, mixed_float16 grappler's float16 rewrite for GPUs (none on the
+// device cpu: there only the training graph's loss scaling differs). cpu hides all GPUs; gpu and auto let TensorFlow place
 // ops on the first GPU (ops with no GPU kernel go to the CPU); gpu:N or a
 // device string such as "/device:GPU:1" makes GPU N the only visible GPU.
 // gpu reports whether r demands a GPU (auto does not).
@@ -30,20 +32,28 @@ func Config(r config.Run) (c *pb.ConfigProto, gpu bool, err error) {
 		// fixes the thread counts of all later ones.
 		UsePerSessionThreads: true,
 	}
-	if r.Precision == config.MixedBfloat16 || r.XLA {
-		c.GraphOptions = &pb.GraphOptions{}
-	}
-	if r.Precision == config.MixedBfloat16 {
-		c.GraphOptions.RewriteOptions = &pb.RewriterConfig{
-			AutoMixedPrecisionOnednnBfloat16: pb.RewriterConfig_ON,
-		}
-	}
-	if r.XLA {
-		c.GraphOptions.OptimizerOptions = &pb.OptimizerOptions{GlobalJitLevel: pb.OptimizerOptions_ON_1}
-	}
 	kind, index, err := config.ParseDevice(r.Device)
 	if err != nil {
 		return nil, false, err
+	}
+	float16 := r.Precision == config.MixedFloat16 && kind != config.CPU
+	if r.Precision == config.MixedBfloat16 || float16 || r.XLA {
+		c.GraphOptions = &pb.GraphOptions{}
+	}
+	switch {
+	case r.Precision == config.MixedBfloat16:
+		c.GraphOptions.RewriteOptions = &pb.RewriterConfig{
+			AutoMixedPrecisionOnednnBfloat16: pb.RewriterConfig_ON,
+		}
+	case float16:
+		// The GPU pass: convolutions and matrix products in float16,
+		// variables and losses in float32. On the CPU, TensorFlow 2.21's
+		// float16 emulation pass (auto_mixed_precision_cpu) aborts the
+		// process on training graphs, so the CPU computes in float32.
+		c.GraphOptions.RewriteOptions = &pb.RewriterConfig{AutoMixedPrecision: pb.RewriterConfig_ON}
+	}
+	if r.XLA {
+		c.GraphOptions.OptimizerOptions = &pb.OptimizerOptions{GlobalJitLevel: pb.OptimizerOptions_ON_1}
 	}
 	switch kind {
 	case config.CPU:
