@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 
@@ -33,18 +32,11 @@ const (
 
 // readArchive reads a Keras 3 archive (model.save("m.keras")).
 func readArchive(path string) (Model, error) {
-	fh, err := os.Open(path)
+	fh, st, err := capped.Open(path)
 	if err != nil {
 		return Model{}, err
 	}
 	defer func() { _ = fh.Close() }() // read only
-	st, err := fh.Stat()
-	if err != nil {
-		return Model{}, err
-	}
-	if !st.Mode().IsRegular() {
-		return Model{}, fmt.Errorf("%s is not a regular file", path)
-	}
 	if st.Size() > MaxArchiveBytes {
 		return Model{}, fmt.Errorf("%s: %s, over the cap of %s", path, capped.Size(st.Size()), capped.Size(MaxArchiveBytes))
 	}

@@ -13,18 +13,11 @@ import (
 // waiting, so a named pipe is refused at once rather than blocking until a
 // writer comes.
 func ReadFile(name string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, fi, err := Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = f.Close() }() // read only
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", name)
-	}
 	if fi.Size() > limit {
 		return nil, tooLarge(name, limit)
 	}
@@ -36,6 +29,26 @@ func ReadFile(name string, limit int64) ([]byte, error) {
 		return nil, tooLarge(name, limit)
 	}
 	return b, nil
+}
+
+// Open opens the regular file name for reading and returns it with its
+// FileInfo. It opens without waiting, so a named pipe is refused at once
+// rather than blocking until a writer comes; a pipe, device or folder is
+// an error naming the file.
+func Open(name string) (*os.File, os.FileInfo, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file", name)
+	}
+	if err != nil {
+		_ = f.Close() // read only
+		return nil, nil, err
+	}
+	return f, fi, nil
 }
 
 func tooLarge(name string, limit int64) error {

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strings"
+
+	"github.com/tfcifar/tfcifar/internal/capped"
 )
 
 // Limits of the reader. A file asking for more is refused.
@@ -43,18 +44,9 @@ type File struct {
 
 // Open opens the HDF5 file name.
 func Open(name string) (*File, error) {
-	fh, err := os.Open(name)
+	fh, st, err := capped.Open(name)
 	if err != nil {
-		return nil, err
-	}
-	st, err := fh.Stat()
-	if err != nil {
-		_ = fh.Close()
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		_ = fh.Close()
-		return nil, fmt.Errorf("h5: %s is not a regular file", name)
+		return nil, fmt.Errorf("h5: %w", err)
 	}
 	f, err := NewReader(name, fh, st.Size())
 	if err != nil {
