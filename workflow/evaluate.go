@@ -32,7 +32,7 @@ func (st *stage) evaluate(ctx context.Context, sr *StageReport, val *cifar.Set) 
 		return err
 	}
 	defer func() { err = errors.Join(err, m.Close()) }()
-	ev, err := infer.EvaluateSet(ctx, m, val, st.cfg.Data.Scale)
+	ev, err := infer.EvaluateSet(ctx, m, val, st.scale())
 	if err != nil {
 		return fmt.Errorf("evaluate %s: %w", sr.Export, err)
 	}

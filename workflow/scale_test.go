@@ -150,3 +150,21 @@ func goPixels(t *testing.T, path string, w, h int) []float32 {
 	}
 	return out
 }
+
+// TestStageScale checks that a stage's own data.scale, not the top-level
+// one, scales its training images and travels with its export.
+func TestStageScale(t *testing.T) {
+	cfg := smallConfig(t, fixture(t, 200), "data.scale=1",
+		"stages=[{name: base, classes: [0,1], data: {scale: "+scale255+"}, model: {input: [32,32,3], layers: [{type: flatten}, {type: dense, units: 2, activation: softmax}]}, train: {epochs: 1}}]")
+	rep, err := Run(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := savedmodel.ReadMeta(rep.Stages[0].Export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !meta.ScaleMatches(1.0 / 255) {
+		t.Errorf("export records data.scale %g, want the stage's %s", meta.Scale, scale255)
+	}
+}

@@ -38,6 +38,10 @@ type stage struct {
 
 func (st *stage) conf() config.Stage { return st.cfg.Stages[st.i] }
 
+// scale is the stage's data.scale: its own data section's, else the
+// top-level one's.
+func (st *stage) scale() float64 { return st.cfg.DataOf(st.i).Scale }
+
 // dir is where the stage keeps its history, chart and checkpoint.
 func (st *stage) dir() string { return filepath.Join(st.cfg.Run.Out, st.conf().Name) }
 
@@ -55,7 +59,7 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 	if net, err = st.sourceStatistics(net); err != nil {
 		return StageReport{}, err
 	}
-	if net, err = train.Adapt(net, trainSet.Images, st.cfg.Data.Scale); err != nil {
+	if net, err = train.Adapt(net, trainSet.Images, st.scale()); err != nil {
 		return StageReport{}, fmt.Errorf("model.%w", err)
 	}
 	if err := os.MkdirAll(st.dir(), 0o755); err != nil {
@@ -88,7 +92,7 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 		return StageReport{}, err
 	}
 	fit, err := st.fit(ctx, transfer.Input{Run: st.cfg.Run, Net: net, Graph: g, Model: full, Seed: st.cfg.Run.Seed,
-		Init: init, From: c.Model.From, Scale: float32(st.cfg.Data.Scale), Train: trainSet, Val: valSet})
+		Init: init, From: c.Model.From, Scale: float32(st.scale()), Train: trainSet, Val: valSet})
 	if err != nil {
 		return StageReport{}, err
 	}
@@ -103,7 +107,7 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 func (st *stage) export(net config.Network, classes []string, fit *fitted) (StageReport, error) {
 	c := st.conf()
 	final, err := savedmodel.ExportNetwork(st.cfg.ExportDir(st.i), net, fit.values, savedmodel.Options{
-		Classes: classes, Seed: st.cfg.Run.Seed, Scale: st.cfg.Data.Scale, Run: st.cfg.Run,
+		Classes: classes, Seed: st.cfg.Run.Seed, Scale: st.scale(), Run: st.cfg.Run,
 	})
 	if err != nil {
 		return StageReport{}, err
@@ -291,9 +295,9 @@ func (st *stage) reusedValues(net config.Network, full *graph.Model) (graph.Weig
 		if err != nil {
 			return nil, fmt.Errorf("model.from.savedmodel: %w", err)
 		}
-		if read.Scale != 0 && !read.ScaleMatches(st.cfg.Data.Scale) {
+		if read.Scale != 0 && !read.ScaleMatches(st.scale()) {
 			return nil, fmt.Errorf("model.from.savedmodel: %s was trained with data.scale %g, this run's data.scale is %g; reused layers need the pixels they were trained on",
-				from.SavedModel, read.Scale, st.cfg.Data.Scale)
+				from.SavedModel, read.Scale, st.scale())
 		}
 		src = read.Weights
 	}
@@ -364,7 +368,7 @@ func (st *stage) reuse(net config.Network, full *graph.Model, classes []string) 
 	if err := errors.Join(errA, errB); err != nil {
 		return sr, nil, false, err
 	}
-	if string(a) != string(b) || !slices.Equal(classes, storedClasses) || !meta.ScaleMatches(st.cfg.Data.Scale) {
+	if string(a) != string(b) || !slices.Equal(classes, storedClasses) || !meta.ScaleMatches(st.scale()) {
 		fmt.Fprintf(out, "The export in %s has another network, classes or pixel scale; training.\n", dir)
 		return sr, nil, false, nil
 	}
