@@ -195,9 +195,9 @@ func (ds *datasets) loadFolder(ctx context.Context, d config.Data, dir string, n
 
 // prepare reads the data of every stage before any is trained, so that a
 // missing dataset or a bad image file fails the run at once.
-func (ds *datasets) prepare(ctx context.Context) error {
+func (ds *datasets) prepare(ctx context.Context, load config.Loader) error {
 	for i, s := range ds.cfg.Stages {
-		net, err := ds.cfg.Resolve(i, networkOf)
+		net, err := ds.cfg.Resolve(i, load)
 		if err == nil {
 			_, _, err = ds.split(ctx, i, net)
 		}

@@ -41,7 +41,7 @@ func TestReusedEqualSource(t *testing.T) {
 // stage i in the export dst equal those of the export src.
 func checkReused(t *testing.T, cfg *config.Config, i int, src, dst string) {
 	t.Helper()
-	net, err := cfg.Resolve(i, networkOf)
+	net, err := cfg.Resolve(i, newSources().network)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,6 @@ import (
 	"github.com/tfcifar/tfcifar/internal/closer"
 	"github.com/tfcifar/tfcifar/internal/libtf"
 	"github.com/tfcifar/tfcifar/internal/session"
-	"github.com/tfcifar/tfcifar/keras"
-	"github.com/tfcifar/tfcifar/savedmodel"
 )
 
 // Options are the settings of a run that do not come from the config.
@@ -63,8 +61,9 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 	if err := rd.prepare(cfg, opt); err != nil {
 		return nil, err
 	}
+	src := newSources()
 	ds := newDatasets(cfg, opt.Out)
-	if err := ds.prepare(ctx); err != nil {
+	if err := ds.prepare(ctx, src.network); err != nil {
 		return nil, err
 	}
 	resolved, err := cfg.YAML()
@@ -83,7 +82,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 	}
 	done := map[string]graph.Weights{} // trained values by stage name
 	for i := range cfg.Stages {
-		st := &stage{cfg: cfg, i: i, data: ds, done: done, opt: opt}
+		st := &stage{cfg: cfg, i: i, data: ds, src: src, done: done, opt: opt}
 		sr, err := st.run(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("stage %q: %w", cfg.Stages[i].Name, err)
@@ -103,16 +102,4 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 		return nil, fmt.Errorf("print report: %w", err)
 	}
 	return rep, nil
-}
-
-// networkOf is the config.Loader for transfer networks whose source is a
-// SavedModel (the network stored with the tfcifar export) or a Keras model
-// (the network mapped from it).
-func networkOf(from config.Reuse) (config.Network, error) {
-	if from.Keras != "" {
-		m, err := keras.Read(from.Keras)
-		return m.Network, err
-	}
-	m, err := savedmodel.ReadMeta(from.SavedModel)
-	return m.Network, err
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/closer"
-	"github.com/tfcifar/tfcifar/keras"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
 	"github.com/tfcifar/tfcifar/train/board"
@@ -32,6 +31,7 @@ type stage struct {
 	cfg  *config.Config
 	i    int
 	data *datasets
+	src  *sources
 	done map[string]graph.Weights // trained values of earlier stages by name
 	opt  Options
 }
@@ -48,7 +48,7 @@ func (st *stage) dir() string { return filepath.Join(st.cfg.Run.Out, st.conf().N
 // run resolves, trains and exports the stage (or reuses its export).
 func (st *stage) run(ctx context.Context) (StageReport, error) {
 	c := st.conf()
-	net, err := st.cfg.Resolve(st.i, networkOf)
+	net, err := st.cfg.Resolve(st.i, st.src.network)
 	if err != nil {
 		return StageReport{}, err
 	}
@@ -285,7 +285,7 @@ func (st *stage) reusedValues(net config.Network, full *graph.Model) (graph.Weig
 			return nil, fmt.Errorf("model.from.stage: stage %q has not been trained in this run", from.Stage)
 		}
 	case from.Keras != "":
-		m, err := keras.Read(from.Keras)
+		m, err := st.src.kerasModel(from.Keras)
 		if err != nil {
 			return nil, fmt.Errorf("model.from.keras: %w", err)
 		}
