@@ -26,6 +26,7 @@ Run it with the virtualenv of scripts/setup-python.sh:
 """
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -90,19 +91,30 @@ def split_half(train, test, classes):
     Keeps the images whose label is in classes (a range of 5 consecutive
     labels), relabels them 0-4, concatenates the selected training images
     and then the selected test images (order kept) and splits the result
-    without shuffling: the first 80% train, the last 20% validate. Pixels
-    are cast to float32 as they are (0-255); labels are one-hot, 5 columns.
+    without shuffling: the first 80% train, the last 20% validate. Labels
+    are one-hot, 5 columns.
 
-    Returns ((x_train, y_train), (x_val, y_val)).
+    Pixels stay uint8 (0-255), a quarter of the bytes of float32: the
+    networks' float32 Input casts each batch, so the layers see the pixels
+    cast to float32 as they are (REFERENCE.md) without a float32 copy of
+    the whole half. The images are gathered straight into one array.
+
+    Returns ((x_train, y_train), (x_val, y_val)); the four are views of
+    two arrays.
     """
-    xs, ys = [], []
-    for images, labels in (train, test):
-        keep = (labels >= classes.start) & (labels < classes.stop)
-        xs.append(images[keep])
-        ys.append(labels[keep].astype(np.int64) - classes.start)
-    x = np.concatenate(xs).astype(np.float32)
-    y = np.eye(CLASSES, dtype=np.float32)[np.concatenate(ys)]
-    cut = int(len(x) * TRAIN_FRACTION)
+    keeps = [(labels >= classes.start) & (labels < classes.stop)
+             for _, labels in (train, test)]
+    n = sum(int(k.sum()) for k in keeps)
+    x = np.empty((n, HEIGHT, WIDTH, CHANNELS), dtype=np.uint8)
+    labels = np.empty(n, dtype=np.int64)
+    at = 0
+    for (images, ys), keep in zip((train, test), keeps):
+        m = int(keep.sum())
+        np.compress(keep, images, axis=0, out=x[at:at + m])
+        labels[at:at + m] = ys[keep].astype(np.int64) - classes.start
+        at += m
+    y = np.eye(CLASSES, dtype=np.float32)[labels]
+    cut = int(n * TRAIN_FRACTION)
     return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
 
@@ -318,7 +330,14 @@ def main(argv=None):
     tf.config.threading.set_inter_op_parallelism_threads(args.threads_inter)
     keras.utils.set_random_seed(args.seed)
 
+    # Each stage's half is split from the files up front (uint8), and the
+    # whole files are dropped: only what the stages train on is kept, and
+    # each half is released when its stage is done.
     train_set, test_set = load(args.data)
+    halves = {stage: split_half(train_set, test_set, HALVES[half])
+              for stage, half in (("base", "below5"), ("transfer", "other5"))
+              if stage in args.stages}
+    del train_set, test_set
     summary = {
         "tf_version": tf.__version__,
         "keras_version": keras.__version__,
@@ -328,18 +347,17 @@ def main(argv=None):
         "stages": [],
     }
 
-    # Each stage builds its half when it starts, so only one half is held.
     base = base_model(keras)
     if "base" in args.stages:
         summary["stages"].append(train(
-            keras, "base", base,
-            split_half(train_set, test_set, HALVES["below5"]), args))
+            keras, "base", base, halves.pop("base"), args))
+        gc.collect()  # the base half, and what fit built around it
         if args.save_base:
             base.save(args.save_base)
     if "transfer" in args.stages:
         summary["stages"].append(train(
             keras, "transfer", transfer_model(keras, base),
-            split_half(train_set, test_set, HALVES["other5"]), args))
+            halves.pop("transfer"), args))
 
     summary["peak_rss_bytes"] = peak_rss_bytes()
     print(f"Peak RSS: {summary['peak_rss_bytes'] / 2**20:.1f} MiB")

@@ -102,8 +102,8 @@ class SplitHalfTest(unittest.TestCase):
                 self.assertEqual((x.shape, xv.shape),
                                  ((48, 32, 32, 3), (12, 32, 32, 3)))
                 self.assertEqual((y.shape, yv.shape), ((48, 5), (12, 5)))
-                self.assertEqual((x.dtype, y.dtype),
-                                 (np.float32, np.float32))
+                # Pixels stay uint8 until the network's Input casts them.
+                self.assertEqual((x.dtype, y.dtype), (np.uint8, np.float32))
                 np.testing.assert_array_equal(y.sum(axis=1), np.ones(48))
                 # Selected train images first, in order, then the selected
                 # test images; labels relabelled 0-4.
@@ -171,6 +171,16 @@ class ModelTest(unittest.TestCase):
                 self.assertIs(b, t)
             for w, want in zip(base.layers[0].weights, before):
                 np.testing.assert_array_equal(w.numpy(), want)
+
+    def test_uint8_pixels_cast_as_float32(self):
+        # split_half keeps pixels uint8: the network must compute exactly
+        # what it computes on the same pixels cast to float32.
+        base = ref.base_model(self.keras)
+        pixels = (np.arange(2 * 32 * 32 * 3) * 37 % 256).reshape(2, 32, 32, 3)
+        got = base(pixels.astype(np.uint8), training=False).numpy()
+        want = base(pixels.astype(np.float32), training=False).numpy()
+        self.assertEqual(got.dtype, np.float32)
+        np.testing.assert_array_equal(got, want)
 
     def test_frozen_dropout_drops(self):
         transfer = ref.transfer_model(self.keras, ref.base_model(self.keras))
