@@ -56,6 +56,7 @@ test: lint python
 	$(LIBTF) && $(GO) vet ./... && $(GO) test -count=1 -v -run 'TestVersion|TestGradients' ./internal/libtf/ && \
 		$(GO) test -count=1 -run '^TestRealData$$' ./cifar/ && $(GO) test -count=1 -timeout 30m ./...
 	"$$(scripts/setup-python.sh | tail -n1)" scripts/keras_reference_test.py
+	"$$(scripts/setup-python.sh | tail -n1)" scripts/benchlib_test.py
 endif
 
 build:
@@ -67,8 +68,13 @@ libtensorflow:
 python:
 	scripts/setup-python.sh >/dev/null
 
+# make bench: tfcifar against the Keras reference (scripts/bench), recorded in
+# BENCHMARKS.md's section for this CPU, benchmarks/<cpu>.json and the chart
+# benchmarks/times.png. BENCH_ARGS adds options, e.g. "--rounds 1 --epochs 1"
+# for a quick try or "--tfcifar-args '-set run.precision=mixed_bfloat16'".
+BENCH_ARGS ?=
 bench: build python
-	scripts/bench $(if $(DATA),--data $(DATA))
+	scripts/bench $(if $(DATA),--data $(DATA)) --update BENCHMARKS.md $(BENCH_ARGS)
 
 clean:
 	rm -rf bin
