@@ -153,8 +153,11 @@ def variant_key(tfcifar_args, epochs, default_epochs=5):
 
 
 def tree_pids(pid, proc="/proc"):
-    """Returns pid and all its descendants (from each thread's children
-    list); processes that end meanwhile are skipped."""
+    """Returns pid and all its descendants, from each thread's children
+    list, or from every process' parent in its stat file where the kernel
+    has no children lists; processes that end meanwhile are skipped."""
+    if not os.path.exists(f"{proc}/{pid}/task/{pid}/children"):
+        return _tree_from_stat(pid, proc)
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
@@ -169,6 +172,27 @@ def tree_pids(pid, proc="/proc"):
                     todo.extend(int(c) for c in f.read().split())
             except OSError:
                 pass
+    return out
+
+
+def _tree_from_stat(pid, proc):
+    """tree_pids from the parent field of every /proc/<pid>/stat."""
+    children = {}
+    for name in os.listdir(proc):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"{proc}/{name}/stat") as f:
+                # pid (comm) state ppid ...: comm may hold spaces and parentheses.
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
     return out
 
 
@@ -342,7 +366,9 @@ def render_terminal(block):
 def update_doc(text, key, block, chart_link=None):
     """Returns text with the section of key replaced by block (a
     render_section output); a new key goes after the last section of the
-    same CPU, else after the last section, else at the end. Everything
+    same CPU (so that notes written by hand after a CPU's sections stay
+    with them), a new CPU before the first section, or at the end when
+    there is none. Everything
     outside that section is kept byte for byte. With chart_link (a
     markdown image line), it is added before the first section when the
     text does not reference the chart yet. Raises ValueError when a
@@ -356,10 +382,13 @@ def update_doc(text, key, block, chart_link=None):
         text = text[:m.start()] + block + text[m.end():]
     else:
         cpu = key.split("/")[0]
-        near = [m for m in blocks if m.group(1).split("/")[0] == cpu] or blocks
+        near = [m for m in blocks if m.group(1).split("/")[0] == cpu]
         if near:
             at = near[-1].end()
             text = text[:at] + "\n" + block + text[at:]
+        elif blocks:
+            at = blocks[0].start()
+            text = text[:at] + block + "\n" + text[at:]
         else:
             text = text.rstrip("\n") + "\n\n" + block if text.strip() else block
     if chart_link:

@@ -136,6 +136,8 @@ class TreeRSSTest(unittest.TestCase):
             gpid, ready = child.stdout.readline().split()
             self.assertEqual(ready, "ready")
             self.assertIn(int(gpid), benchlib.tree_pids(child.pid))
+            self.assertEqual(sorted(benchlib._tree_from_stat(child.pid, "/proc")),
+                             sorted(benchlib.tree_pids(child.pid)))
             poller = benchlib.TreeRSSPoller(child.pid, interval=0.01)
             total = benchlib.tree_rss(child.pid)
             self.assertGreater(total, benchlib.tree_rss(int(gpid)))
@@ -204,17 +206,19 @@ class DocTest(unittest.TestCase):
     def test_update_keeps_other_sections(self):
         a = self.block("cpu-a/default", "A")
         doc = self.INTRO + "\n" + a + self.NOTES
+        # A new CPU goes before the first section: A's notes stay after A.
         with_b = benchlib.update_doc(doc, "cpu-b/default", self.block("cpu-b/default", "B"))
-        self.assertEqual(with_b, self.INTRO + "\n" + a + "\n" + self.block("cpu-b/default", "B") + self.NOTES)
+        self.assertEqual(with_b, self.INTRO + "\n" + self.block("cpu-b/default", "B") + "\n" + a + self.NOTES)
         again = benchlib.update_doc(with_b, "cpu-b/default", self.block("cpu-b/default", "B2"))
-        self.assertEqual(again, self.INTRO + "\n" + a + "\n" + self.block("cpu-b/default", "B2") + self.NOTES)
-        # A second configuration of CPU A goes after A's section, before B's.
+        self.assertEqual(again, self.INTRO + "\n" + self.block("cpu-b/default", "B2") + "\n" + a + self.NOTES)
+        # A second configuration of CPU A goes after A's section, before A's notes.
         a2 = benchlib.update_doc(again, "cpu-a/bf16", self.block("cpu-a/bf16", "A bf16"))
-        self.assertEqual(a2, self.INTRO + "\n" + a + "\n" + self.block("cpu-a/bf16", "A bf16") + "\n"
-                         + self.block("cpu-b/default", "B2") + self.NOTES)
+        self.assertEqual(a2, self.INTRO + "\n" + self.block("cpu-b/default", "B2") + "\n" + a + "\n"
+                         + self.block("cpu-a/bf16", "A bf16") + self.NOTES)
         # Rewriting A leaves B byte for byte.
         new_a = benchlib.update_doc(a2, "cpu-a/default", self.block("cpu-a/default", "A2"))
-        self.assertIn("\n" + self.block("cpu-b/default", "B2") + self.NOTES, new_a)
+        self.assertTrue(new_a.startswith(self.INTRO + "\n" + self.block("cpu-b/default", "B2") + "\n"))
+        self.assertIn("\n" + self.block("cpu-a/default", "A2") + "\n", new_a)
         self.assertEqual(new_a.count("bench:begin"), 3)
 
     def test_new_doc_and_chart_link(self):
@@ -253,10 +257,11 @@ class RecordTest(unittest.TestCase):
             self.assertEqual(written, [os.path.join(res, benchlib.cpu_key(CPU_B) + ".json"),
                                        os.path.join(res, "times.png"), doc])
             b_json, b_doc = self.read(written[0]), self.read(doc)
-            # CPU B's section came after A's, which stayed byte for byte.
-            self.assertTrue(b_doc.startswith(self.INTRO.encode() + a_section + b"\n<!-- bench:begin "
+            # CPU B's section came before A's, which stayed byte for byte,
+            # followed by the notes.
+            self.assertTrue(b_doc.startswith(self.INTRO.encode() + b"\n<!-- bench:begin "
                                              + benchlib.cpu_key(CPU_B).encode()), b_doc.decode())
-            self.assertTrue(b_doc.endswith(self.NOTES.encode()))
+            self.assertTrue(b_doc.endswith(a_section + self.NOTES.encode()))
             self.assertEqual(b_doc.count(b"benchmarks/times.png"), 1)
 
             # A second configuration and a new default run on CPU A keep B.
@@ -264,8 +269,10 @@ class RecordTest(unittest.TestCase):
             benchlib.record(doc, CPU_A, "default", result([[31] * 3, [6] * 3], [[50] * 3, [20] * 3]))
             self.assertEqual(self.read(written[0]), b_json)
             text = self.read(doc).decode()
-            b_section = b_doc.decode()[len(self.INTRO) + len(a_section) + 1:-len(self.NOTES)]
-            self.assertIn("\n" + b_section + self.NOTES, text)
+            b_section = b_doc.decode()[len(self.INTRO) + 1:len(b_doc) - len(a_section) - len(self.NOTES)]
+            self.assertTrue(b_section.endswith("<!-- bench:end -->\n"), b_section)
+            self.assertTrue(text.startswith(self.INTRO + "\n" + b_section + "\n"), text)
+            self.assertTrue(text.endswith(self.NOTES))
             self.assertIn("| base | 31.0 s |", text)
             self.assertEqual(text.count("<!-- bench:begin "), 3)
 
