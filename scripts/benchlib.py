@@ -438,8 +438,58 @@ def load_results(directory):
         if not isinstance(data, dict) or not isinstance(data.get("cpu"), dict) \
                 or not isinstance(data.get("results"), dict):
             raise ValueError(f"{path}: want an object with \"cpu\" and \"results\" objects")
+        problem = check_cpu(data["cpu"])
+        for variant, result in data["results"].items():
+            problem = problem or check_result(result, f"results.{variant}")
+        if problem:
+            raise ValueError(f"{path}: {problem}")
         out[name[:-len(".json")]] = data
     return out
+
+
+def _check_fields(obj, where, fields):
+    """Returns what is wrong with obj (a dict with fields = {name: types}),
+    or None."""
+    if not isinstance(obj, dict):
+        return f"{where}: want an object"
+    for name, types in fields.items():
+        if not isinstance(obj.get(name), types) or isinstance(obj.get(name), bool):
+            return f"{where}.{name}: missing or not {' or '.join(t.__name__ for t in types)}"
+    return None
+
+
+def check_cpu(cpu):
+    """Returns what is wrong with a stored CPU, or None."""
+    problem = _check_fields(cpu, "cpu", {"model": (str,), "logical_cpus": (int,), "cores": (int,),
+                                         "flags": (list,)})
+    if not problem and not all(isinstance(f, str) for f in cpu["flags"]):
+        problem = "cpu.flags: want a list of strings"
+    return problem
+
+
+def check_result(result, where):
+    """Returns what is wrong with a stored result (the fields summarize and
+    render_section read), or None."""
+    number = (int, float)
+    problem = _check_fields(result, where, {
+        "label": (str,), "command": (str,), "date": (str,), "epochs": (int,), "matmul_gflops": number,
+        "stages": (list,), "rounds": (list,), "peak_rss_bytes": (dict,), "software": (dict,),
+        "threads": (dict,)})
+    if problem:
+        return problem
+    if not result["rounds"] or not result["stages"]:
+        return f"{where}: no rounds or no stages"
+    problem = _check_fields(result["peak_rss_bytes"], f"{where}.peak_rss_bytes",
+                            {"tfcifar": number, "keras": number})
+    for i, r in enumerate(result["rounds"]):
+        w = f"{where}.rounds[{i}]"
+        problem = problem or _check_fields(r, w, {"seed": (int,), "tfcifar": (dict,), "keras": (dict,)})
+        for who in ("tfcifar", "keras"):
+            for name in result["stages"]:
+                stage = r.get(who, {}).get("stages", {}).get(name) if not problem else None
+                problem = problem or _check_fields(stage, f"{w}.{who}.stages.{name}",
+                                                   {"time": number, "val_accuracy": number})
+    return problem
 
 
 def record(doc, cpu, variant, result):

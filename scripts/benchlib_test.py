@@ -299,13 +299,28 @@ class RecordTest(unittest.TestCase):
             self.assertEqual(os.listdir(d), ["BENCHMARKS.md"])
 
     def test_bad_file(self):
-        cases = [("not JSON", "{"), ("wrong shape", json.dumps({"cpu": "x", "results": {}}))]
-        for name, content in cases:
+        good = result([[30] * 3, [6] * 3], [[50] * 3, [20] * 3])
+        no_time = json.loads(json.dumps(good))
+        del no_time["rounds"][1]["keras"]["stages"]["transfer"]["time"]
+        cases = [
+            ("not JSON", "{", "Expecting"),
+            ("wrong shape", json.dumps({"cpu": "x", "results": {}}), "want an object"),
+            ("CPU without flags", json.dumps({"cpu": {**CPU_A, "flags": None}, "results": {}}), "cpu.flags"),
+            ("result without rounds", json.dumps({"cpu": CPU_A, "results": {"default": {**good, "rounds": []}}}),
+             "results.default: no rounds"),
+            ("a round without a time", json.dumps({"cpu": CPU_A, "results": {"default": no_time}}),
+             r"results.default.rounds\[1\].keras.stages.transfer.time: missing"),
+        ]
+        for name, content, want in cases:
             with self.subTest(name), tempfile.TemporaryDirectory() as d:
                 with open(os.path.join(d, "broken.json"), "w") as f:
                     f.write(content)
-                with self.assertRaisesRegex(ValueError, "broken.json"):
+                with self.assertRaisesRegex(ValueError, "broken.json: .*" + want):
                     benchlib.load_results(d)
+        with tempfile.TemporaryDirectory() as d:  # and a good one loads
+            with open(os.path.join(d, "good.json"), "w") as f:
+                json.dump({"cpu": CPU_A, "results": {"default": good}}, f)
+            self.assertEqual(list(benchlib.load_results(d)), ["good"])
 
 
 if __name__ == "__main__":
