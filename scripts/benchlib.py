@@ -298,7 +298,7 @@ def render_section(key, cpu, result):
             f"{' '.join(cpu['flags']) or 'none of ' + ' '.join(ISA_FLAGS)}.",
             f"oneDNN {on.get('version') or '(version not reported)'} dispatches to: "
             f"{on.get('isa') or '(not reported)'}"
-            + (f" (kernels of a small convolution: {', '.join(on['kernels'])})" if on.get("kernels") else "") + ".",
+            + (f" (kernels a small convolution ran: {', '.join(on['kernels'])})" if on.get("kernels") else "") + ".",
         ]
     lines += [
         f"TensorFlow {sw.get('tensorflow', '?')} (tfcifar's libtensorflow {sw.get('libtensorflow', '?')}), "
