@@ -24,6 +24,33 @@ func Entries(vs []*graph.Variable) []Entry {
 	return es
 }
 
+// ObjectKey is the checkpoint key under which TensorFlow 2 stores the value
+// of the variable at the object path path (conv2d/kernel, variables/0):
+// path/.ATTRIBUTES/VARIABLE_VALUE.
+func ObjectKey(path string) string { return path + "/.ATTRIBUTES/VARIABLE_VALUE" }
+
+// ReadKeyed is Read for a bundle that stores each variable under
+// key(its name); the weights it returns are keyed by the variables' names.
+func ReadKeyed(s *op.Scope, vars []*graph.Variable, prefix string, run config.Run, key func(name string) string) (graph.Weights, error) {
+	keyed := make([]*graph.Variable, len(vars))
+	back := make(map[string]string, len(vars))
+	for i, v := range vars {
+		c := *v
+		c.Name = key(v.Name)
+		back[c.Name] = v.Name
+		keyed[i] = &c
+	}
+	read, err := Read(s, keyed, prefix, run)
+	if err != nil {
+		return nil, err
+	}
+	w := make(graph.Weights, len(read))
+	for k, t := range read {
+		w[back[k]] = t
+	}
+	return w, nil
+}
+
 // Read restores vars, built in s, from the bundle at prefix and returns
 // their values. It adds a Saver to s, finalizes it (s is no longer usable)
 // and runs a session configured from run. A variable missing from the
