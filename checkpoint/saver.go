@@ -14,15 +14,25 @@ import (
 
 // Entry is one resource variable a Saver writes and reads.
 //
-// Name is the checkpoint key (e.g. "conv2d/kernel"); Handle is the
-// VarHandleOp output (DT_RESOURCE); DType is the variable's element type.
-// Shape, when not nil, is checked on restore: a stored tensor of another
-// shape fails the restore with an error naming the variable.
+// Name is the variable's name (e.g. "conv2d/kernel") and its checkpoint
+// key unless Key is set (e.g. ObjectKey(Name)); Handle is the VarHandleOp
+// output (DT_RESOURCE); DType is the variable's element type. Shape, when
+// not nil, is checked on restore: a stored tensor of another shape fails
+// the restore with an error naming the variable.
 type Entry struct {
 	Name   string
+	Key    string
 	Handle tf.Output
 	DType  tf.DataType
 	Shape  []int64
+}
+
+// key is e's checkpoint key.
+func (e Entry) key() string {
+	if e.Key != "" {
+		return e.Key
+	}
+	return e.Name
 }
 
 // Saver saves and restores resource variables with SaveV2 / RestoreV2 in the
@@ -101,16 +111,16 @@ func sortEntries(entries []Entry) ([]Entry, []string, error) {
 		return nil, nil, errors.New("checkpoint: saver needs at least one variable")
 	}
 	sorted := slices.Clone(entries)
-	slices.SortFunc(sorted, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(sorted, func(a, b Entry) int { return strings.Compare(a.key(), b.key()) })
 	names := make([]string, len(sorted))
 	for i, e := range sorted {
 		if e.Name == "" {
 			return nil, nil, fmt.Errorf("checkpoint: saver entry %d has no name", i)
 		}
-		if i > 0 && e.Name == sorted[i-1].Name {
-			return nil, nil, fmt.Errorf("checkpoint: saver variable %q listed twice", e.Name)
+		if i > 0 && e.key() == sorted[i-1].key() {
+			return nil, nil, fmt.Errorf("checkpoint: saver key %q listed twice", e.key())
 		}
-		names[i] = e.Name
+		names[i] = e.key()
 	}
 	return sorted, names, nil
 }
@@ -126,7 +136,7 @@ func saveOp(s *op.Scope, prefix, keys, specs tf.Output, entries []Entry, objectG
 	if objectGraph != nil {
 		names := make([]string, len(entries), len(entries)+1)
 		for i, e := range entries {
-			names[i] = e.Name
+			names[i] = e.key()
 		}
 		keys = op.Const(s.SubScope("save_tensor_names"), append(names, ObjectGraphKey))
 		specs = op.Const(s.SubScope("save_shape_and_slices"), make([]string, len(names)+1))

@@ -206,7 +206,7 @@ func serve(s *op.Scope, m *graph.Model) (*serveGraph, error) {
 	}
 	entries := checkpoint.Entries(m.Variables)
 	for i := range entries {
-		entries[i].Name = checkpoint.ObjectKey(entries[i].Name)
+		entries[i].Key = checkpoint.ObjectKey(entries[i].Name)
 	}
 	saver, err := checkpoint.NewObjectSaver(s, entries, objects)
 	if err != nil {
