@@ -21,8 +21,9 @@ import (
 
 // Variables is what ReadVariables reads from an export: its assets, the
 // values of its variables (float32 tensors owned by the caller) and which
-// of them the export lists as trainable (its trainable_variables
-// collection; nil when it has none): those of the layers that were not
+// of them the export lists as trainable (its object graph's
+// trainable_variables, or the trainable_variables collection of an older
+// export; nil when it has neither): those of the layers that were not
 // frozen, which network.yaml does not record for reused layers.
 type Variables struct {
 	Meta
