@@ -38,7 +38,7 @@ var allowed = setOf(
 	"PartitionedCall", "StatefulPartitionedCall",
 	// The saver: checkGraph also requires that loading and predicting never
 	// run SaveV2 and that RestoreV2 reads only the file the loader feeds.
-	"SaveV2", "RestoreV2",
+	opSaveV2, opRestoreV2,
 )
 
 func setOf(names ...string) map[string]bool {

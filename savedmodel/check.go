@@ -121,11 +121,17 @@ func library(gd *graphpb.GraphDef) (map[string]*fnpb.FunctionDef, error) {
 	return lib, nil
 }
 
+// The saver's ops, which checkGraph watches.
+const (
+	opSaveV2    = "SaveV2"
+	opRestoreV2 = "RestoreV2"
+)
+
 // inFunctions are the ops a function may not hold though a graph may:
 // a function's nodes are not among those checkRuns follows.
 var inFunctions = map[string]string{
-	"SaveV2":    "writes files",
-	"RestoreV2": "reads files",
+	opSaveV2:    "writes files",
+	opRestoreV2: "reads files",
 }
 
 // checkFunction checks the nodes of f.
@@ -455,9 +461,9 @@ func checkRuns(mg *pb.MetaGraphDef, nodes map[string]*nodepb.NodeDef) error {
 		}
 		seen[name] = true
 		switch {
-		case n.Op == "SaveV2":
+		case n.Op == opSaveV2:
 			return fmt.Errorf("node %q: op SaveV2 writes files and would run while loading or predicting", n.Name)
-		case n.Op == "RestoreV2" && (len(n.Input) == 0 || filename == "" || nodeName(n.Input[0]) != filename):
+		case n.Op == opRestoreV2 && (len(n.Input) == 0 || filename == "" || nodeName(n.Input[0]) != filename):
 			return fmt.Errorf("node %q: op RestoreV2 reads another file than the variables the loader gives it", n.Name)
 		}
 		roots = append(roots, n.Input...)
