@@ -166,35 +166,45 @@ func called(n *nodepb.NodeDef) string {
 	return n.GetAttr()["f"].GetFunc().GetName()
 }
 
+// maxCallDepth bounds how deeply functions may call each other
+// (TensorFlow's own exports nest a few levels).
+const maxCallDepth = 64
+
 // checkRecursion refuses a function that calls itself, directly or through
-// others.
+// others, and calls nested deeper than maxCallDepth.
 func checkRecursion(fns []*fnpb.FunctionDef, lib map[string]*fnpb.FunctionDef) error {
-	const (
-		visiting = 1
-		done     = 2
-	)
-	state := map[string]int{}
-	var visit func(name string, path []string) error
-	visit = func(name string, path []string) error {
-		switch state[name] {
-		case visiting:
-			return fmt.Errorf("function %q calls itself (%s)", name, strings.Join(append(path, name), " -> "))
-		case done:
-			return nil
+	const visiting = -1
+	depth := map[string]int{} // levels of calls below a function, once known
+	var visit func(name string, path []string) (int, error)
+	visit = func(name string, path []string) (int, error) {
+		d, known := depth[name]
+		switch {
+		case d == visiting:
+			return 0, fmt.Errorf("function %q calls itself (%s)", name, strings.Join(append(path, name), " -> "))
+		case known:
+			return d, nil
+		case len(path) > maxCallDepth: // stops the descent, whatever the chain's length
+			return 0, fmt.Errorf("function %q: calls are nested more than %d deep", path[0], maxCallDepth)
 		}
-		state[name] = visiting
+		depth[name] = visiting
+		d = 0
 		for _, n := range lib[name].GetNodeDef() {
 			if c := called(n); c != "" {
-				if err := visit(c, append(path, name)); err != nil {
-					return err
+				below, err := visit(c, append(path, name))
+				if err != nil {
+					return 0, err
 				}
+				d = max(d, below+1)
 			}
 		}
-		state[name] = done
-		return nil
+		if d > maxCallDepth {
+			return 0, fmt.Errorf("function %q: calls are nested more than %d deep", name, maxCallDepth)
+		}
+		depth[name] = d
+		return d, nil
 	}
 	for _, f := range fns {
-		if err := visit(f.GetSignature().GetName(), nil); err != nil {
+		if _, err := visit(f.GetSignature().GetName(), nil); err != nil {
 			return err
 		}
 	}

@@ -102,10 +102,11 @@ type funcBuilder struct {
 	args  map[string]string // graph node -> argument name
 }
 
-// addArg makes the output 0 of node an input argument of fd.
+// addArg makes the output 0 of node an input argument of fd, named name
+// or, when a node or another argument has that name, name_1, name_2, ...
 func (b *funcBuilder) addArg(fd *fnpb.FunctionDef, node, name string, dtype typespb.DataType, handle *rhpb.ResourceHandleProto_DtypeAndShape) {
 	taken := func(s string) bool {
-		return slices.ContainsFunc(fd.Signature.InputArg, func(a *opdefpb.OpDef_ArgDef) bool { return a.Name == s })
+		return b.nodes[s] != nil || slices.ContainsFunc(fd.Signature.InputArg, func(a *opdefpb.OpDef_ArgDef) bool { return a.Name == s })
 	}
 	for base, i := name, 1; taken(name); i++ {
 		name = base + "_" + strconv.Itoa(i)

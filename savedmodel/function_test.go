@@ -2,6 +2,7 @@ package savedmodel
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -68,6 +69,13 @@ func TestLoadRefusesHostileFunctions(t *testing.T) {
 			addFunctions(mg, function("a", libCall("c", "b")), function("b", libCall("c", "c")), function("c", libCall("c", "a")))
 			mg.GraphDef.Node = append(mg.GraphDef.Node, libCall("call", "a"))
 		}, []string{`function "a" calls itself (a -> b -> c -> a)`}},
+		{"calls nested too deep", func(mg *pb.MetaGraphDef) {
+			// Listed from the innermost: the depth does not depend on the order.
+			addFunctions(mg, function(fmt.Sprintf("f%d", maxCallDepth+1)))
+			for i := maxCallDepth; i >= 0; i-- {
+				addFunctions(mg, function(fmt.Sprintf("f%d", i), libCall("c", fmt.Sprintf("f%d", i+1))))
+			}
+		}, []string{`function "f0": calls are nested more than 64 deep`}},
 		{"call with function attributes", func(mg *pb.MetaGraphDef) {
 			call := libCall("call", servingFunctionName)
 			call.Attr["f"].GetFunc().Attr = map[string]*attrpb.AttrValue{"x": {}}

@@ -8,7 +8,6 @@ import (
 
 	fnpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/function_go_proto"
 	graphpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/graph_go_proto"
-	shapepb "github.com/galeone/tensorflow/tensorflow/go/core/framework/tensor_shape_go_proto"
 	typespb "github.com/galeone/tensorflow/tensorflow/go/core/framework/types_go_proto"
 	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
 
@@ -134,9 +133,5 @@ func tensorName(o tf.Output) string { return fmt.Sprintf("%s:%d", o.Op.Name(), o
 
 // tensorInfo describes o; dims nil means a scalar, -1 an unknown size.
 func tensorInfo(o tf.Output, dtype typespb.DataType, dims ...int64) *pb.TensorInfo {
-	shape := &shapepb.TensorShapeProto{}
-	for _, d := range dims {
-		shape.Dim = append(shape.Dim, &shapepb.TensorShapeProto_Dim{Size: d})
-	}
-	return &pb.TensorInfo{Encoding: &pb.TensorInfo_Name{Name: tensorName(o)}, Dtype: dtype, TensorShape: shape}
+	return &pb.TensorInfo{Encoding: &pb.TensorInfo_Name{Name: tensorName(o)}, Dtype: dtype, TensorShape: shapeProto(dims...)}
 }

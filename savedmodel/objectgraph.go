@@ -53,9 +53,9 @@ const (
 // variables (all, in the model's order), trainable_variables and
 // non_trainable_variables, each child "0", "1", ... a variable node named
 // after its checkpoint key (conv2d/kernel), and the signature map whose
-// serving_default is the serving function fn, called with images=... and
-// bound to every variable in order. images is the signature's input
-// shape, classes the number of outputs.
+// serving_default is the serving function (servingFunctionName), called
+// with images=... and bound to every variable in order. images is the
+// signature's input shape, classes the number of outputs.
 func objectGraph(vars []*graph.Variable, images []int64, classes int64) *pb.SavedObjectGraph {
 	n := len(vars)
 	nodes := make([]*pb.SavedObject, nodeFirstVariable+n+1)
