@@ -16,7 +16,9 @@ whose captured inputs are the variables. JSON, when given, is the list
 of variables Go exported, in order: [[name, shape, trainable], ...]; the
 three lists must hold them with those names, shapes and parameter counts.
 The signature is called with images=...; the probabilities must match to
-the tolerance (default 1e-5) and the class ids exactly. Then
+the tolerance (default 1e-5) and the class ids exactly. Keras 3's
+TFSMLayer, which wraps a TensorFlow 2 SavedModel as a layer, must see the
+same trainable and non-trainable weights and give the same outputs. Then
 `saved_model_cli show --dir EXPORT_DIR --all` (next to this Python) must
 list the signature, its input and its outputs, and fingerprint.pb must
 equal TensorFlow's fingerprint of the directory (check_fingerprint.py).
@@ -82,6 +84,8 @@ def main():
     else:
         print(f"ok   class_ids equal: {got_ids.tolist()}")
 
+    failures += check_keras_layer(a.export_dir, model, images, want, a.tolerance)
+
     # fingerprint.pb: every hash and the version are TensorFlow's own, as its
     # C++ fingerprinter computes them for the same files.
     ok, line = check_fingerprint.compare(a.export_dir)
@@ -127,6 +131,25 @@ def main():
     for f in failures:
         print("FAIL " + f, file=sys.stderr)
     return 1 if failures else 0
+
+
+def check_keras_layer(export_dir, model, images, want, tolerance):
+    """Checks the export wrapped as a Keras 3 TFSMLayer; returns the failures."""
+    import keras  # only this check needs it
+
+    layer = keras.layers.TFSMLayer(export_dir, call_endpoint=SIGNATURE)
+    weights = [(len(ws), sum(int(np.prod(w.shape)) for w in ws))
+               for ws in (layer.trainable_weights, layer.non_trainable_weights)]
+    expected = [(len(vs), params(vs)) for vs in (model.trainable_variables, model.non_trainable_variables)]
+    got = layer(images)["probabilities"]
+    diff = float(np.max(np.abs(np.asarray(got, np.float64) - want)))
+    line = (f"keras.layers.TFSMLayer: trainable weights {weights[0]}, non-trainable {weights[1]} "
+            f"(variables, parameters), max |keras - go| = {diff:.3g}")
+    if weights != expected or diff > tolerance:
+        print("FAIL " + line)
+        return [f"{line}; want weights {expected[0]}, {expected[1]}"]
+    print("ok   " + line)
+    return []
 
 
 def params(variables):
