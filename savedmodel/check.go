@@ -66,8 +66,10 @@ var (
 // be in the library, and no function may call itself, directly or not; no
 // attribute may declare a tensor or shape larger than MaxTensorBytes; the
 // shape of every op in allocates that is a constant must be as bounded
-// (in a function, it must be a constant: checkShapes does not see inside
-// functions); no function may hold SaveV2 or RestoreV2; and among the
+// (in a function the graph calls, it must be a constant, as must the sizes
+// of the ops in sized: checkShapes does not see inside functions, and a
+// session runs no other function); no function may hold SaveV2 or
+// RestoreV2; and among the
 // nodes that the loader (restore and init ops) and the signature run, no
 // SaveV2 and no RestoreV2 reading another file than the one the loader
 // feeds. Errors name the function, the node and the op type.
@@ -91,13 +93,14 @@ func checkGraph(mg *pb.MetaGraphDef) error {
 		}
 		nodes[n.Name] = n
 	}
-	for _, f := range gd.GetLibrary().GetFunction() {
-		if err := checkFunction(f, lib, &total); err != nil {
-			return fmt.Errorf("function %q: %w", f.GetSignature().GetName(), err)
-		}
-	}
 	if err := checkRecursion(gd.GetLibrary().GetFunction(), lib); err != nil {
 		return err
+	}
+	run := reachable(gd.Node, lib)
+	for _, f := range gd.GetLibrary().GetFunction() {
+		if err := checkFunction(f, lib, run[f.GetSignature().GetName()], &total); err != nil {
+			return fmt.Errorf("function %q: %w", f.GetSignature().GetName(), err)
+		}
 	}
 	for _, n := range gd.Node {
 		if err := checkAllocation(n, nodes, false); err != nil {
@@ -134,8 +137,35 @@ var inFunctions = map[string]string{
 	opRestoreV2: "reads files",
 }
 
-// checkFunction checks the nodes of f.
-func checkFunction(f *fnpb.FunctionDef, lib map[string]*fnpb.FunctionDef, total *int64) error {
+// reachable returns the functions of lib that the graph's nodes call,
+// directly or through other functions: the only ones a session can run.
+func reachable(graph []*nodepb.NodeDef, lib map[string]*fnpb.FunctionDef) map[string]bool {
+	run := map[string]bool{}
+	var queue []string
+	for _, n := range graph {
+		if c := called(n); c != "" {
+			queue = append(queue, c)
+		}
+	}
+	for len(queue) > 0 {
+		name := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		if run[name] {
+			continue
+		}
+		run[name] = true
+		for _, n := range lib[name].GetNodeDef() {
+			if c := called(n); c != "" {
+				queue = append(queue, c)
+			}
+		}
+	}
+	return run
+}
+
+// checkFunction checks the nodes of f; when the graph calls it (run), the
+// shape inputs of its allocating and sized ops too.
+func checkFunction(f *fnpb.FunctionDef, lib map[string]*fnpb.FunctionDef, run bool, total *int64) error {
 	nodes := make(map[string]*nodepb.NodeDef, len(f.GetNodeDef()))
 	for _, n := range f.GetNodeDef() {
 		if err := checkNode(n, lib, total); err != nil {
@@ -147,7 +177,7 @@ func checkFunction(f *fnpb.FunctionDef, lib map[string]*fnpb.FunctionDef, total 
 		nodes[n.GetName()] = n
 	}
 	for _, n := range f.GetNodeDef() {
-		if err := checkAllocation(n, nodes, true); err != nil {
+		if err := checkAllocation(n, nodes, run); err != nil {
 			return fmt.Errorf("node %q: %w", n.GetName(), err)
 		}
 	}
@@ -353,8 +383,9 @@ var sized = map[string]int{"Pad": 1, "ImageProjectiveTransformV3": 2}
 
 // checkAllocation checks the shape input of an op that allocates when it
 // is a constant; checkShapes counts the others, computed with the batch
-// fixed at MaxBatch. In a function (fn), which checkShapes does not see,
-// the shape input of these ops and of the sized ones must be a constant.
+// fixed at MaxBatch. In a function the graph calls (fn), which checkShapes
+// does not see, the shape input of these ops and of the sized ones must be
+// a constant.
 func checkAllocation(n *nodepb.NodeDef, nodes map[string]*nodepb.NodeDef, fn bool) error {
 	i, ok := allocates[n.Op]
 	if j, isSized := sized[n.Op]; fn && isSized {

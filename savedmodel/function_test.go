@@ -13,6 +13,9 @@ import (
 	opdefpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/op_def_go_proto"
 	typespb "github.com/galeone/tensorflow/tensorflow/go/core/framework/types_go_proto"
 	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
+
+	"github.com/tfcifar/tfcifar/graph"
 
 	"github.com/tfcifar/tfcifar/internal/tolerance"
 )
@@ -95,6 +98,7 @@ func TestLoadRefusesHostileFunctions(t *testing.T) {
 				&nodepb.NodeDef{Name: "dims", Op: "Shape", Input: []string{"k:output:0"}},
 				&nodepb.NodeDef{Name: "fill", Op: "Fill", Input: []string{"dims:output:0", "k:output:0"}})
 			addFunctions(mg, f)
+			mg.GraphDef.Node = append(mg.GraphDef.Node, libCall("call", "fill"))
 		}, []string{`function "fill": node "fill"`, "op Fill: input 0 (dims:output:0) is not a constant"}},
 		{"Pad of a huge constant in a function", func(mg *pb.MetaGraphDef) {
 			pad := constNode("p", typespb.DataType_DT_INT64, 1, 2)
@@ -102,6 +106,8 @@ func TestLoadRefusesHostileFunctions(t *testing.T) {
 			pad.Attr["value"].GetTensor().Int64Val = []int64{0, 1 << 40}
 			addFunctions(mg, function("pad", constNode("x", typespb.DataType_DT_FLOAT, 1), pad,
 				&nodepb.NodeDef{Name: "pad", Op: "Pad", Input: []string{"x:output:0", "p:output:0"}}))
+			addFunctions(mg, function("outer", libCall("c", "pad")))
+			mg.GraphDef.Node = append(mg.GraphDef.Node, libCall("call", "outer"))
 		}, []string{`function "pad": node "pad"`, "op Pad: size 1099511627776"}},
 	}
 	for _, tc := range tests {
@@ -171,6 +177,41 @@ func TestLoadCallsLibraryFunction(t *testing.T) {
 	for i := range got {
 		if !tolerance.EqualWithinAbs(float64(got[i]), float64(want[i]), 1e-6) {
 			t.Errorf("probability %d through the function call: got %g, want %g", i, got[i], want[i])
+		}
+	}
+}
+
+// TestExportTrainingBuild exports a network built for training (random
+// layers and dropout active under the training switch), as Export allows:
+// its serving function sizes random draws from the batch, which the check
+// allows in a function the graph does not call, and it loads and predicts
+// as the export of the serving build does.
+func TestExportTrainingBuild(t *testing.T) {
+	net := preprocessedNet()
+	net.Layers = append(net.Layers[:len(net.Layers)-1], smallNet(5).Layers[2:]...) // batchnorm, flatten, dropout, dense
+	net = net.Named()
+	values := initialValues(t, net, 1)
+	s := op.NewScope()
+	m, err := graph.Build(s, net, graph.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	training, err := Export(filepath.Join(t.TempDir(), "training"), Built{Scope: s, Model: m, Network: net, Weights: values}, Options{})
+	if err != nil {
+		t.Fatalf("export of a training build: %v", err)
+	}
+	serving, err := ExportNetwork(filepath.Join(t.TempDir(), "serving"), net, values, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := make([]float32, 3*32*32*3)
+	for i := range images {
+		images[i] = float32(i * 7 % 256)
+	}
+	got, want := predictDir(t, training, images), predictDir(t, serving, images)
+	for i := range got {
+		if !tolerance.EqualWithinAbs(float64(got[i]), float64(want[i]), 1e-6) {
+			t.Errorf("probability %d of the training build: got %g, the serving build %g", i, got[i], want[i])
 		}
 	}
 }
