@@ -18,7 +18,9 @@ three lists must hold them with those names, shapes and parameter counts.
 The signature is called with images=...; the probabilities must match to
 the tolerance (default 1e-5) and the class ids exactly. Keras 3's
 TFSMLayer, which wraps a TensorFlow 2 SavedModel as a layer, must see the
-same trainable and non-trainable weights and give the same outputs. Then
+same trainable and non-trainable weights and give the same outputs, and a
+loss of the probabilities must have a gradient for every trainable
+variable. Then
 `saved_model_cli show --dir EXPORT_DIR --all` (next to this Python) must
 list the signature, its input and its outputs, and fingerprint.pb must
 equal TensorFlow's fingerprint of the directory (check_fingerprint.py).
@@ -85,6 +87,7 @@ def main():
         print(f"ok   class_ids equal: {got_ids.tolist()}")
 
     failures += check_keras_layer(a.export_dir, model, images, want, a.tolerance)
+    failures += check_gradients(fn, model, images)
 
     # fingerprint.pb: every hash and the version are TensorFlow's own, as its
     # C++ fingerprinter computes them for the same files.
@@ -131,6 +134,21 @@ def main():
     for f in failures:
         print("FAIL " + f, file=sys.stderr)
     return 1 if failures else 0
+
+
+def check_gradients(fn, model, images):
+    """Checks that the loss of the signature's probabilities has a gradient
+    for every trainable variable, as fine-tuning the loaded object needs;
+    returns the failures."""
+    x = tf.constant(images[:4])
+    with tf.GradientTape() as tape:
+        p = fn(images=x)["probabilities"]
+        loss = -tf.reduce_mean(tf.math.log(p[:, 0] + 1e-7))
+    grads = tape.gradient(loss, model.trainable_variables)
+    missing = [v.name for v, g in zip(model.trainable_variables, grads) if g is None]
+    line = f"gradients of a loss reach {len(grads) - len(missing)} of {len(grads)} trainable variables"
+    print(("ok   " if not missing else "FAIL ") + line)
+    return [f"{line}; none for {missing}"] if missing else []
 
 
 def check_keras_layer(export_dir, model, images, want, tolerance):
