@@ -52,8 +52,9 @@
 // fingerprint.pb holds the FingerprintDef TensorFlow 2.21 computes for
 // the same directory (producer 4): FarmHash Fingerprint64 hashes of
 // saved_model.pb re-serialized deterministically, of its graph regularized
-// as TensorFlow's SimpleDelete does, of its signatures in key order and of
-// variables/variables.index, a zero object graph hash, and a random uuid.
+// as TensorFlow's SimpleDelete does, of its signatures in key order, of
+// its object graph's concrete functions and of variables/variables.index,
+// and a random uuid.
 // Deterministic serialization follows C++ protobuf's: Go's deterministic
 // Marshal writes oneof members after the other fields, so the fields are
 // put back in number order before hashing.
