@@ -86,3 +86,95 @@ func TestReadShapeMismatch(t *testing.T) {
 		t.Errorf("Read error = %v, want one naming a dense variable", err)
 	}
 }
+
+// TestObjectSaver saves a network as TensorFlow 2 does: each variable
+// under its object key, with the object graph. ReadKeyed reads it back,
+// Read (by names) does not find the variables, and the object graph is
+// stored as given.
+func TestObjectSaver(t *testing.T) {
+	prefix := filepath.Join(t.TempDir(), "ckpt")
+	s := op.NewScope()
+	m, err := graph.Build(s, dense(3), graph.Options{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := Entries(m.Variables)
+	for i := range entries {
+		entries[i].Key = ObjectKey(entries[i].Name)
+	}
+	objects := []byte("\x0a\x00 an object graph")
+	sv, err := NewObjectSaver(s, entries, objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := tftest.Session(t, s)
+	for _, v := range m.Variables {
+		if _, err := sess.Run(nil, nil, []*tf.Operation{v.Init}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sv.Save(sess, prefix); err != nil {
+		t.Fatal(err)
+	}
+	want, err := session.Read(sess, m.Variables)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	read := func(units int, key func(string) string) (graph.Weights, error) {
+		s := op.NewScope()
+		m, err := graph.Build(s, dense(units), graph.Options{Seed: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if key == nil {
+			return Read(s, m.Variables, prefix, config.Run{})
+		}
+		return ReadKeyed(s, m.Variables, prefix, config.Run{}, key)
+	}
+	got, err := read(3, ObjectKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range want.Names() {
+		var a, b bytes.Buffer
+		want[name].WriteContentsTo(&a)
+		got[name].WriteContentsTo(&b)
+		if !bytes.Equal(a.Bytes(), b.Bytes()) {
+			t.Errorf("%s: read values differ from the saved ones", name)
+		}
+	}
+	if _, err := read(3, nil); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("Read by names of a bundle keyed by objects: %v, want a key not found", err)
+	}
+	if _, err := read(2, ObjectKey); err == nil || !strings.Contains(err.Error(), `variable "dense/`) {
+		t.Errorf("ReadKeyed of another shape: %v, want an error naming a dense variable", err)
+	}
+
+	rs := op.NewScope()
+	stored := op.RestoreV2(rs, op.Const(rs, prefix), op.Const(rs.SubScope("keys"), []string{ObjectGraphKey}),
+		op.Const(rs.SubScope("slices"), []string{""}), []tf.DataType{tf.String})
+	out, err := tftest.Session(t, rs).Run(nil, stored, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, ok := out[0].Value().(string); !ok || g != string(objects) {
+		t.Errorf("stored object graph %q, want %q", out[0].Value(), objects)
+	}
+}
+
+func TestNewObjectSaverErrors(t *testing.T) {
+	s := op.NewScope()
+	m, err := graph.Build(s, dense(3), graph.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewObjectSaver(s, Entries(m.Variables), nil); err == nil || !strings.Contains(err.Error(), "needs an object graph") {
+		t.Errorf("NewObjectSaver without an object graph: %v", err)
+	}
+	entries := Entries(m.Variables)
+	entries[0].Key = ObjectGraphKey
+	if _, err := NewObjectSaver(s, entries, []byte{}); err == nil || !strings.Contains(err.Error(), "name of the object graph key") {
+		t.Errorf("NewObjectSaver with a variable under the object graph key: %v", err)
+	}
+}

@@ -10,6 +10,12 @@
 // makes the saver entries of a graph.Model's variables; Read restores a
 // bundle into such variables and returns their values as graph.Weights.
 //
+// An entry is stored under its name, or under its Key when set: TensorFlow
+// 2 stores a variable under ObjectKey(its object path),
+// conv2d/kernel/.ATTRIBUTES/VARIABLE_VALUE, and the bundle's object graph
+// (a TrackableObjectGraph under ObjectGraphKey), which NewObjectSaver's
+// save op writes; ReadKeyed reads such a bundle.
+//
 // train writes its checkpoints with a Saver, and savedmodel the variables
 // of an export: this package sits below both.
 package checkpoint

@@ -14,15 +14,25 @@ import (
 
 // Entry is one resource variable a Saver writes and reads.
 //
-// Name is the checkpoint key (e.g. "conv2d/kernel"); Handle is the
-// VarHandleOp output (DT_RESOURCE); DType is the variable's element type.
-// Shape, when not nil, is checked on restore: a stored tensor of another
-// shape fails the restore with an error naming the variable.
+// Name is the variable's name (e.g. "conv2d/kernel") and its checkpoint
+// key unless Key is set (e.g. ObjectKey(Name)); Handle is the VarHandleOp
+// output (DT_RESOURCE); DType is the variable's element type. Shape, when
+// not nil, is checked on restore: a stored tensor of another shape fails
+// the restore with an error naming the variable.
 type Entry struct {
 	Name   string
+	Key    string
 	Handle tf.Output
 	DType  tf.DataType
 	Shape  []int64
+}
+
+// key is e's checkpoint key.
+func (e Entry) key() string {
+	if e.Key != "" {
+		return e.Key
+	}
+	return e.Name
 }
 
 // Saver saves and restores resource variables with SaveV2 / RestoreV2 in the
@@ -41,13 +51,37 @@ type Saver struct {
 	checks   map[string]string // EnsureShape op name -> variable name
 }
 
+// ObjectGraphKey is the checkpoint key under which TensorFlow 2 stores a
+// checkpoint's object graph (a serialized tensorflow.TrackableObjectGraph),
+// by which tf.train.Checkpoint and tf.saved_model.load match the stored
+// values to objects.
+const ObjectGraphKey = "_CHECKPOINTABLE_OBJECT_GRAPH"
+
 // NewSaver adds the save and restore ops for entries to the graph of s. Call
 // it before a session runs the graph. Entries are stored sorted by name;
 // names must be unique and not empty.
 func NewSaver(s *op.Scope, entries []Entry) (*Saver, error) {
+	return newSaver(s, entries, nil)
+}
+
+// NewObjectSaver is NewSaver whose save op also stores objectGraph, a
+// serialized tensorflow.TrackableObjectGraph naming the entries' keys, as
+// a string scalar under ObjectGraphKey; the restore op reads only the
+// variables.
+func NewObjectSaver(s *op.Scope, entries []Entry, objectGraph []byte) (*Saver, error) {
+	if objectGraph == nil {
+		return nil, errors.New("checkpoint: object saver needs an object graph")
+	}
+	return newSaver(s, entries, objectGraph)
+}
+
+func newSaver(s *op.Scope, entries []Entry, objectGraph []byte) (*Saver, error) {
 	sorted, names, err := sortEntries(entries)
 	if err != nil {
 		return nil, err
+	}
+	if slices.Contains(names, ObjectGraphKey) {
+		return nil, fmt.Errorf("checkpoint: saver variable %q has the name of the object graph key", ObjectGraphKey)
 	}
 	s = s.SubScope("save")
 	filename := s.AddOperation(tf.OpSpec{
@@ -62,7 +96,7 @@ func NewSaver(s *op.Scope, entries []Entry) (*Saver, error) {
 	v := &Saver{filename: filename.Output(0), names: names, checks: map[string]string{}}
 	keys := op.Const(s.SubScope("tensor_names"), names)
 	specs := op.Const(s.SubScope("shape_and_slices"), make([]string, len(names)))
-	v.save = saveOp(s, v.filename, keys, specs, sorted)
+	v.save = saveOp(s, v.filename, keys, specs, sorted, objectGraph)
 	v.restore = v.restoreOp(s, keys, specs, sorted)
 	if err := s.Err(); err != nil {
 		return nil, fmt.Errorf("checkpoint: build saver: %w", err)
@@ -77,26 +111,36 @@ func sortEntries(entries []Entry) ([]Entry, []string, error) {
 		return nil, nil, errors.New("checkpoint: saver needs at least one variable")
 	}
 	sorted := slices.Clone(entries)
-	slices.SortFunc(sorted, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(sorted, func(a, b Entry) int { return strings.Compare(a.key(), b.key()) })
 	names := make([]string, len(sorted))
 	for i, e := range sorted {
 		if e.Name == "" {
 			return nil, nil, fmt.Errorf("checkpoint: saver entry %d has no name", i)
 		}
-		if i > 0 && e.Name == sorted[i-1].Name {
-			return nil, nil, fmt.Errorf("checkpoint: saver variable %q listed twice", e.Name)
+		if i > 0 && e.key() == sorted[i-1].key() {
+			return nil, nil, fmt.Errorf("checkpoint: saver key %q listed twice", e.key())
 		}
-		names[i] = e.Name
+		names[i] = e.key()
 	}
 	return sorted, names, nil
 }
 
-// saveOp adds ReadVariableOp→SaveV2 for entries and returns the save
-// tensor: an Identity of the prefix that runs after SaveV2.
-func saveOp(s *op.Scope, prefix, keys, specs tf.Output, entries []Entry) tf.Output {
+// saveOp adds ReadVariableOp→SaveV2 for entries, and the object graph
+// when not nil, and returns the save tensor: an Identity of the prefix
+// that runs after SaveV2.
+func saveOp(s *op.Scope, prefix, keys, specs tf.Output, entries []Entry, objectGraph []byte) tf.Output {
 	reads := make([]tf.Output, len(entries))
 	for i, e := range entries {
 		reads[i] = op.ReadVariableOp(s.SubScope("read"), e.Handle, e.DType)
+	}
+	if objectGraph != nil {
+		names := make([]string, len(entries), len(entries)+1)
+		for i, e := range entries {
+			names[i] = e.key()
+		}
+		keys = op.Const(s.SubScope("save_tensor_names"), append(names, ObjectGraphKey))
+		specs = op.Const(s.SubScope("save_shape_and_slices"), make([]string, len(names)+1))
+		reads = append(reads, op.Const(s.SubScope("object_graph"), string(objectGraph)))
 	}
 	save := op.SaveV2(s, prefix, keys, specs, reads)
 	return s.WithControlDependencies(save).AddOperation(tf.OpSpec{

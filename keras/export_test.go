@@ -59,7 +59,7 @@ func everyLayerNet() config.Network {
 
 // reusedNet is the reference network with its first two layers frozen as
 // a transfer network freezes reused layers: network.yaml does not record
-// it, the export's trainable_variables collection does.
+// it, the export's object graph (trainable_variables) does.
 func reusedNet() config.Network {
 	net := config.Default().Stages[0].Model
 	net.Layers = slices.Clone(net.Layers)
@@ -136,6 +136,22 @@ func testImages(t *testing.T, dir string, n int) string {
 		t.Fatal(err)
 	}
 	return name
+}
+
+// TestReadRefusesTfcifarExport checks that Read, given a tfcifar export
+// (which has a TF2 object graph as Keras' exports do), says what it is and
+// how to reuse it.
+func TestReadRefusesTfcifarExport(t *testing.T) {
+	net := config.Default().Stages[0].Model
+	dir, err := savedmodel.ExportNetwork(filepath.Join(t.TempDir(), "model"), net, seededWeights(t, net, 3), savedmodel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Read(dir)
+	if err == nil || !strings.Contains(err.Error(), "is a tfcifar export, not a Keras SavedModel") ||
+		!strings.Contains(err.Error(), "from: {savedmodel: "+dir+"}") {
+		t.Errorf("Read of a tfcifar export: %v, want it named a tfcifar export to reuse with from: savedmodel", err)
+	}
 }
 
 // TestExportKeras writes tfcifar exports as .keras archives and checks

@@ -34,8 +34,12 @@ var opsIgnored = []string{"ReadVariableOp", "Const", "Identity", "NoOp", "Shape"
 // activationOps maps activation ops to tfcifar's activations.
 var activationOps = map[string]config.ActivationFunc{"Relu": config.ReLU, "Sigmoid": config.Sigmoid, "Softmax": config.Softmax, "Tanh": config.Tanh}
 
-// readSavedModel reads the SavedModel in dir.
+// readSavedModel reads the SavedModel in dir; a tfcifar export, which has
+// its own reader (savedmodel.ReadVariables), is refused.
 func readSavedModel(dir string) (Model, error) {
+	if _, err := savedmodel.ReadMeta(dir); err == nil {
+		return Model{}, fmt.Errorf("%s is a tfcifar export, not a Keras SavedModel: reuse its layers with from: {savedmodel: %s}", dir, dir)
+	}
 	mg, err := savedmodel.ReadMetaGraph(dir)
 	if err != nil {
 		return Model{}, err
@@ -449,8 +453,7 @@ func (p *opParser) weights(net config.Network, paths map[int32]string, prefix st
 	if err != nil {
 		return nil, err
 	}
-	var vars []*graph.Variable
-	back := map[string]string{}
+	keys := map[string]string{}
 	for _, v := range m.Variables {
 		n, ok := p.keys[v.Name]
 		if !ok {
@@ -460,18 +463,7 @@ func (p *opParser) weights(net config.Network, paths map[int32]string, prefix st
 		if !ok || path == "" {
 			return nil, fmt.Errorf("variable %s: object graph node %d is not reachable from the root", v.Name, n)
 		}
-		c := *v
-		c.Name = path + "/.ATTRIBUTES/VARIABLE_VALUE"
-		back[c.Name] = v.Name
-		vars = append(vars, &c)
+		keys[v.Name] = checkpoint.ObjectKey(path)
 	}
-	read, err := checkpoint.Read(s, vars, prefix, config.Run{})
-	if err != nil {
-		return nil, err
-	}
-	w := graph.Weights{}
-	for k, t := range read {
-		w[back[k]] = t
-	}
-	return w, nil
+	return checkpoint.ReadKeyed(s, m.Variables, prefix, config.Run{}, func(name string) string { return keys[name] })
 }

@@ -6,7 +6,9 @@ package savedmodel
 // every layer type, activation and initializer included. Anything else,
 // notably file and network I/O (WriteFile, ReadFile, MatchingFiles),
 // PyFunc, queues and readers, Print and PrintV2, loops and conditionals
-// (While, If), function calls and random ops with state, is refused.
+// (While, If) and random ops with state, is refused. Function calls are
+// allowed only to a function of the graph's library, itself checked
+// (checkGraph).
 // Another producer's exports (Keras') need their ops added here, group by
 // group, each checked for what it can do when loading runs it.
 var allowed = setOf(
@@ -31,9 +33,12 @@ var allowed = setOf(
 	// Resource variables.
 	"VarHandleOp", "ReadVariableOp", "AssignVariableOp",
 	"AssignAddVariableOp", "AssignSubVariableOp",
+	// Calls of the graph's library functions (checkGraph checks that the
+	// function is there and none calls itself).
+	"PartitionedCall", "StatefulPartitionedCall",
 	// The saver: checkGraph also requires that loading and predicting never
 	// run SaveV2 and that RestoreV2 reads only the file the loader feeds.
-	"SaveV2", "RestoreV2",
+	opSaveV2, opRestoreV2,
 )
 
 func setOf(names ...string) map[string]bool {

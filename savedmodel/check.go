@@ -11,6 +11,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	attrpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/attr_value_go_proto"
+	fnpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/function_go_proto"
+	graphpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/graph_go_proto"
 	nodepb "github.com/galeone/tensorflow/tensorflow/go/core/framework/node_def_go_proto"
 	tensorpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/tensor_go_proto"
 	shapepb "github.com/galeone/tensorflow/tensorflow/go/core/framework/tensor_shape_go_proto"
@@ -58,22 +60,32 @@ var (
 )
 
 // checkGraph refuses a graph that loading or predicting could make do more
-// than compute: every node of the graph and of its function library must
-// be an allowed op (allowlist.go); no attribute may be a function or
-// declare a tensor or shape larger than MaxTensorBytes; the shape of every
-// op in allocates that is a constant must be as bounded; and among the
+// than compute: every node of the graph and of every function of its
+// library must be an allowed op (allowlist.go); no attribute may be a
+// function, but the function a (Stateful)PartitionedCall calls, which must
+// be in the library, and no function may call itself, directly or not; no
+// attribute may declare a tensor or shape larger than MaxTensorBytes; the
+// shape of every op in allocates that is a constant must be as bounded
+// (in a function the graph calls, it must be a constant, as must the sizes
+// of the ops in sized: checkShapes does not see inside functions, and a
+// session runs no other function); no function may hold SaveV2 or
+// RestoreV2; and among the
 // nodes that the loader (restore and init ops) and the signature run, no
 // SaveV2 and no RestoreV2 reading another file than the one the loader
-// feeds. Errors name the op type and the node.
+// feeds. Errors name the function, the node and the op type.
 func checkGraph(mg *pb.MetaGraphDef) error {
 	gd := mg.GetGraphDef()
 	if gd == nil {
 		return errors.New("has no graph")
 	}
+	lib, err := library(gd)
+	if err != nil {
+		return err
+	}
 	nodes := make(map[string]*nodepb.NodeDef, len(gd.Node))
 	var total int64
 	for _, n := range gd.Node {
-		if err := checkNode(n, &total); err != nil {
+		if err := checkNode(n, lib, &total); err != nil {
 			return fmt.Errorf("node %q: %w", n.Name, err)
 		}
 		if nodes[n.Name] != nil {
@@ -81,31 +93,186 @@ func checkGraph(mg *pb.MetaGraphDef) error {
 		}
 		nodes[n.Name] = n
 	}
+	if err := checkRecursion(gd.GetLibrary().GetFunction(), lib); err != nil {
+		return err
+	}
+	run := reachable(gd.Node, lib)
 	for _, f := range gd.GetLibrary().GetFunction() {
-		for _, n := range f.NodeDef {
-			if err := checkNode(n, &total); err != nil {
-				return fmt.Errorf("function %q: node %q: %w", f.GetSignature().GetName(), n.Name, err)
-			}
+		if err := checkFunction(f, lib, run[f.GetSignature().GetName()], &total); err != nil {
+			return fmt.Errorf("function %q: %w", f.GetSignature().GetName(), err)
 		}
 	}
 	for _, n := range gd.Node {
-		if err := checkAllocation(n, nodes); err != nil {
+		if err := checkAllocation(n, nodes, false); err != nil {
 			return fmt.Errorf("node %q: %w", n.Name, err)
 		}
 	}
 	return checkRuns(mg, nodes)
 }
 
-// checkNode checks n's op type and attributes; total accumulates the bytes
-// of the tensors the attributes declare.
-func checkNode(n *nodepb.NodeDef, total *int64) error {
+// library indexes the functions of gd's library by name; a name defined
+// twice is an error.
+func library(gd *graphpb.GraphDef) (map[string]*fnpb.FunctionDef, error) {
+	lib := map[string]*fnpb.FunctionDef{}
+	for _, f := range gd.GetLibrary().GetFunction() {
+		name := f.GetSignature().GetName()
+		if lib[name] != nil {
+			return nil, fmt.Errorf("function %q is defined twice", name)
+		}
+		lib[name] = f
+	}
+	return lib, nil
+}
+
+// The saver's ops, which checkGraph watches.
+const (
+	opSaveV2    = "SaveV2"
+	opRestoreV2 = "RestoreV2"
+)
+
+// inFunctions are the ops a function may not hold though a graph may:
+// a function's nodes are not among those checkRuns follows.
+var inFunctions = map[string]string{
+	opSaveV2:    "writes files",
+	opRestoreV2: "reads files",
+}
+
+// reachable returns the functions of lib that the graph's nodes call,
+// directly or through other functions: the only ones a session can run.
+func reachable(graph []*nodepb.NodeDef, lib map[string]*fnpb.FunctionDef) map[string]bool {
+	run := map[string]bool{}
+	var queue []string
+	for _, n := range graph {
+		if c := called(n); c != "" {
+			queue = append(queue, c)
+		}
+	}
+	for len(queue) > 0 {
+		name := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		if run[name] {
+			continue
+		}
+		run[name] = true
+		for _, n := range lib[name].GetNodeDef() {
+			if c := called(n); c != "" {
+				queue = append(queue, c)
+			}
+		}
+	}
+	return run
+}
+
+// checkFunction checks the nodes of f; when the graph calls it (run), the
+// shape inputs of its allocating and sized ops too.
+func checkFunction(f *fnpb.FunctionDef, lib map[string]*fnpb.FunctionDef, run bool, total *int64) error {
+	nodes := make(map[string]*nodepb.NodeDef, len(f.GetNodeDef()))
+	for _, n := range f.GetNodeDef() {
+		if err := checkNode(n, lib, total); err != nil {
+			return fmt.Errorf("node %q: %w", n.GetName(), err)
+		}
+		if what, ok := inFunctions[n.GetOp()]; ok {
+			return fmt.Errorf("node %q: op %s %s and is not allowed in a function", n.GetName(), n.GetOp(), what)
+		}
+		nodes[n.GetName()] = n
+	}
+	for _, n := range f.GetNodeDef() {
+		if err := checkAllocation(n, nodes, run); err != nil {
+			return fmt.Errorf("node %q: %w", n.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// callOps are the ops that call a function of the library, named by their
+// attribute f.
+var callOps = map[string]bool{"PartitionedCall": true, "StatefulPartitionedCall": true}
+
+// called returns the function n calls, "" if n is no call.
+func called(n *nodepb.NodeDef) string {
+	if !callOps[n.GetOp()] {
+		return ""
+	}
+	return n.GetAttr()["f"].GetFunc().GetName()
+}
+
+// maxCallDepth bounds how deeply functions may call each other
+// (TensorFlow's own exports nest a few levels).
+const maxCallDepth = 64
+
+// checkRecursion refuses a function that calls itself, directly or through
+// others, and calls nested deeper than maxCallDepth.
+func checkRecursion(fns []*fnpb.FunctionDef, lib map[string]*fnpb.FunctionDef) error {
+	const visiting = -1
+	depth := map[string]int{} // levels of calls below a function, once known
+	var visit func(name string, path []string) (int, error)
+	visit = func(name string, path []string) (int, error) {
+		d, known := depth[name]
+		switch {
+		case d == visiting:
+			return 0, fmt.Errorf("function %q calls itself (%s)", name, strings.Join(append(path, name), " -> "))
+		case known:
+			return d, nil
+		case len(path) > maxCallDepth: // stops the descent, whatever the chain's length
+			return 0, fmt.Errorf("function %q: calls are nested more than %d deep", path[0], maxCallDepth)
+		}
+		depth[name] = visiting
+		d = 0
+		for _, n := range lib[name].GetNodeDef() {
+			if c := called(n); c != "" {
+				below, err := visit(c, append(path, name))
+				if err != nil {
+					return 0, err
+				}
+				d = max(d, below+1)
+			}
+		}
+		if d > maxCallDepth {
+			return 0, fmt.Errorf("function %q: calls are nested more than %d deep", name, maxCallDepth)
+		}
+		depth[name] = d
+		return d, nil
+	}
+	for _, f := range fns {
+		if _, err := visit(f.GetSignature().GetName(), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkNode checks n's op type and attributes, and that a call's function
+// is in lib; total accumulates the bytes of the tensors the attributes
+// declare.
+func checkNode(n *nodepb.NodeDef, lib map[string]*fnpb.FunctionDef, total *int64) error {
 	if !allowed[n.Op] {
 		return fmt.Errorf("op %s is not allowed in a model loaded without trust", n.Op)
 	}
 	for _, k := range sortedKeys(n.Attr) {
+		if callOps[n.Op] && k == "f" {
+			if err := checkCall(n.Attr[k], lib); err != nil {
+				return fmt.Errorf("op %s: %w", n.Op, err)
+			}
+			continue
+		}
 		if err := checkAttr(n.Attr[k], total); err != nil {
 			return fmt.Errorf("op %s: attribute %s: %w", n.Op, k, err)
 		}
+	}
+	return nil
+}
+
+// checkCall checks the function attribute of a call: a function of lib,
+// given without attributes.
+func checkCall(a *attrpb.AttrValue, lib map[string]*fnpb.FunctionDef) error {
+	f := a.GetFunc()
+	switch {
+	case f == nil:
+		return errors.New("attribute f is not a function")
+	case lib[f.GetName()] == nil:
+		return fmt.Errorf("calls function %q, which is not in the graph's library", f.GetName())
+	case len(f.GetAttr()) > 0:
+		return fmt.Errorf("calls function %q with attributes", f.GetName())
 	}
 	return nil
 }
@@ -209,17 +376,36 @@ var allocates = map[string]int{
 	"StatelessRandomUniformFullInt": 0,
 }
 
+// sized maps the ops whose output size one of their inputs sets (with the
+// size of their other inputs) to that input's index: in a function, that
+// input must be a constant, as checkShapes bounds them only in the graph.
+var sized = map[string]int{"Pad": 1, "ImageProjectiveTransformV3": 2}
+
 // checkAllocation checks the shape input of an op that allocates when it
 // is a constant; checkShapes counts the others, computed with the batch
-// fixed at MaxBatch.
-func checkAllocation(n *nodepb.NodeDef, nodes map[string]*nodepb.NodeDef) error {
+// fixed at MaxBatch. In a function the graph calls (fn), which checkShapes
+// does not see, the shape input of these ops and of the sized ones must be
+// a constant.
+func checkAllocation(n *nodepb.NodeDef, nodes map[string]*nodepb.NodeDef, fn bool) error {
 	i, ok := allocates[n.Op]
-	if !ok || i >= len(n.Input) {
+	if j, isSized := sized[n.Op]; fn && isSized {
+		i, ok = j, true
+	}
+	if !ok {
 		return nil
+	}
+	if i >= len(n.Input) {
+		return fmt.Errorf("op %s has %d inputs, want more than %d", n.Op, len(n.Input), i)
 	}
 	c := nodes[nodeName(n.Input[i])]
 	if c == nil || c.Op != "Const" {
+		if fn {
+			return fmt.Errorf("op %s: input %d (%s) is not a constant, as a function's sizes must be", n.Op, i, n.Input[i])
+		}
 		return nil
+	}
+	if _, isSized := sized[n.Op]; isSized {
+		return checkSizes(n, c)
 	}
 	dims, ok := intValues(c.Attr["value"].GetTensor())
 	if !ok {
@@ -234,6 +420,21 @@ func checkAllocation(n *nodepb.NodeDef, nodes map[string]*nodepb.NodeDef) error 
 	}
 	if _, err := shapeBytes(s, 8); err != nil {
 		return fmt.Errorf("op %s: %w", n.Op, err)
+	}
+	return nil
+}
+
+// checkSizes checks the constant c that sets the output size of the sized
+// op n: non-negative values each at most MaxTensorBytes.
+func checkSizes(n, c *nodepb.NodeDef) error {
+	v, ok := intValues(c.GetAttr()["value"].GetTensor())
+	if !ok {
+		return fmt.Errorf("op %s: %q is not a list of sizes", n.GetOp(), c.GetName())
+	}
+	for _, x := range v {
+		if x < 0 || x > MaxTensorBytes {
+			return fmt.Errorf("op %s: size %d in %q is out of [0, %d]", n.GetOp(), x, c.GetName(), MaxTensorBytes)
+		}
 	}
 	return nil
 }
@@ -301,9 +502,9 @@ func checkRuns(mg *pb.MetaGraphDef, nodes map[string]*nodepb.NodeDef) error {
 		}
 		seen[name] = true
 		switch {
-		case n.Op == "SaveV2":
+		case n.Op == opSaveV2:
 			return fmt.Errorf("node %q: op SaveV2 writes files and would run while loading or predicting", n.Name)
-		case n.Op == "RestoreV2" && (len(n.Input) == 0 || filename == "" || nodeName(n.Input[0]) != filename):
+		case n.Op == opRestoreV2 && (len(n.Input) == 0 || filename == "" || nodeName(n.Input[0]) != filename):
 			return fmt.Errorf("node %q: op RestoreV2 reads another file than the variables the loader gives it", n.Name)
 		}
 		roots = append(roots, n.Input...)

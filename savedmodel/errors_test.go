@@ -316,7 +316,7 @@ func TestReadVariablesErrors(t *testing.T) {
 			return broken(t, func(d string) error { return os.RemoveAll(filepath.Join(d, "variables")) })
 		}, []string{"has no variables"}},
 		{"missing variable", func(t *testing.T) string { return broken(t, writeNetwork(wider)) },
-			[]string{"read variables of", "dense_1/bias not found"}},
+			[]string{"read variables of", "dense_1/bias/.ATTRIBUTES/VARIABLE_VALUE not found"}},
 		{"shape mismatch", func(t *testing.T) string { return broken(t, writeNetwork(bigKernel)) },
 			[]string{"read variables of", `variable "conv2d/kernel"`, "[3,3,3,4]", "[5,5,3,4]"}},
 	}

@@ -198,7 +198,17 @@ func serve(s *op.Scope, m *graph.Model) (*serveGraph, error) {
 	for _, name := range assetNames {
 		sg.assets[name] = op.Const(assets.SubScope(strings.TrimSuffix(name, filepath.Ext(name))), name)
 	}
-	saver, err := checkpoint.NewSaver(s, checkpoint.Entries(m.Variables))
+	d, _ := dims.ToSlice()
+	sg.objects = objectGraph(m.Variables, d, m.Probabilities.Shape().Size(1))
+	objects, err := checkpointGraph(sg.objects)
+	if err != nil {
+		return nil, err
+	}
+	entries := checkpoint.Entries(m.Variables)
+	for i := range entries {
+		entries[i].Key = checkpoint.ObjectKey(entries[i].Name)
+	}
+	saver, err := checkpoint.NewObjectSaver(s, entries, objects)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +217,6 @@ func serve(s *op.Scope, m *graph.Model) (*serveGraph, error) {
 	}
 	sg.classIDs = ids.Output(0)
 	sg.saver = saver
-	d, _ := dims.ToSlice()
 	sg.imageDims = d[1:]
 	return sg, nil
 }

@@ -44,8 +44,11 @@ const fingerprintProducer = 4
 //	signature_def_hash       of the SignatureDefs in key order: each key's
 //	                         hash, then its serialized SignatureDef's,
 //	                         combined with FingerprintCat64
-//	saved_object_graph_hash  0: a TF1-style SavedModel has no object graph
-//	                         (TensorFlow's hash of no concrete functions)
+//	saved_object_graph_hash  of the object graph's concrete functions in the
+//	                         order of their names' numeric suffixes: each
+//	                         name's hash without the suffix, then its
+//	                         serialized SavedConcreteFunction's, combined
+//	                         with FingerprintCat64 (0 for none)
 //	checkpoint_hash          of variables/variables.index as written (0 if none)
 //	uuid                     a random 128-bit number in decimal, at least 20
 //	                         digits, as TensorFlow writes one per fingerprint
@@ -78,6 +81,10 @@ func fingerprint(smBytes, index []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	objects, err := hashObjectGraph(mg.GetObjectGraphDef())
+	if err != nil {
+		return nil, err
+	}
 	var ckpt uint64
 	if index != nil {
 		ckpt = farm.Fingerprint64(index)
@@ -87,7 +94,7 @@ func fingerprint(smBytes, index []byte) ([]byte, error) {
 		return nil, err
 	}
 	var out []byte
-	for i, h := range []uint64{checksum, program, sigs, 0, ckpt} {
+	for i, h := range []uint64{checksum, program, sigs, objects, ckpt} {
 		if h != 0 {
 			out = protowire.AppendTag(out, protowire.Number(i+1), protowire.VarintType)
 			out = protowire.AppendVarint(out, h)
@@ -158,6 +165,40 @@ func hashSignatures(sigs map[string]*pb.SignatureDef) (uint64, error) {
 			return 0, err
 		}
 		h = fingerprintCat64(fingerprintCat64(h, farm.Fingerprint64([]byte(k))), hs)
+	}
+	return h, nil
+}
+
+// hashObjectGraph hashes the concrete functions of og as TensorFlow's
+// RegularizeAndHashSavedObjectGraph does.
+func hashObjectGraph(og *pb.SavedObjectGraph) (uint64, error) {
+	fns := og.GetConcreteFunctions()
+	byUID := map[int64]string{}
+	for name := range fns {
+		uid, ok := suffixUID(name)
+		if !ok {
+			return 0, fmt.Errorf("fingerprint: concrete function %q has no numeric suffix", name)
+		}
+		byUID[uid] = name
+	}
+	uids := make([]int64, 0, len(byUID))
+	for uid := range byUID {
+		uids = append(uids, uid)
+	}
+	slices.Sort(uids)
+	var h uint64
+	for _, uid := range uids {
+		name := byUID[uid]
+		fn := fns[name]
+		if fn == nil {
+			fn = &pb.SavedConcreteFunction{}
+		}
+		hf, err := hashDeterministic(fn)
+		if err != nil {
+			return 0, err
+		}
+		h = fingerprintCat64(h, farm.Fingerprint64([]byte(strings.TrimSuffix(name, strconv.FormatInt(uid, 10)))))
+		h = fingerprintCat64(h, hf)
 	}
 	return h, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -266,5 +267,31 @@ func TestFingerprintErrors(t *testing.T) {
 		if _, err := fingerprint(b, nil); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// TestHashObjectGraph checks the rules of the object graph hash that
+// TestFingerprintPython does not reach: no object graph hashes to 0, the
+// functions are taken in the order of their numeric suffixes, and a
+// function name without one is an error, as in TensorFlow.
+func TestHashObjectGraph(t *testing.T) {
+	if h, err := hashObjectGraph(nil); h != 0 || err != nil {
+		t.Errorf("no object graph: %d, %v; want 0", h, err)
+	}
+	fn := func(bound ...int32) *pb.SavedConcreteFunction { return &pb.SavedConcreteFunction{BoundInputs: bound} }
+	ab, err := hashObjectGraph(&pb.SavedObjectGraph{ConcreteFunctions: map[string]*pb.SavedConcreteFunction{"f_2": fn(1), "g_10": fn(2)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ba, err := hashObjectGraph(&pb.SavedObjectGraph{ConcreteFunctions: map[string]*pb.SavedConcreteFunction{"f_20": fn(1), "g_10": fn(2)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ab == 0 || ab == ba {
+		t.Errorf("hash %d with f first, %d with g first: want them nonzero and different", ab, ba)
+	}
+	if _, err := hashObjectGraph(&pb.SavedObjectGraph{ConcreteFunctions: map[string]*pb.SavedConcreteFunction{"serve": fn()}}); err == nil ||
+		!strings.Contains(err.Error(), `"serve" has no numeric suffix`) {
+		t.Errorf("function without a numeric suffix: %v", err)
 	}
 }

@@ -7,8 +7,9 @@ import (
 // FuzzCheckGraph feeds saved_model.pb bytes to the checks Load runs before
 // TensorFlow's loader: parsing, the signature check and the graph check,
 // then, for graphs the check accepts, the import that infers their shapes.
-// Seeds (testdata/fuzz/FuzzCheckGraph) are a tfcifar export and hostile
-// variants of it; they are large, so run it with a short
+// Seeds (testdata/fuzz/FuzzCheckGraph) are tfcifar exports (TF1-style,
+// and export-tf2 with an object graph and a function library) and hostile
+// variants of them; they are large, so run it with a short
 // -fuzzminimizetime (e.g. 5s).
 func FuzzCheckGraph(f *testing.F) {
 	meta := Meta{Classes: []string{"a", "b", "c"}, Network: smallNet(3).Named()}

@@ -225,7 +225,7 @@ func fixBatch(gd *graphpb.GraphDef, images string, in []int) error {
 // unknown, though its size is bounded otherwise, to that output (-1: all):
 // RestoreV2 reads the variables checkVariables bounds, and the reserve space
 // FusedBatchNormV3 returns in inference is at most its channels.
-var unknownShape = map[string]int{"RestoreV2": -1, "FusedBatchNormV3": 5}
+var unknownShape = map[string]int{opRestoreV2: -1, "FusedBatchNormV3": 5}
 
 // checkOutputShape refuses output i of o when its shape is unknown or its
 // size is larger than MaxTensorBytes (8 bytes an element).

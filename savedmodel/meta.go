@@ -6,10 +6,9 @@ import (
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"google.golang.org/protobuf/proto"
 
+	fnpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/function_go_proto"
 	graphpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/graph_go_proto"
-	shapepb "github.com/galeone/tensorflow/tensorflow/go/core/framework/tensor_shape_go_proto"
 	typespb "github.com/galeone/tensorflow/tensorflow/go/core/framework/types_go_proto"
-	varpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/variable_go_proto"
 	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
 
 	"github.com/tfcifar/tfcifar/checkpoint"
@@ -44,22 +43,27 @@ type serveGraph struct {
 	classIDs  tf.Output
 	assets    map[string]tf.Output // asset file name -> string Const holding its path
 	imageDims []int64              // [H W C]
+	objects   *pb.SavedObjectGraph // what tf.saved_model.load rebuilds
 }
 
 // savedModel assembles the SavedModel proto: one MetaGraphDef tagged serve
-// with the graph, its SaverDef, the variables collections (VariableDef
-// protos, which TensorFlow Python needs to lift resource variables), the
-// asset files and the serving_default signature.
+// with the graph and, in its library, the serving function; its SaverDef;
+// the asset files; the serving_default signature; and the object graph by
+// which TensorFlow Python loads it as a TensorFlow 2 object.
 func (sg *serveGraph) savedModel() (*pb.SavedModel, error) {
 	var gd graphpb.GraphDef
 	if err := proto.Unmarshal(sg.def, &gd); err != nil {
 		return nil, fmt.Errorf("read graph: %w", err)
 	}
-	ops, err := strippedOps(&gd)
+	fn, err := servingFunction(&gd, sg.model.Images.Op.Name(), append([]int64{-1}, sg.imageDims...), sg.model.Variables, []funcOutput{
+		{OutputProbs, tensorName(sg.model.Probabilities), typespb.DataType_DT_FLOAT},
+		{OutputClassIDs, tensorName(sg.classIDs), typespb.DataType_DT_INT64},
+	})
 	if err != nil {
 		return nil, err
 	}
-	vars, trainable, err := variableDefs(sg.model.Variables)
+	gd.Library = &fnpb.FunctionDefLibrary{Function: []*fnpb.FunctionDef{fn}}
+	ops, err := strippedOps(&gd)
 	if err != nil {
 		return nil, err
 	}
@@ -73,13 +77,11 @@ func (sg *serveGraph) savedModel() (*pb.SavedModel, error) {
 			TensorflowVersion: tf.Version(),
 			StrippedOpList:    ops,
 		},
-		GraphDef: &gd,
-		SaverDef: sg.saver.Def(),
-		CollectionDef: map[string]*pb.CollectionDef{
-			"variables":           bytesList(vars),
-			"trainable_variables": bytesList(trainable),
-		},
-		SignatureDef: map[string]*pb.SignatureDef{SignatureKey: sig},
+		GraphDef:       &gd,
+		SaverDef:       sg.saver.Def(),
+		CollectionDef:  map[string]*pb.CollectionDef{},
+		SignatureDef:   map[string]*pb.SignatureDef{SignatureKey: sig},
+		ObjectGraphDef: sg.objects,
 	}
 	sg.addAssets(mg)
 	return &pb.SavedModel{SavedModelSchemaVersion: 1, MetaGraphs: []*pb.MetaGraphDef{mg}}, nil
@@ -127,42 +129,9 @@ func (sg *serveGraph) addAssets(mg *pb.MetaGraphDef) {
 	}
 }
 
-// variableDefs returns the serialized VariableDef of every variable and of
-// the trainable ones.
-func variableDefs(vs []*graph.Variable) (all, trainable [][]byte, err error) {
-	for _, v := range vs {
-		if v.Init == nil {
-			return nil, nil, fmt.Errorf("variable %q has no initializer", v.Name)
-		}
-		b, err := proto.Marshal(&varpb.VariableDef{
-			VariableName:    tensorName(v.Handle),
-			InitializerName: v.Init.Name(),
-			SnapshotName:    tensorName(v.Read),
-			IsResource:      true,
-			Trainable:       v.Trainable,
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("variable %q: %w", v.Name, err)
-		}
-		all = append(all, b)
-		if v.Trainable {
-			trainable = append(trainable, b)
-		}
-	}
-	return all, trainable, nil
-}
-
-func bytesList(v [][]byte) *pb.CollectionDef {
-	return &pb.CollectionDef{Kind: &pb.CollectionDef_BytesList_{BytesList: &pb.CollectionDef_BytesList{Value: v}}}
-}
-
 func tensorName(o tf.Output) string { return fmt.Sprintf("%s:%d", o.Op.Name(), o.Index) }
 
 // tensorInfo describes o; dims nil means a scalar, -1 an unknown size.
 func tensorInfo(o tf.Output, dtype typespb.DataType, dims ...int64) *pb.TensorInfo {
-	shape := &shapepb.TensorShapeProto{}
-	for _, d := range dims {
-		shape.Dim = append(shape.Dim, &shapepb.TensorShapeProto_Dim{Size: d})
-	}
-	return &pb.TensorInfo{Encoding: &pb.TensorInfo_Name{Name: tensorName(o)}, Dtype: dtype, TensorShape: shape}
+	return &pb.TensorInfo{Encoding: &pb.TensorInfo_Name{Name: tensorName(o)}, Dtype: dtype, TensorShape: shapeProto(dims...)}
 }

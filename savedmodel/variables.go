@@ -15,13 +15,15 @@ import (
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 
 	"github.com/tfcifar/tfcifar/checkpoint"
+	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 )
 
 // Variables is what ReadVariables reads from an export: its assets, the
 // values of its variables (float32 tensors owned by the caller) and which
-// of them the export lists as trainable (its trainable_variables
-// collection; nil when it has none): those of the layers that were not
+// of them the export lists as trainable (its object graph's
+// trainable_variables, or the trainable_variables collection of an older
+// export; nil when it has neither): those of the layers that were not
 // frozen, which network.yaml does not record for reused layers.
 type Variables struct {
 	Meta
@@ -52,7 +54,7 @@ func ReadVariables(dir string, opt LoadOptions) (Variables, error) {
 	m, err := graph.Build(s, meta.Network, graph.Options{Serving: true})
 	if err == nil {
 		var w graph.Weights
-		if w, err = checkpoint.Read(s, m.Variables, prefix, opt.Run); err == nil {
+		if w, err = readWeights(s, m.Variables, prefix, opt.Run, mg); err == nil {
 			err = restartState(w, m.LeftOut)
 		}
 		if err == nil {
@@ -60,6 +62,17 @@ func ReadVariables(dir string, opt LoadOptions) (Variables, error) {
 		}
 	}
 	return Variables{}, fmt.Errorf("savedmodel: read variables of %s: %w", dir, err)
+}
+
+// readWeights reads vars from the checkpoint at prefix of the export whose
+// MetaGraphDef is mg: under their object keys
+// (conv2d/kernel/.ATTRIBUTES/VARIABLE_VALUE) when it has an object graph,
+// under their names (conv2d/kernel) in exports written before.
+func readWeights(s *op.Scope, vars []*graph.Variable, prefix string, run config.Run, mg *pb.MetaGraphDef) (graph.Weights, error) {
+	if mg.GetObjectGraphDef() == nil {
+		return checkpoint.Read(s, vars, prefix, run)
+	}
+	return checkpoint.ReadKeyed(s, vars, prefix, run, checkpoint.ObjectKey)
 }
 
 // restartState sets each state variable of names in w to its initial
@@ -75,10 +88,21 @@ func restartState(w graph.Weights, names []string) error {
 	return nil
 }
 
-// trainableNames returns the variable names (conv2d/kernel) of the
-// trainable_variables collection of mg, or nil when it has none. Exports
-// whose VarHandleOp nodes were named <variable>/VarHandleOp are read too.
+// trainableNames returns the names (conv2d/kernel) of the variables mg
+// lists as trainable: the trainable variable nodes of its object graph or,
+// in exports written before they had one, its trainable_variables
+// collection (whose VarHandleOp nodes may be named
+// <variable>/VarHandleOp); nil when it has neither.
 func trainableNames(mg *pb.MetaGraphDef) map[string]bool {
+	if og := mg.GetObjectGraphDef(); og != nil {
+		names := map[string]bool{}
+		for _, n := range og.GetNodes() {
+			if v := n.GetVariable(); v.GetTrainable() {
+				names[v.GetName()] = true
+			}
+		}
+		return names
+	}
 	list := mg.GetCollectionDef()["trainable_variables"].GetBytesList().GetValue()
 	if list == nil {
 		return nil
