@@ -10,7 +10,7 @@ import (
 // PackedFeatures are Features stored without their zeros, for features
 // that are mostly zero, such as the outputs of a ReLU layer (on the
 // reference network about 85 % of the cached flatten values are 0, and
-// packed they take a fifth of the memory). Packing is exact: FillTo
+// packed they take under a third of the memory). Packing is exact: FillTo
 // writes the same float32 bits as the dense Features would (only +0 is
 // left out; -0, NaN and every other value is kept as it was).
 //

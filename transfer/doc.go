@@ -6,8 +6,8 @@
 // deterministic first layers once over all images (Prepare) so that only
 // the layers after them train, on those cached features, kept as
 // cifar.PackedFeatures (without their zeros: the reference network's
-// cached ReLU outputs are about 85 % zeros, and packed they take a fifth
-// of the memory, with the same values).
+// cached ReLU outputs are about 85 % zeros, and packed they take under a
+// third of the memory, with the same values).
 //
 // Prepare works on the network already built once (its graph serves for
 // the summary, the parameter counts, picking and the cached features) and
