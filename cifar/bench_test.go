@@ -38,3 +38,53 @@ func BenchmarkEpoch(b *testing.B) {
 		e++
 	}
 }
+
+// sparseRows returns n rows of w values, 85 % of them 0, as the cached
+// flatten outputs of the reference network are.
+func sparseRows(n, w int) []float32 {
+	v := make([]float32, n*w)
+	x := uint32(1)
+	for i := range v {
+		x = x*1664525 + 1013904223
+		if x>>24 < 38 { // 38/256: about 15 % non-zero
+			v[i] = float32(x>>8) / (1 << 24)
+		}
+	}
+	return v
+}
+
+// BenchmarkPackedAdd packs batches of 250 sparse rows of 3200 values.
+func BenchmarkPackedAdd(b *testing.B) {
+	rows := sparseRows(250, 3200)
+	b.SetBytes(int64(len(rows)) * 4)
+	for b.Loop() {
+		p := &PackedFeatures{Shape: []int{3200}}
+		for range 8 {
+			p.Add(rows)
+		}
+	}
+}
+
+// BenchmarkPackedFill fills batches of 100 of packed sparse rows, as a
+// training step on cached features does.
+func BenchmarkPackedFill(b *testing.B) {
+	const n, w = 2000, 3200
+	p := &PackedFeatures{Shape: []int{w}, Labels: make([]uint8, n), Classes: []string{"a", "b"}}
+	p.Add(sparseRows(n, w))
+	f := &Features{Values: sparseRows(n, w), Shape: []int{w}, Labels: p.Labels, Classes: p.Classes}
+	images, labels := make([]float32, 100*w), make([]float32, 100*2)
+	idx := make([]int, 100)
+	for i := range idx {
+		idx[i] = (i * 37) % n
+	}
+	b.Run("packed", func(b *testing.B) {
+		for b.Loop() {
+			p.FillTo(idx, images, labels)
+		}
+	})
+	b.Run("dense", func(b *testing.B) {
+		for b.Loop() {
+			f.FillTo(idx, images, labels)
+		}
+	})
+}

@@ -31,6 +31,11 @@
 // by selected test images, the first part for training, the rest for
 // validation, no shuffling) or the standard split (official train / test).
 //
+// [Features] are float32 vectors with labels, such as the cached outputs of
+// a network's frozen first layers; [PackedFeatures] store them without
+// their zeros (exactly: FillTo writes the same bits), which on ReLU
+// outputs takes a fraction of the memory.
+//
 // A [Batcher] turns a Set into float32 NHWC batches with one-hot labels,
 // shuffled per epoch with a seeded permutation and filled into buffers it
 // reuses, so steady-state batching allocates nothing. [Preview] writes a PNG

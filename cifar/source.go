@@ -58,6 +58,8 @@ func (s *Source) Check() error {
 		return r.set.Check()
 	case featureRows:
 		return r.f.Check()
+	case packedRows:
+		return r.p.Check()
 	}
 	return nil
 }
@@ -82,6 +84,8 @@ func (s *Source) Fingerprint() string {
 		return r.set.Fingerprint()
 	case featureRows:
 		return r.f.Origin
+	case packedRows:
+		return r.p.Origin
 	}
 	return ""
 }

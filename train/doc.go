@@ -29,6 +29,12 @@
 // fetches only the two metric scalars and refills the same input tensors
 // in place, so a step allocates no batch-sized memory.
 //
+// Outputs computes, in a session of its own, a model's output over every
+// example of some sets, once (the features of frozen layers that a
+// transfer stage caches); OutputsTo hands them batch by batch to a Sink
+// instead, such as a cifar.PackedFeatures that keeps them without their
+// zeros, so that all of them never need to be held densely.
+//
 // # Hooks
 //
 // Fit itself prints nothing and writes only checkpoints. Everything else

@@ -14,8 +14,9 @@ import (
 	"github.com/tfcifar/tfcifar/internal/session"
 )
 
-// outputBatch is how many examples Outputs runs through the graph at once.
-const outputBatch = 500
+// outputBatch is how many examples Outputs runs through the graph at once
+// (250 to 1,000 ran at the same speed; fewer take less memory).
+const outputBatch = 250
 
 // Outputs runs out, in inference mode, over every example of each set (in
 // order), feeding the examples to m.Images, and returns its values, one
@@ -26,9 +27,47 @@ const outputBatch = 500
 // own, and runs them in a session configured from run. It stops with ctx's
 // error between batches when ctx is done. It serves to compute once the
 // outputs of a network's frozen, deterministic first layers.
-func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, out tf.Output, values graph.Weights, sets ...Dataset) (_ [][]float32, err error) {
-	if err := checkInputs(m.Images.Shape(), sets); err != nil {
+func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, out tf.Output, values graph.Weights, sets ...Dataset) ([][]float32, error) {
+	w, err := width(out.Shape())
+	if err != nil {
 		return nil, err
+	}
+	result := make([][]float32, len(sets))
+	sinks := make([]Sink, len(sets))
+	for i, set := range sets {
+		result[i] = make([]float32, 0, set.Len()*w)
+		sinks[i] = (*denseSink)(&result[i])
+	}
+	if err := OutputsTo(ctx, run, g, m, out, values, sets, sinks); err != nil {
+		return nil, err
+	}
+	return result, nil
+}
+
+// Sink receives the outputs that OutputsTo computes over one set: Add is
+// called once per batch, in order and one call at a time (on another
+// goroutine than OutputsTo's, while the next batch runs), with the
+// batch's rows (a whole number of examples of the output's size). rows is
+// valid only during the call.
+// A cifar.PackedFeatures is a Sink that keeps them without their zeros.
+type Sink interface {
+	Add(rows []float32)
+}
+
+// denseSink appends the rows to a slice.
+type denseSink []float32
+
+func (d *denseSink) Add(rows []float32) { *d = append(*d, rows...) }
+
+// OutputsTo is Outputs handing the values of sets[i] to sinks[i], batch by
+// batch, instead of returning them: a sink may keep them in less memory
+// than a slice of all of them would take.
+func OutputsTo(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, out tf.Output, values graph.Weights, sets []Dataset, sinks []Sink) (err error) {
+	if len(sinks) != len(sets) {
+		return fmt.Errorf("train: outputs: %d sinks for %d sets", len(sinks), len(sets))
+	}
+	if err := checkInputs(m.Images.Shape(), sets); err != nil {
+		return err
 	}
 	var vars []*graph.Variable
 	for _, v := range m.Variables {
@@ -39,30 +78,29 @@ func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, o
 	s := op.NewScopeWithGraph(g).SubScope(freeName(g, "outputs"))
 	assign, err := session.NewAssign(s, vars, values)
 	if err != nil {
-		return nil, fmt.Errorf("train: outputs: %w", err)
+		return fmt.Errorf("train: outputs: %w", err)
 	}
 	if err := s.Err(); err != nil {
-		return nil, fmt.Errorf("train: outputs: build graph: %w", err)
+		return fmt.Errorf("train: outputs: build graph: %w", err)
 	}
 	sess, err := session.Open(g, run)
 	if err != nil {
-		return nil, fmt.Errorf("train: outputs: %w", err)
+		return fmt.Errorf("train: outputs: %w", err)
 	}
 	defer closer.Join(&err, sess)
 	if err := assign.Run(sess, values); err != nil {
-		return nil, fmt.Errorf("train: outputs: %w", err)
+		return fmt.Errorf("train: outputs: %w", err)
 	}
 	r := &outputRun{sess: sess, m: m, out: out, inputs: map[int]*buffer{}}
 	if r.width, err = width(out.Shape()); err != nil {
-		return nil, err
+		return err
 	}
-	result := make([][]float32, len(sets))
 	for i, set := range sets {
-		if result[i], err = r.set(ctx, set); err != nil {
-			return nil, err
+		if err := r.set(ctx, set, sinks[i]); err != nil {
+			return err
 		}
 	}
-	return result, nil
+	return nil
 }
 
 // checkInputs checks that the examples of every set fit images, the
@@ -108,15 +146,21 @@ type outputRun struct {
 	batches int
 }
 
-// set returns the outputs of every example of set.
-func (r *outputRun) set(ctx context.Context, set Dataset) ([]float32, error) {
+// set hands the outputs of every example of set to sink. Each batch is
+// handed over on another goroutine while the next one runs.
+func (r *outputRun) set(ctx context.Context, set Dataset, sink Sink) (err error) {
+	h := &handOver{sink: sink, done: make(chan error, 1)}
+	defer func() {
+		if werr := h.wait(); err == nil {
+			err = werr
+		}
+	}()
 	n := set.Len()
-	values := make([]float32, n*r.width)
 	labels := make([]float32, outputBatch*set.NumClasses()) // unused
 	idx := make([]int, 0, outputBatch)
 	for start := 0; start < n; start += outputBatch {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("train: outputs: %w", err)
+			return fmt.Errorf("train: outputs: %w", err)
 		}
 		idx = idx[:0]
 		for i := start; i < min(start+outputBatch, n); i++ {
@@ -124,24 +168,66 @@ func (r *outputRun) set(ctx context.Context, set Dataset) ([]float32, error) {
 		}
 		in, err := r.input(len(idx))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		set.FillTo(idx, in.floats(), labels)
 		res, err := r.sess.Run(map[tf.Output]*tf.Tensor{r.m.Images: in.t}, []tf.Output{r.out}, nil)
 		if err != nil {
-			return nil, fmt.Errorf("train: outputs: %w", err)
+			return fmt.Errorf("train: outputs: %w", err)
 		}
-		if err := readFloats(res[0], values[start*r.width:(start+len(idx))*r.width]); err != nil {
-			return nil, fmt.Errorf("train: outputs: %w", err)
+		var g grab
+		if _, err := res[0].WriteContentsTo(&g); err != nil {
+			return fmt.Errorf("train: outputs: %w", err)
 		}
+		if len(g.b) != len(idx)*r.width*4 {
+			return fmt.Errorf("train: outputs: a batch of %d bytes, want %d examples of %d floats", len(g.b), len(idx), r.width)
+		}
+		if err := h.wait(); err != nil {
+			return err
+		}
+		h.start(res[0], (&buffer{data: g.b}).floats())
 		// Fetched tensors live in C memory, freed by finalizers when the Go
-		// heap is collected; collect now and then so they do not pile up
-		// (each holds a whole batch of outputs).
-		if r.batches++; r.batches%16 == 0 {
+		// heap is collected; collect every few batches so that they do not
+		// pile up (each holds a whole batch of outputs: 3.2 MB on the
+		// reference network).
+		if r.batches++; r.batches%4 == 0 {
 			runtime.GC()
 		}
 	}
-	return values, nil
+	return nil
+}
+
+// handOver gives batches of outputs to a sink on a goroutine, one at a
+// time.
+type handOver struct {
+	sink Sink
+	done chan error
+	busy bool
+}
+
+// start hands rows, the memory of t, to the sink.
+func (h *handOver) start(t *tf.Tensor, rows []float32) {
+	h.busy = true
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				h.done <- fmt.Errorf("train: outputs: the sink's Add panicked: %v", r)
+			}
+		}()
+		h.sink.Add(rows)
+		runtime.KeepAlive(t)
+		h.done <- nil
+	}()
+}
+
+// wait waits for the batch handed over last, if any, and returns the
+// error of its Add.
+func (h *handOver) wait() error {
+	if !h.busy {
+		return nil
+	}
+	h.busy = false
+	return <-h.done
 }
 
 // input returns the reused input tensor for batches of n.

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,5 +41,67 @@ func TestOutputsChecksSets(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+// panicSink panics on its first batch.
+type panicSink struct{}
+
+func (panicSink) Add([]float32) { panic("full") }
+
+// TestOutputsToSinks checks that OutputsTo hands every example's outputs,
+// in order and over several batches (the last one partial), to the sinks:
+// packed features then fill exactly what the dense Outputs returns and
+// what the op computes; a sink that panics gives an error.
+func TestOutputsToSinks(t *testing.T) {
+	sets := []Dataset{colors(2*outputBatch+7, 3, 1), colors(5, 3, 2)}
+	g := tf.NewGraph()
+	s := op.NewScopeWithGraph(g)
+	m := &graph.Model{Images: op.Placeholder(s.SubScope("images"), tf.Float, op.PlaceholderShape(tf.MakeShape(-1, 32, 32, 3)))}
+	out := op.Relu(s, op.Sub(s, m.Images, op.Const(s.SubScope("cut"), float32(150)))) // mostly 0
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	run := testOptions().Run
+	dense, err := Outputs(context.Background(), run, g, m, out, graph.Weights{}, sets...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed := make([]*cifar.PackedFeatures, len(sets))
+	sinks := make([]Sink, len(sets))
+	for i, set := range sets {
+		c := set.(*cifar.Set)
+		packed[i] = &cifar.PackedFeatures{Shape: []int{32, 32, 3}, Labels: c.Labels, Classes: c.Classes}
+		sinks[i] = packed[i]
+	}
+	if err := OutputsTo(context.Background(), run, g, m, out, graph.Weights{}, sets, sinks); err != nil {
+		t.Fatal(err)
+	}
+	for i, set := range sets {
+		c := set.(*cifar.Set)
+		n := c.Len()
+		want := make([]float32, n*cifar.ImageSize)
+		for p, v := range c.Images {
+			want[p] = max(float32(v)-150, 0)
+		}
+		if !slices.Equal(dense[i], want) {
+			t.Errorf("set %d: Outputs differs from relu(pixels - 150)", i)
+		}
+		idx := make([]int, n)
+		for j := range idx {
+			idx[j] = j
+		}
+		got, labels := make([]float32, len(want)), make([]float32, n*3)
+		packed[i].FillTo(idx, got, labels)
+		if packed[i].Len() != n || !slices.Equal(got, want) {
+			t.Errorf("set %d: %d packed examples fill other values than relu(pixels - 150)", i, packed[i].Len())
+		}
+	}
+	err = OutputsTo(context.Background(), run, g, m, out, graph.Weights{}, sets[1:], []Sink{panicSink{}})
+	if err == nil || !strings.Contains(err.Error(), "panicked: full") {
+		t.Errorf("a panicking sink: error %v, want one saying it panicked", err)
+	}
+	if err := OutputsTo(context.Background(), run, g, m, out, graph.Weights{}, sets, sinks[:1]); err == nil {
+		t.Error("OutputsTo accepted 1 sink for 2 sets")
 	}
 }

@@ -83,15 +83,16 @@ func (su *Setup) cache(ctx context.Context, in Input) error {
 		return err
 	}
 	out := in.Model.Outputs[in.Cached-1]
-	vals, err := train.Outputs(ctx, in.Run, in.Graph, in.Model, out, su.Cached, su.Train, su.Val)
-	if err != nil {
-		return fmt.Errorf("caching frozen features: %w", err)
-	}
 	shape := shapes[in.Cached-1]
 	sets := []*cifar.Set{in.Train, in.Val}
-	feats := make([]*cifar.Features, len(sets))
+	feats := make([]*cifar.PackedFeatures, len(sets))
+	sinks := make([]train.Sink, len(sets))
 	for i, s := range sets {
-		feats[i] = &cifar.Features{Values: vals[i], Shape: slices.Clone(shape), Labels: s.Labels, Classes: s.Classes, Origin: s.Fingerprint()}
+		feats[i] = &cifar.PackedFeatures{Shape: slices.Clone(shape), Labels: s.Labels, Classes: s.Classes, Origin: s.Fingerprint()}
+		sinks[i] = feats[i]
+	}
+	if err := train.OutputsTo(ctx, in.Run, in.Graph, in.Model, out, su.Cached, []train.Dataset{su.Train, su.Val}, sinks); err != nil {
+		return fmt.Errorf("caching frozen features: %w", err)
 	}
 	su.Train, su.Val = feats[0].Source(1), feats[1].Source(1)
 	su.Head = config.Network{Input: shape, Layers: in.Net.Layers[in.Cached:]}

@@ -45,22 +45,31 @@ func cacheDir(d config.Data) (string, error) {
 
 // datasets reads the data of a run's stages, each dataset once: stages on
 // the same CIFAR files or the same folder at the same size share it.
+// prepare keeps only every stage's own sets (split copies the images it
+// selects), so the whole datasets are freed before training; each stage
+// takes its sets once, and they are freed with the stage.
 type datasets struct {
 	cfg     *config.Config
 	out     io.Writer
 	cifar   map[string]*cifar.Dataset
 	folders map[string]*folder.Folder
-	dirs    []string // where each stage's data is, in stage order
+	dirs    []string              // where each stage's data is, in stage order
+	sets    map[int][2]*cifar.Set // by stage: the sets prepare split
 }
 
 func newDatasets(cfg *config.Config, out io.Writer) *datasets {
-	return &datasets{cfg: cfg, out: out, cifar: map[string]*cifar.Dataset{}, folders: map[string]*folder.Folder{}}
+	return &datasets{cfg: cfg, out: out, cifar: map[string]*cifar.Dataset{}, folders: map[string]*folder.Folder{}, sets: map[int][2]*cifar.Set{}}
 }
 
 // split returns the training and validation sets of stage i, whose
 // resolved network is net: its classes of its data, split as its
-// data.split says. It checks that net has one output per class.
+// data.split says (those prepare split, given once). It checks that net
+// has one output per class.
 func (ds *datasets) split(ctx context.Context, i int, net config.Network) (train, val *cifar.Set, err error) {
+	if s, ok := ds.sets[i]; ok {
+		delete(ds.sets, i)
+		return s[0], s[1], ds.checkUnits(i, net, s[0])
+	}
 	d := ds.cfg.DataOf(i)
 	classes := ds.cfg.Stages[i].Classes
 	if d.Source == config.SourceFolder {
@@ -74,11 +83,17 @@ func (ds *datasets) split(ctx context.Context, i int, net config.Network) (train
 	if err != nil {
 		return nil, nil, err
 	}
+	return train, val, ds.checkUnits(i, net, train)
+}
+
+// checkUnits checks that net, stage i's network, has one output per class
+// of its training set.
+func (ds *datasets) checkUnits(i int, net config.Network, train *cifar.Set) error {
 	if out, err := net.OutputShape(); err != nil || !slices.Equal(out, []int{len(train.Classes)}) {
-		return nil, nil, fmt.Errorf("model: the network's output shape is %v, want [%d]: one unit per class of the stage (%s)%s",
+		return fmt.Errorf("model: the network's output shape is %v, want [%d]: one unit per class of the stage (%s)%s",
 			out, len(train.Classes), strings.Join(train.Classes, ", "), ds.unitsHint(i, len(train.Classes)))
 	}
-	return train, val, nil
+	return nil
 }
 
 // unitsHint says which override gives the last dense layer of stage i k
@@ -194,16 +209,21 @@ func (ds *datasets) loadFolder(ctx context.Context, d config.Data, dir string, n
 }
 
 // prepare reads the data of every stage before any is trained, so that a
-// missing dataset or a bad image file fails the run at once.
+// missing dataset or a bad image file fails the run at once. It keeps the
+// stages' sets and drops the whole datasets.
 func (ds *datasets) prepare(ctx context.Context, load config.Loader) error {
 	for i, s := range ds.cfg.Stages {
 		net, err := ds.cfg.Resolve(i, load)
+		var train, val *cifar.Set
 		if err == nil {
-			_, _, err = ds.split(ctx, i, net)
+			train, val, err = ds.split(ctx, i, net)
 		}
 		if err != nil {
 			return fmt.Errorf("stage %q: %w", s.Name, err)
 		}
+		ds.sets[i] = [2]*cifar.Set{train, val}
 	}
+	clear(ds.cifar)
+	clear(ds.folders)
 	return nil
 }

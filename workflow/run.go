@@ -66,6 +66,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 	if err := ds.prepare(ctx, src.network); err != nil {
 		return nil, err
 	}
+	debug.FreeOSMemory() // the whole datasets are garbage: the stages keep their sets
 	resolved, err := cfg.YAML()
 	if err != nil {
 		return nil, err

@@ -91,12 +91,13 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 	if err != nil {
 		return StageReport{}, err
 	}
+	names := trainSet.Classes // the images are not kept past fit, which may free them
 	fit, err := st.fit(ctx, transfer.Input{Run: st.cfg.Run, Net: net, Graph: g, Model: full, Seed: st.cfg.Run.Seed,
 		Init: init, From: c.Model.From, Scale: float32(st.scale()), Train: trainSet, Val: valSet})
 	if err != nil {
 		return StageReport{}, err
 	}
-	sr, err := st.export(net, trainSet.Classes, fit)
+	sr, err := st.export(net, names, fit)
 	if err != nil {
 		return StageReport{}, err
 	}
