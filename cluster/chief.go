@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
@@ -32,6 +34,9 @@ type Chief struct {
 // every worker (Check). The caller must Close the Chief.
 func Start(c config.Cluster, r config.Run, out io.Writer) (*Chief, error) {
 	ch := &Chief{c: c, task: c.ChiefTask(), workers: c.Workers()}
+	if err := failFast(); err != nil {
+		return nil, err
+	}
 	var err error
 	if ch.server, err = startServer(c, ch.task, r, out); err != nil {
 		return nil, err
@@ -48,6 +53,23 @@ func Start(c config.Cluster, r config.Run, out io.Writer) (*Chief, error) {
 	}
 	return ch, nil
 }
+
+// FailFastEnv is TensorFlow's switch for its gRPC calls to other tasks:
+// with "true" a call to a task that cannot be reached fails at once
+// (UNAVAILABLE) instead of waiting for the task to come back.
+const FailFastEnv = "GRPC_FAIL_FAST"
+
+// failFast sets FailFastEnv to true unless the environment sets it, once
+// per process, before the chief's first session.
+var failFast = sync.OnceValue(func() error {
+	if _, ok := os.LookupEnv(FailFastEnv); ok {
+		return nil
+	}
+	if err := os.Setenv(FailFastEnv, "true"); err != nil {
+		return fmt.Errorf("cluster: set %s: %w", FailFastEnv, err)
+	}
+	return nil
+})
 
 // workerList names the workers with their addresses.
 func (ch *Chief) workerList() string {
@@ -123,22 +145,36 @@ func (ch *Chief) Explain(err error) error {
 		return err
 	}
 	if cerr := ch.Check(); cerr != nil {
-		return fmt.Errorf("%w\n(training step: %v)", cerr, shortTF(err))
+		return fmt.Errorf("%w; start it again and run the same command with -resume to continue from the last checkpoint", cerr)
 	}
 	return err
 }
 
-// shortTF keeps the first line of a TensorFlow error, without the log
-// lines it appends.
+// shortTF shortens a TensorFlow error to its first line that says
+// something (TensorFlow adds the gRPC details and its recent log lines).
 func shortTF(err error) error {
+	if errors.Is(err, errTimeout) {
+		return err
+	}
 	msg := err.Error()
-	if i := strings.Index(msg, "\n\tRecent warning"); i > 0 {
-		msg = msg[:i]
+	for _, c := range []struct{ in, say string }{
+		{"Connection refused", "connection refused"},
+		{"Socket closed", "connection closed"},
+		{"DEADLINE_EXCEEDED", "no answer within cluster.timeout"},
+		{"Deadline Exceeded", "no answer within cluster.timeout"},
+		{"Timed out", "no answer within cluster.timeout"},
+		{"timed out", "no answer within cluster.timeout"},
+	} {
+		if strings.Contains(msg, c.in) {
+			return errors.New(c.say)
+		}
 	}
-	if i := strings.Index(msg, "\nRecent warning"); i > 0 {
-		msg = msg[:i]
+	for line := range strings.Lines(msg) {
+		if line = strings.Trim(line, " \t\n="); line != "" && !strings.HasPrefix(line, "From /job:") {
+			return errors.New(line)
+		}
 	}
-	return errors.New(strings.TrimSpace(msg))
+	return err
 }
 
 // Timeout returns cluster.timeout.

@@ -49,10 +49,10 @@ type Trainer struct {
 	// Options.Split; updates run with them: Model.Updates, or Split's.
 	trainFetch []tf.Output
 	updates    []*tf.Operation
-	scaler    *lossScaler     // dynamic loss scaling (mixed_float16), else nil
-	finite    tf.Output       // bool [len(floats)]: whether each variable is finite
-	floats    []string        // names of the float32 variables finite checks
-	cached    []cachedVar     // variables holding Options.Cached
+	scaler     *lossScaler // dynamic loss scaling (mixed_float16), else nil
+	finite     tf.Output   // bool [len(floats)]: whether each variable is finite
+	floats     []string    // names of the float32 variables finite checks
+	cached     []cachedVar // variables holding Options.Cached
 
 	// Reused feeds: one map per mode, tensors refilled in place.
 	trainFeeds, evalFeeds map[tf.Output]*tf.Tensor
