@@ -157,13 +157,14 @@ func shortTF(err error) error {
 		return err
 	}
 	msg := err.Error()
+	const late = "no answer within cluster.timeout"
 	for _, c := range []struct{ in, say string }{
 		{"Connection refused", "connection refused"},
 		{"Socket closed", "connection closed"},
-		{"DEADLINE_EXCEEDED", "no answer within cluster.timeout"},
-		{"Deadline Exceeded", "no answer within cluster.timeout"},
-		{"Timed out", "no answer within cluster.timeout"},
-		{"timed out", "no answer within cluster.timeout"},
+		{"DEADLINE_EXCEEDED", late},
+		{"Deadline Exceeded", late},
+		{"Timed out", late},
+		{"timed out", late},
 	} {
 		if strings.Contains(msg, c.in) {
 			return errors.New(c.say)

@@ -88,7 +88,9 @@ func TestLoopbackCluster(t *testing.T) {
 	if out, code := run(t, bin, append(common, "-out", local)...); code != 0 {
 		t.Fatalf("single-process run: exit %d\n%s", code, out)
 	}
-	worker := func(i int) *process { return start(t, bin, "serving at", append(clusterSets, "worker", "-task", fmt.Sprint(i))...) }
+	worker := func(i int) *process {
+		return start(t, bin, "serving at", append(clusterSets, "worker", "-task", fmt.Sprint(i))...)
+	}
 	worker(0)
 	w1 := worker(1)
 

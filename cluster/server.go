@@ -2,13 +2,17 @@ package cluster
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"net"
+	"os"
 	"runtime/debug"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
@@ -22,22 +26,45 @@ import (
 )
 
 // Version identifies this binary to the other tasks of a cluster:
-// tfcifar's module version and VCS commit, and the loaded libtensorflow.
+// tfcifar's module version and VCS commit (or, for a binary built without
+// them, the SHA-256 of the executable), and the loaded libtensorflow.
 // The chief refuses a worker whose Version differs from its own.
-func Version() string {
-	v := "(devel)"
+var Version = sync.OnceValue(func() string {
+	v, commit := "(devel)", ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		v = bi.Main.Version
 		for _, s := range bi.Settings {
 			switch {
 			case s.Key == "vcs.revision":
-				v += " " + s.Value
+				commit = " " + s.Value
 			case s.Key == "vcs.modified" && s.Value == "true":
-				v += "+modified"
+				commit += "+modified"
 			}
 		}
 	}
-	return "tfcifar " + v + ", libtensorflow " + libtf.Version()
+	if commit == "" || strings.HasSuffix(commit, "+modified") {
+		commit += " " + executableHash()
+	}
+	return "tfcifar " + v + commit + ", libtensorflow " + libtf.Version()
+})
+
+// executableHash returns "sha256:" and the first 16 hex digits of the
+// running executable's hash, or "" when it cannot be read.
+func executableHash() string {
+	path, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer func() { _ = f.Close() }() // read only
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("sha256:%x", h.Sum(nil))[:len("sha256:")+16]
 }
 
 // versionVar is the shared name of the string variable in which a worker
@@ -143,7 +170,7 @@ func Serve(ctx context.Context, c config.Cluster, r config.Run, job string, inde
 		return err
 	}
 	defer func() { _ = s.Close() }() // a started server ends with the process
-	if err := publish(s.Target(), t, c.Timeout); err != nil {
+	if err := publish(s.Target(), t, Version(), c.Timeout); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "worker %s serving at %s (%s); stop with Ctrl-C or SIGTERM\n", t, s.Target(), Version())
@@ -152,13 +179,13 @@ func Serve(ctx context.Context, c config.Cluster, r config.Run, job string, inde
 	return nil
 }
 
-// publish stores Version in a string variable on t's device, through a
+// publish stores version in a string variable on t's device, through a
 // session on t's own server.
-func publish(target string, t config.Task, timeout time.Duration) error {
+func publish(target string, t config.Task, version string, timeout time.Duration) error {
 	g := tf.NewGraph()
 	s := op.NewScopeWithGraph(g).WithDevice(t.Device())
 	h := op.VarHandleOp(s, tf.String, tf.ScalarShape(), op.VarHandleOpSharedName(versionVar))
-	set := op.AssignVariableOp(s, h, op.Const(s, Version()))
+	set := op.AssignVariableOp(s, h, op.Const(s, version))
 	if err := s.Err(); err != nil {
 		return fmt.Errorf("cluster: version graph: %w", err)
 	}

@@ -41,15 +41,14 @@ func (ch *Chief) Split(net config.Network, opt graph.Options, g *tf.Graph, m *gr
 // replica is the forward and backward pass of one shard, built once in a
 // graph of its own and imported into the training graph once per worker.
 type replica struct {
-	def          []byte
-	images       string // the names of its inputs, mapped on import
-	training     string
-	offset       string
-	labels       string
-	reads        map[string]string // variable name -> its Read op's name
-	loss, hits   tf.Output         // sums over the shard
-	grads        []tf.Output       // of loss, by the order of vars
-	gradVarNames []string
+	def        []byte
+	images     string // the names of its inputs, mapped on import
+	training   string
+	offset     string
+	labels     string
+	reads      map[string]string // variable name -> its Read op's name
+	loss, hits tf.Output         // sums over the shard
+	grads      []tf.Output       // of loss, by the order of vars
 }
 
 // buildReplica builds the replica graph of sp's network: the loss summed
