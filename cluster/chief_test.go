@@ -125,3 +125,17 @@ func TestSplitRefusesTrainingBatchnorm(t *testing.T) {
 }
 
 func graphOptions() graph.Options { return graph.Options{Seed: 1} }
+
+// TestServeRefusesOtherMachine checks that a worker does not start for a
+// task whose address is not one of this machine's.
+func TestServeRefusesOtherMachine(t *testing.T) {
+	c := loopback(t, 1)
+	c.Jobs[config.WorkerJob] = []string{"192.0.2.7:2222"} // TEST-NET-1, never local
+	err := Serve(t.Context(), c, config.Run{}, config.WorkerJob, 0, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "task worker:0 (192.0.2.7:2222): 192.0.2.7 is not an address of this machine") {
+		t.Errorf("Serve: %v", err)
+	}
+	if err := Serve(t.Context(), c, config.Run{}, "chief", 0, io.Discard); err == nil || !strings.Contains(err.Error(), "is the chief") {
+		t.Errorf("Serve of the chief's task: %v", err)
+	}
+}

@@ -211,6 +211,10 @@ func (sp *Split) Open(g *tf.Graph, r config.Run) (*tf.Session, error) {
 	c.IntraOpParallelismThreads, c.InterOpParallelismThreads = 0, 0
 	c.OperationTimeoutInMs = sp.ch.c.Timeout.Milliseconds()
 	c.DeviceFilters = filters(append([]config.Task{sp.ch.task}, sp.ch.workers...))
+	// The stage's variables are its session's own: the chief's server
+	// outlives the stage, and the next stage has variables of the same
+	// names.
+	c.IsolateSessionState = true
 	b, err := proto.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: session config: %w", err)
