@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
@@ -28,6 +29,10 @@ type Chief struct {
 
 	probe   *tf.Session
 	version []tf.Output // the version variable of each worker, read on its device
+	// failed is set once a worker did not answer: TensorFlow's session
+	// close then waits for it without a deadline, so sessions are left to
+	// the process's exit.
+	failed atomic.Bool
 }
 
 // Start starts the chief's server for the run r in cluster c and checks
@@ -98,19 +103,24 @@ func (ch *Chief) openProbe() error {
 	return err
 }
 
-// Check asks every worker for its version, within cluster.timeout each.
+// Check asks every worker for its version, within cluster.timeout each
+// (Explain: a quarter of it).
 // It fails naming the first worker that does not answer, that is not a
 // tfcifar worker, or whose tfcifar or libtensorflow differs from the
 // chief's.
-func (ch *Chief) Check() error {
+func (ch *Chief) Check() error { return ch.check(ch.c.Timeout) }
+
+// check is Check with a timeout per worker.
+func (ch *Chief) check(timeout time.Duration) error {
 	for i, w := range ch.workers {
-		out, err := bounded(ch.c.Timeout, func() ([]*tf.Tensor, error) {
+		out, err := bounded(timeout, func() ([]*tf.Tensor, error) {
 			return ch.probe.Run(nil, []tf.Output{ch.version[i]}, nil)
 		})
 		switch {
 		case err != nil && strings.Contains(err.Error(), versionVar):
 			return fmt.Errorf("cluster: worker %s serves no tfcifar version: start it with tfcifar worker (%s)", w, Version())
 		case err != nil:
+			ch.failed.Store(true)
 			return &WorkerError{Task: w, Err: shortTF(err)}
 		}
 		got, _ := out[0].Value().(string)
@@ -128,7 +138,7 @@ type WorkerError struct {
 }
 
 func (e *WorkerError) Error() string {
-	return fmt.Sprintf("cluster: worker %s does not answer: %v", e.Task, e.Err)
+	return fmt.Sprintf("cluster: worker %s: %v", e.Task, e.Err)
 }
 
 func (e *WorkerError) Unwrap() error { return e.Err }
@@ -144,7 +154,7 @@ func (ch *Chief) Explain(err error) error {
 	if errors.As(err, &we) {
 		return err
 	}
-	if cerr := ch.Check(); cerr != nil {
+	if cerr := ch.check(diagnosis(ch.c.Timeout)); cerr != nil {
 		return fmt.Errorf("%w; start it again and run the same command with -resume to continue from the last checkpoint", cerr)
 	}
 	return err
@@ -161,6 +171,8 @@ func shortTF(err error) error {
 	for _, c := range []struct{ in, say string }{
 		{"Connection refused", "connection refused"},
 		{"Socket closed", "connection closed"},
+		{"Connection reset", "connection reset"},
+		{"failed to connect", "cannot connect"},
 		{"DEADLINE_EXCEEDED", late},
 		{"Deadline Exceeded", late},
 		{"Timed out", late},
@@ -171,21 +183,36 @@ func shortTF(err error) error {
 		}
 	}
 	for line := range strings.Lines(msg) {
-		if line = strings.Trim(line, " \t\n="); line != "" && !strings.HasPrefix(line, "From /job:") {
+		if line = strings.Trim(line, " \t\n="); line != "" && !strings.Contains(line, "From /job:") {
 			return errors.New(line)
 		}
 	}
 	return err
 }
 
-// Timeout returns cluster.timeout.
-func (ch *Chief) Timeout() time.Duration { return ch.c.Timeout }
+// A step may take three quarters of cluster.timeout, the check that
+// names the worker that failed it the last quarter (at least a second
+// each), so that a run whose worker hangs stops within cluster.timeout.
+func stepTimeout(t time.Duration) time.Duration { return max(t-diagnosis(t), time.Second) }
+
+func diagnosis(t time.Duration) time.Duration { return max(t/4, time.Second) }
+
+// closeSession closes sess within timeout, or not at all once a worker
+// failed (see Chief.failed); a close that takes longer goes on in the
+// background.
+func (ch *Chief) closeSession(sess *tf.Session) error {
+	if ch.failed.Load() {
+		return nil
+	}
+	_, err := bounded(ch.c.Timeout, func() ([]*tf.Tensor, error) { return nil, sess.Close() })
+	return err
+}
 
 // Close closes the probe session and lets go of the chief's server.
 func (ch *Chief) Close() error {
 	var err error
 	if ch.probe != nil {
-		err = ch.probe.Close()
+		err = ch.closeSession(ch.probe)
 		ch.probe = nil
 	}
 	if ch.server != nil {

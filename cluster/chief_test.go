@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -69,7 +70,7 @@ func TestStartRefusesWorkers(t *testing.T) {
 	}{
 		{"other version", true, "tfcifar v0.0.1, libtensorflow 2.20.0", "runs tfcifar v0.0.1, libtensorflow 2.20.0, the chief " + Version()},
 		{"not a tfcifar worker", true, "", "serves no tfcifar version: start it with tfcifar worker"},
-		{"nobody there", false, "", "does not answer: connection refused"},
+		{"nobody there", false, "", "): connection refused"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -137,5 +138,21 @@ func TestServeRefusesOtherMachine(t *testing.T) {
 	}
 	if err := Serve(t.Context(), c, config.Run{}, "chief", 0, io.Discard); err == nil || !strings.Contains(err.Error(), "is the chief") {
 		t.Errorf("Serve of the chief's task: %v", err)
+	}
+}
+
+// TestShortTF checks the short reasons given for TensorFlow's errors.
+func TestShortTF(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"UNAVAILABLE: From /job:worker/replica:0/task:1:\nfailed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: Failed to connect to remote host: Connection refused", "connection refused"},
+		{"UNAVAILABLE: From /job:worker/replica:0/task:1:\nfailed to connect to all addresses; getsockopt(SO_ERROR): Connection reset by peer", "connection reset"},
+		{"From /job:worker/replica:0/task:1:\nSocket closed", "connection closed"},
+		{"DEADLINE_EXCEEDED: Timed out", "no answer within cluster.timeout"},
+		{"=====\nINTERNAL: From /job:worker/replica:0/task:0:\nsomething odd\nmore", "something odd"},
+	}
+	for _, tc := range tests {
+		if got := shortTF(errors.New(tc.in)).Error(); got != tc.want {
+			t.Errorf("shortTF(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

@@ -129,12 +129,27 @@ func TestLoopbackCluster(t *testing.T) {
 		t.Errorf("the chief's error does not name %q:\n%s", msg, lastLines(chief.output(), 3))
 	}
 
-	worker(1)
+	w1 = worker(1)
 	out, code = run(t, bin, append(clusterSets, "-out", killed, "-resume")...)
 	if code != 0 {
 		t.Fatalf("resumed run: exit %d\n%s", code, out)
 	}
 	compare(t, "resumed vs uninterrupted distributed", got, history(t, killed), resumeTol)
+
+	// A worker that hangs (SIGSTOP) holds up a step: the run stops within
+	// cluster.timeout all the same.
+	chief = start(t, bin, "", append(clusterSets, "-out", filepath.Join(dir, "hung"))...)
+	chief.waitFor(t, "/48 - ETA")
+	if err := syscall.Kill(-w1.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped = time.Now()
+	code = chief.wait(t)
+	elapsed = time.Since(stopped)
+	t.Logf("chief exited %d, %v after worker 1 was stopped:\n%s", code, elapsed.Round(time.Millisecond), lastLines(chief.output(), 1))
+	if code != 1 || elapsed > timeout+2*time.Second || !strings.Contains(chief.output(), "worker worker:1 ("+addr(2)+"): no answer within") {
+		t.Errorf("hung worker: exit %d after %v, want 1 within cluster.timeout %v (+2s) naming worker:1:\n%s", code, elapsed, timeout, lastLines(chief.output(), 2))
+	}
 }
 
 // build compiles tfcifar into a temporary directory.

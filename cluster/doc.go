@@ -49,11 +49,15 @@
 // # Faults
 //
 // The chief's sessions fail a call to a task that cannot be reached at
-// once (GRPC_FAIL_FAST=true unless the environment sets it) and bound
-// every run by cluster.timeout (ConfigProto.operation_timeout_in_ms, and
-// a Go-side timer on the checks). When a step fails, Explain runs Check
-// and returns a *WorkerError naming the task and address of the worker
-// that does not answer.
+// once (GRPC_FAIL_FAST=true unless the environment sets it). A training
+// step may take three quarters of cluster.timeout
+// (ConfigProto.operation_timeout_in_ms); when it fails, Explain checks
+// the workers within the last quarter (a Go-side timer) and returns a
+// *WorkerError naming the task and address of the first that does not
+// answer. TensorFlow's session close waits for every task without a
+// deadline, so once a worker failed the chief's sessions are left to the
+// process's exit: a dead or hung worker stops the run within
+// cluster.timeout.
 //
 // # Trust
 //

@@ -216,7 +216,7 @@ func openSession(g *tf.Graph, target string, timeout time.Duration, tasks ...con
 }
 
 // errTimeout reports a run that did not end within the timeout.
-var errTimeout = errors.New("no answer within cluster.timeout")
+var errTimeout = errors.New("no answer")
 
 // bounded runs f and returns its result, or errTimeout once timeout has
 // passed (f then finishes in the background): a backstop to the
@@ -231,13 +231,13 @@ func bounded(timeout time.Duration, f func() ([]*tf.Tensor, error)) ([]*tf.Tenso
 		out, err := f()
 		done <- result{out, err}
 	}()
-	timer := time.NewTimer(timeout + time.Second)
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case r := <-done:
 		return r.out, r.err
 	case <-timer.C:
-		return nil, fmt.Errorf("%w (%v)", errTimeout, timeout)
+		return nil, fmt.Errorf("%w within %v", errTimeout, timeout)
 	}
 }
 

@@ -198,7 +198,8 @@ func freeName(g *tf.Graph, base string) string {
 }
 
 // Open implements train.Split: a session on the chief's server, with r's
-// settings (threads, precision) and every run bounded by cluster.timeout.
+// settings (precision) and every step bounded by three quarters of
+// cluster.timeout (the last quarter names the worker that failed it).
 func (sp *Split) Open(g *tf.Graph, r config.Run) (*tf.Session, error) {
 	r.Device = config.CPU
 	c, _, err := session.Config(r)
@@ -209,7 +210,7 @@ func (sp *Split) Open(g *tf.Graph, r config.Run) (*tf.Session, error) {
 	// config): a distributed session has no pools of its own.
 	c.DeviceCount, c.UsePerSessionThreads = nil, false
 	c.IntraOpParallelismThreads, c.InterOpParallelismThreads = 0, 0
-	c.OperationTimeoutInMs = sp.ch.c.Timeout.Milliseconds()
+	c.OperationTimeoutInMs = stepTimeout(sp.ch.c.Timeout).Milliseconds()
 	c.DeviceFilters = filters(append([]config.Task{sp.ch.task}, sp.ch.workers...))
 	// The stage's variables are its session's own: the chief's server
 	// outlives the stage, and the next stage has variables of the same
@@ -225,5 +226,10 @@ func (sp *Split) Open(g *tf.Graph, r config.Run) (*tf.Session, error) {
 	}
 	return sess, nil
 }
+
+// Close implements train.Split: it closes sess within cluster.timeout,
+// or leaves it to the process's exit once a worker failed (TensorFlow's
+// close would wait for that worker without a deadline).
+func (sp *Split) Close(sess *tf.Session) error { return sp.ch.closeSession(sess) }
 
 var _ train.Split = (*Split)(nil)

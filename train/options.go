@@ -68,4 +68,6 @@ type Split interface {
 	Gradients(s *op.Scope, labels tf.Output, vars []*graph.Variable) (metrics tf.Output, grads []tf.Output, updates []*tf.Operation, err error)
 	// Open opens the session that runs g.
 	Open(g *tf.Graph, r config.Run) (*tf.Session, error)
+	// Close closes a session Open opened.
+	Close(sess *tf.Session) error
 }

@@ -558,7 +558,12 @@ func (t *Trainer) Close() error {
 	if t.sess == nil {
 		return nil
 	}
-	err := t.sess.Close()
+	var err error
+	if t.opt.Split != nil {
+		err = t.opt.Split.Close(t.sess)
+	} else {
+		err = t.sess.Close()
+	}
 	t.sess = nil
 	if t.scratch != "" {
 		err = errors.Join(err, os.RemoveAll(t.scratch))
