@@ -44,9 +44,12 @@ func loopback(t *testing.T, n int) config.Cluster {
 // serveWorker starts worker 0 of c in this process and, unless version
 // is "", publishes it as the worker's version. (TensorFlow cannot stop a
 // server: it ends with the test binary.)
-func serveWorker(t *testing.T, c config.Cluster, version string) {
+func serveWorker(t *testing.T, c config.Cluster, version string) { serveTask(t, c, 0, version) }
+
+// serveTask is serveWorker for worker i.
+func serveTask(t *testing.T, c config.Cluster, i int, version string) {
 	t.Helper()
-	w := c.Workers()[0]
+	w := c.Workers()[i]
 	s, err := startServer(c, w, config.Run{}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
