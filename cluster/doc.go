@@ -27,7 +27,10 @@
 // labels, training switch and variable reads. Shard i of a batch of n is
 // examples n*i/W to n*(i+1)/W of W workers; the chief adds the shards'
 // summed losses, hits and gradients and divides by n, which is the batch
-// mean one process computes, up to the order of the float sums. Dropout
+// mean one process computes, up to the order of the float sums. (A batch
+// smaller than the workers' count leaves shards empty: such a shard
+// computes the batch's last example with weight 0, since TensorFlow's
+// convolution gradients fail on empty batches.) Dropout
 // and augmentation draw the whole batch's random numbers at the shard's
 // rows, so masks are those of a single-process run; the step counters
 // that seed them advance once per step on the chief. A batchnorm that

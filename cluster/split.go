@@ -46,6 +46,7 @@ type replica struct {
 	training   string
 	offset     string
 	labels     string
+	weight     string            // float32 scalar: 1, or 0 for an empty shard
 	reads      map[string]string // variable name -> its Read op's name
 	loss, hits tf.Output         // sums over the shard
 	grads      []tf.Output       // of loss, by the order of vars
@@ -64,12 +65,15 @@ func (sp *Split) buildReplica(vars []*graph.Variable) (*replica, error) {
 	k := m.Logits.Shape().Size(1)
 	ls := s.SubScope("shard")
 	labels := op.Placeholder(ls.SubScope("labels"), tf.Float, op.PlaceholderShape(tf.MakeShape(-1, k)))
+	weight := op.Placeholder(ls.SubScope("weight"), tf.Float, op.PlaceholderShape(tf.ScalarShape()))
 	xent, hit := train.Losses(ls, m.Logits, labels)
 	zero := op.Const(ls.SubScope("axis"), int32(0))
 	r := &replica{
 		images: m.Images.Op.Name(), training: m.Training.Op.Name(), offset: m.Offset.Op.Name(), labels: labels.Op.Name(),
-		loss: op.Sum(ls.SubScope("loss"), xent, zero), hits: op.Sum(ls.SubScope("hits"), hit, zero),
-		reads: map[string]string{},
+		weight: weight.Op.Name(),
+		loss:   op.Mul(ls.SubScope("loss"), op.Sum(ls.SubScope("loss"), xent, zero), weight),
+		hits:   op.Mul(ls.SubScope("hits"), op.Sum(ls.SubScope("hits"), hit, zero), weight),
+		reads:  map[string]string{},
 	}
 	byName := map[string]*graph.Variable{}
 	for _, v := range m.Variables {
@@ -128,8 +132,7 @@ func (sp *Split) Gradients(s *op.Scope, labels tf.Output, vars []*graph.Variable
 	grads := make([][]tf.Output, len(vars))
 	for i, wk := range sp.ch.workers {
 		ss := s.SubScope(fmt.Sprintf("shard_%d", i))
-		begin, end := bound(int64(i)), bound(int64(i)+1)
-		size := op.Sub(ss, end, begin)
+		begin, size, weight := shard(ss, n, bound(int64(i)), bound(int64(i)+1))
 		images := cut(ss.SubScope("images"), m.Images, begin, size, 4)
 		lab := cut(ss.SubScope("labels"), labels, begin, size, 2)
 		if err := ss.Err(); err != nil {
@@ -141,6 +144,7 @@ func (sp *Split) Gradients(s *op.Scope, labels tf.Output, vars []*graph.Variable
 		io.AddInputMapping(r.labels, 0, lab)
 		io.AddInputMapping(r.training, 0, m.Training)
 		io.AddInputMapping(r.offset, 0, begin)
+		io.AddInputMapping(r.weight, 0, weight)
 		for v, op := range r.reads {
 			out, ok := reads[v]
 			if !ok {
@@ -172,6 +176,21 @@ func (sp *Split) Gradients(s *op.Scope, labels tf.Output, vars []*graph.Variable
 		return tf.Output{}, nil, nil, fmt.Errorf("cluster: averages: %w", err)
 	}
 	return metrics, out, m.Updates, nil
+}
+
+// shard returns the first row and the size of the shard [begin, end) of
+// a batch of n, and its weight, 1. An empty shard (a batch smaller than
+// the workers' count) becomes the batch's last row with weight 0, which
+// zeroes its loss, hits and gradients: TensorFlow's convolution gradients
+// fail on empty batches.
+func shard(s *op.Scope, n, begin, end tf.Output) (first, size, weight tf.Output) {
+	one := op.Const(s.SubScope("one"), int64(1))
+	size = op.Sub(s, end, begin)
+	empty := op.Equal(s, size, op.Const(s.SubScope("zero"), int64(0)))
+	first = op.Minimum(s, begin, op.Sub(s.SubScope("last"), n, one))
+	size = op.Maximum(s, size, one)
+	weight = op.Select(s.SubScope("weight"), empty, op.Const(s.SubScope("none"), float32(0)), op.Const(s.SubScope("all"), float32(1)))
+	return first, size, weight
 }
 
 // cut returns rows [begin, begin+size) of x, a tensor of rank dims.
