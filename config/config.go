@@ -11,9 +11,10 @@ import (
 
 // Config is a whole run: data, run settings and the stages trained in order.
 type Config struct {
-	Data   Data    `mapstructure:"data" yaml:"data"`
-	Run    Run     `mapstructure:"run" yaml:"run"`
-	Stages []Stage `mapstructure:"stages" yaml:"stages"`
+	Data    Data    `mapstructure:"data" yaml:"data"`
+	Run     Run     `mapstructure:"run" yaml:"run"`
+	Cluster Cluster `mapstructure:"cluster" yaml:"cluster"`
+	Stages  []Stage `mapstructure:"stages" yaml:"stages"`
 }
 
 // Stage is one network trained on a subset of the classes of its data.
@@ -68,8 +69,9 @@ func Default() *Config {
 	}, head...)
 	from := DefaultReuse()
 	c := &Config{
-		Data: DefaultData(),
-		Run:  DefaultRun(),
+		Data:    DefaultData(),
+		Run:     DefaultRun(),
+		Cluster: DefaultCluster(),
 		Stages: []Stage{
 			{Name: "base", Classes: []int{0, 1, 2, 3, 4}, Model: Network{Input: []int{32, 32, 3}, Layers: base},
 				Train: DefaultTrain(), Export: Export{Dir: "base/model"}},
@@ -87,7 +89,7 @@ func (c *Config) Validate() error {
 	if err := c.Data.Validate(); err != nil {
 		return err
 	}
-	if err := c.Run.Validate(); err != nil {
+	if err := c.validateRun(); err != nil {
 		return err
 	}
 	if err := checkStageCount(len(c.Stages)); err != nil {
@@ -103,6 +105,27 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validateRun checks the run and cluster sections: in a distributed run,
+// run.device may name the chief's CPU by its task, and mixed_float16 (a
+// GPU precision) is refused.
+func (c *Config) validateRun() error {
+	if err := c.Cluster.Validate(); err != nil {
+		return err
+	}
+	run := c.Run
+	if c.Cluster.Enabled() {
+		local, err := c.Cluster.CheckDevice(run.Device)
+		if err != nil {
+			return err
+		}
+		run.Device = local
+		if run.Precision == MixedFloat16 {
+			return fmt.Errorf("run.precision: %s is for GPUs; a distributed run trains on CPUs (float32 or mixed_bfloat16)", MixedFloat16)
+		}
+	}
+	return run.Validate()
 }
 
 // cifarImage is the shape of one CIFAR image, [height width channels]

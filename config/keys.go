@@ -65,6 +65,8 @@ func checkKey(key string) error {
 			return nil
 		case isList(t):
 			t = t.Elem() // an index or a name; set reports a missing item
+		case t.Kind() == reflect.Map && i == len(parts)-1:
+			return nil // a key of a map section (cluster.jobs.worker)
 		case t.Kind() == reflect.Struct:
 			fs := fields(t)
 			k := slices.IndexFunc(fs, func(f field) bool { return f.name == p })

@@ -70,6 +70,7 @@ func parse(b []byte, sets []string) (*Config, error) {
 	}
 	v.SetDefault("data", toMap(DefaultData()))
 	v.SetDefault("run", toMap(DefaultRun()))
+	v.SetDefault("cluster", toMap(DefaultCluster()))
 	bindEnv(v)
 	o := overrides{v: v, list: map[string]any{"stages": v.Get("stages")}}
 	if err := o.applyEnv(os.Environ()); err != nil {
@@ -142,7 +143,7 @@ func newViper(b []byte) (*viper.Viper, error) {
 // checkSections checks that the file's data and run sections, if given,
 // are mappings: viper would let the defaults beneath shadow a scalar.
 func checkSections(v *viper.Viper) error {
-	for _, k := range []string{"data", "run"} {
+	for _, k := range []string{"data", "run", "cluster"} {
 		if x := v.Get(k); x != nil {
 			if _, ok := x.(map[string]any); !ok {
 				return fmt.Errorf("%s: want a mapping, got %T", k, x)
@@ -157,7 +158,7 @@ func checkSections(v *viper.Viper) error {
 // environment) as YAML.
 func unmarshal(v *viper.Viper, out any) error {
 	err := v.Unmarshal(out,
-		viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(yamlHook, sizeHook, rangeHook, intHook)),
+		viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(mapstructure.StringToTimeDurationHookFunc(), yamlHook, sizeHook, rangeHook, intHook)),
 		func(dc *mapstructure.DecoderConfig) {
 			dc.ErrorUnused = true
 			dc.WeaklyTypedInput = false

@@ -223,8 +223,9 @@ func (r Run) Validate() error {
 // local device string such as "/device:GPU:1", "/gpu:0" or
 // "/device:CPU:0", and returns the lower-case type (cpu, gpu or auto) and
 // the index (-1 when not given). A device of a job, replica or task
-// ("/job:worker/replica:0/task:3/device:CPU:0") is refused: tfcifar trains
-// in one process, on its own devices.
+// ("/job:worker/replica:0/task:3/device:CPU:0") is refused: a run trains
+// on its own devices; a distributed run checks such a device against its
+// cluster first (Cluster.CheckDevice).
 func ParseDevice(d string) (kind string, index int, err error) {
 	switch strings.ToLower(d) {
 	case "", CPU:
@@ -244,7 +245,7 @@ func ParseDevice(d string) (kind string, index int, err error) {
 	parts := strings.Split(strings.ToLower(d[1:]), "/")
 	for _, p := range parts {
 		if k, _, _ := strings.Cut(p, ":"); k == "job" || k == "replica" || k == "task" {
-			return "", 0, fmt.Errorf("run.device: %q names a %s; distributed devices are not supported (tfcifar trains in one process), want auto, cpu, gpu, gpu:N or /device:GPU:N", d, k)
+			return "", 0, fmt.Errorf("run.device: %q names a %s; distributed devices are not supported without a cluster section (and with one, run.device may name only the chief's CPU), want auto, cpu, gpu, gpu:N or /device:GPU:N", d, k)
 		}
 	}
 	if len(parts) != 1 {

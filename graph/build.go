@@ -23,10 +23,18 @@ import (
 // its draws in training
 // (Model.LeftOut names those counters), so the graph holds only weights.
 // Feeding Training true still switches batch normalisation.
+//
+// Sharded builds a model that computes one shard of a larger batch (in-graph
+// data parallelism, package cluster): Model.Offset is then an int64 scalar
+// input (default 0), the index in the whole batch of the fed images' first
+// one, and the random draws of dropout and augmentation layers are those
+// of the whole batch's draw at the shard's rows, so that shards of a batch
+// drop and augment as the whole batch does.
 type Options struct {
 	Seed    int64
 	Scale   float32
 	Serving bool
+	Sharded bool
 }
 
 // builder holds the state of one Build.
@@ -68,6 +76,10 @@ func (b *builder) build(net config.Network, shapes [][]int) {
 	ts := b.s.SubScope("training")
 	b.m.Images = b.images
 	b.m.Training = op.PlaceholderWithDefault(ts, op.Const(ts.SubScope("default"), false), tf.ScalarShape())
+	if b.opt.Sharded {
+		os := b.s.SubScope("offset")
+		b.m.Offset = op.PlaceholderWithDefault(os, op.Const(os.SubScope("default"), int64(0)), tf.ScalarShape())
+	}
 	x := b.images
 	if sc := b.opt.Scale; sc != 0 && sc != 1 {
 		ss := b.s.SubScope("scale")

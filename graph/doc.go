@@ -31,6 +31,10 @@
 // so they are off the gradient path too; random_translation's transform
 // has no gradient, so config requires it before every layer with weights.
 //
+// Options.Sharded builds a model that computes one shard of a larger
+// batch (package cluster): its random draws are the whole batch's at the
+// shard's rows, given by the Model.Offset input.
+//
 // Weights are the values of a model's variables by Variable.Name: Check
 // tells whether they fit a model's variables (names, types, shapes, finite
 // values) and Of selects those of some layers by Variable.Layer.

@@ -124,10 +124,16 @@ func (b *builder) dropout(s *op.Scope, l config.Layer, x tf.Output, shape []int)
 	batch := op.Slice(s, op.Shape(s, b.images, op.ShapeOutType(tf.Int64)), op.Const(s.SubScope("begin"), []int64{0}), op.Const(s.SubScope("size"), []int64{1}))
 	dims := op.ConcatV2(s, []tf.Output{batch, op.Const(s.SubScope("dims"), dimsOf(shape))}, op.Const(s.SubScope("axis"), int32(0)))
 	n := op.Prod(s, dims, op.Const(s.SubScope("all"), []int32{0}), op.ProdKeepDims(true))
-	words := op.FloorDiv(s, op.Add(s, n, op.Const(s.SubScope("three"), []int64{3})), op.Const(s.SubScope("four"), []int64{4}))
+	drawn, first := n, op.Const(s.SubScope("first"), []int64{0})
+	if b.opt.Sharded { // the whole batch's draw up to this shard's end
+		ss := s.SubScope("shard")
+		first = op.Mul(ss, op.Reshape(ss, b.m.Offset, op.Const(ss.SubScope("one"), []int64{1})), op.Const(ss.SubScope("per_image"), []int64{int64(sizeOf(shape))}))
+		drawn = op.Add(ss, first, n)
+	}
+	words := op.FloorDiv(s, op.Add(s, drawn, op.Const(s.SubScope("three"), []int64{3})), op.Const(s.SubScope("four"), []int64{4}))
 	bits := op.StatelessRandomUniformFullInt(s, words, seed, op.StatelessRandomUniformFullIntDtype(tf.Uint64))
 	u := op.Reshape(s, op.Bitcast(s, bits, tf.Uint16), op.Const(s.SubScope("flat"), []int64{-1}))
-	u = op.Reshape(s.SubScope("shaped"), op.Slice(s.SubScope("values"), u, op.Const(s.SubScope("first"), []int64{0}), n), dims)
+	u = op.Reshape(s.SubScope("shaped"), op.Slice(s.SubScope("values"), u, first, n), dims)
 	threshold := min(math.Ceil(l.Rate*65536), 65535)
 	cut := op.Select(s.SubScope("cut"), b.m.Training, op.Const(s.SubScope("threshold"), uint16(threshold)), op.Const(s.SubScope("none"), uint16(0)))
 	scale := op.Select(s.SubScope("scale"), b.m.Training, op.Const(s.SubScope("inverse"), float32(1/(1-l.Rate))), op.Const(s.SubScope("one"), float32(1)))
@@ -157,6 +163,15 @@ func (b *builder) stepSeed(s *op.Scope, l config.Layer) (seed tf.Output, advance
 }
 
 func dimsOf(shape []int) []int64 { return dims(shape) }
+
+// sizeOf returns the number of values of one example of shape.
+func sizeOf(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
 
 // batchnorm normalises x over its last axis: with the batch statistics in
 // training mode (and Model.Updates moving the moving statistics towards

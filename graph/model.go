@@ -35,6 +35,7 @@ type Variable struct {
 type Model struct {
 	Images        tf.Output
 	Training      tf.Output
+	Offset        tf.Output // int64 scalar input of an Options.Sharded build, else nil
 	Logits        tf.Output
 	Probabilities tf.Output
 	Variables     []*Variable

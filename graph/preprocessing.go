@@ -58,9 +58,18 @@ func init() {
 func (b *builder) draw(s *op.Scope, l config.Layer, k int64) tf.Output {
 	seed, advance := b.stepSeed(s, l)
 	batch := op.Slice(s, op.Shape(s, b.images, op.ShapeOutType(tf.Int64)), op.Const(s.SubScope("begin"), []int64{0}), op.Const(s.SubScope("size"), []int64{1}))
+	if b.opt.Sharded { // the whole batch's draw up to this shard's end
+		ss := s.SubScope("shard")
+		batch = op.Add(ss, batch, op.Reshape(ss, b.m.Offset, op.Const(ss.SubScope("one"), []int64{1})))
+	}
 	shape := op.ConcatV2(s, []tf.Output{batch, op.Const(s.SubScope("draws"), []int64{k})}, op.Const(s.SubScope("axis"), int32(0)))
 	u := op.StatelessRandomUniform(s, shape, seed)
 	advance(u.Op)
+	if b.opt.Sharded { // this shard's rows
+		ss := s.SubScope("rows")
+		begin := op.Pack(ss, []tf.Output{b.m.Offset, op.Const(ss.SubScope("zero"), int64(0))})
+		u = op.Slice(ss, u, begin, op.Const(ss.SubScope("size"), []int64{-1, -1}))
+	}
 	return u
 }
 

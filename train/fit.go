@@ -313,7 +313,7 @@ func (t *Trainer) trainStep(in *batchInput, lr float32) (loss, acc float32, err 
 	t.lrBuf.setFloat(lr)
 	t.trainFeeds[t.m.Images] = in.images.t
 	t.trainFeeds[t.labels] = in.labels.t
-	out, err := t.sess.Run(t.trainFeeds, t.fetch, t.targets)
+	out, err := t.sess.Run(t.trainFeeds, t.trainFetch, t.targets)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -3,6 +3,9 @@ package train
 import (
 	"time"
 
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
+
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 )
@@ -33,6 +36,9 @@ import (
 //     whole network whether or not its frozen layers are cached, and a
 //     resume checks them.
 //   - Identity describes what is trained for its checkpoints.
+//   - Split, when set, computes the loss, accuracy and gradients of every
+//     training step in shards on other devices (package cluster: one
+//     shard per worker of a cluster) and opens the session.
 //
 // Pixel scales belong to the Dataset, and how to resume an interrupted
 // run to the caller (see Interrupted).
@@ -46,6 +52,22 @@ type Options struct {
 	LayerRates map[string]float64
 	Cached     graph.Weights
 	Identity   Identity
+	Split      Split
 
 	lossScaling *lossScaling // nil: Keras' defaults (tests set others)
+}
+
+// Split computes training steps across devices; package cluster
+// implements it with one shard of every batch per worker of a cluster.
+type Split interface {
+	// Gradients adds to s, for the batch fed to the model's Images and to
+	// labels, the batch's mean loss and accuracy (float32 [2]) and the
+	// gradients of the mean loss with respect to the Read outputs of vars,
+	// and returns them with the ops that run with every training step in
+	// place of Model.Updates.
+	Gradients(s *op.Scope, labels tf.Output, vars []*graph.Variable) (metrics tf.Output, grads []tf.Output, updates []*tf.Operation, err error)
+	// Open opens the session that runs g.
+	Open(g *tf.Graph, r config.Run) (*tf.Session, error)
+	// Close closes a session Open opened.
+	Close(sess *tf.Session) error
 }

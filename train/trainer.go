@@ -45,10 +45,14 @@ type Trainer struct {
 	setEp     *tf.Operation
 	targets   []*tf.Operation // optimizer updates, step increment, model updates
 	fetch     []tf.Output     // {metrics}
-	scaler    *lossScaler     // dynamic loss scaling (mixed_float16), else nil
-	finite    tf.Output       // bool [len(floats)]: whether each variable is finite
-	floats    []string        // names of the float32 variables finite checks
-	cached    []cachedVar     // variables holding Options.Cached
+	// trainFetch is fetched by training steps: fetch, or the metrics of
+	// Options.Split; updates run with them: Model.Updates, or Split's.
+	trainFetch []tf.Output
+	updates    []*tf.Operation
+	scaler     *lossScaler // dynamic loss scaling (mixed_float16), else nil
+	finite     tf.Output   // bool [len(floats)]: whether each variable is finite
+	floats     []string    // names of the float32 variables finite checks
+	cached     []cachedVar // variables holding Options.Cached
 
 	// Reused feeds: one map per mode, tensors refilled in place.
 	trainFeeds, evalFeeds map[tf.Output]*tf.Tensor
@@ -198,7 +202,7 @@ func (t *Trainer) build(s *op.Scope) (built, error) {
 	}
 	is := s.SubScope("increment")
 	inc := op.AssignAddVariableOp(is.WithControlDependencies(apply...), steps, op.Const(is, int64(1)))
-	t.targets = append([]*tf.Operation{inc}, t.m.Updates...)
+	t.targets = append([]*tf.Operation{inc}, t.updates...)
 	if t.scaler != nil {
 		t.targets = append(t.targets, t.scaler.inc)
 	}
@@ -226,19 +230,31 @@ func (t *Trainer) metricOps(s *op.Scope) tf.Output {
 	m := t.m
 	t.labels = op.Placeholder(s.SubScope("labels"), tf.Float, op.PlaceholderShape(tf.MakeShape(-1, int64(t.k))))
 	t.lr = op.Placeholder(s.SubScope("learning_rate"), tf.Float, op.PlaceholderShape(tf.ScalarShape()))
-	xent, _ := op.SoftmaxCrossEntropyWithLogits(s, m.Logits, t.labels)
+	xent, hit := Losses(s, m.Logits, t.labels)
 	ls := s.SubScope("loss")
 	loss := op.Mean(ls, xent, op.Const(ls, int32(0)))
+	as := s.SubScope("accuracy_mean")
+	acc := op.Mean(as, hit, op.Const(as, int32(0)))
+	t.metrics = op.Pack(s.SubScope("metrics"), []tf.Output{loss, acc})
+	t.fetch = []tf.Output{t.metrics}
+	t.trainFetch, t.updates = t.fetch, m.Updates
+	return loss
+}
+
+// Losses adds, for logits [batch, classes] and one-hot labels of the same
+// shape, the cross-entropy of each example
+// (SoftmaxCrossEntropyWithLogits) and whether it is classified right (1
+// or 0), both float32 [batch]: their batch means are the loss and accuracy
+// a step reports.
+func Losses(s *op.Scope, logits, labels tf.Output) (xent, hit tf.Output) {
+	xent, _ = op.SoftmaxCrossEntropyWithLogits(s, logits, labels)
 	as := s.SubScope("accuracy")
 	argmax := func(name string, x tf.Output) tf.Output {
 		s := as.SubScope(name)
 		return op.ArgMax(s, x, op.Const(s, int32(1)))
 	}
-	hit := op.Cast(as, op.Equal(as, argmax("predicted", m.Logits), argmax("expected", t.labels)), tf.Float)
-	acc := op.Mean(as, hit, op.Const(as, int32(0)))
-	t.metrics = op.Pack(s.SubScope("metrics"), []tf.Output{loss, acc})
-	t.fetch = []tf.Output{t.metrics}
-	return loss
+	hit = op.Cast(as, op.Equal(as, argmax("predicted", logits), argmax("expected", labels)), tf.Float)
+	return xent, hit
 }
 
 // modelVariables collects the model's initialisers and checkpoint entries
@@ -300,9 +316,9 @@ func (t *Trainer) optimizerOps(s *op.Scope, b *built, entries *[]checkpoint.Entr
 		t.scaler = lossScaleOps(lss, set, b, entries)
 		target, step = t.scaler.scaleLoss(lss, loss), t.scaler.step
 	}
-	grads := op.Gradients(s, []tf.Output{target}, reads)
-	if err := s.Err(); err != nil {
-		return nil, fmt.Errorf("train: gradients: %w", err)
+	grads, err := t.gradients(s, target, vars, reads)
+	if err != nil {
+		return nil, err
 	}
 	for i, g := range grads {
 		if g.Op == nil {
@@ -327,6 +343,27 @@ func (t *Trainer) optimizerOps(s *op.Scope, b *built, entries *[]checkpoint.Entr
 		return []*tf.Operation{t.scaler.update}, nil
 	}
 	return apply, nil
+}
+
+// gradients adds the gradients of loss with respect to reads, the Read
+// outputs of vars; with Options.Split, those of its shards instead.
+func (t *Trainer) gradients(s *op.Scope, loss tf.Output, vars []*graph.Variable, reads []tf.Output) ([]tf.Output, error) {
+	if t.opt.Split == nil {
+		grads := op.Gradients(s, []tf.Output{loss}, reads)
+		if err := s.Err(); err != nil {
+			return nil, fmt.Errorf("train: gradients: %w", err)
+		}
+		return grads, nil
+	}
+	if t.scaler != nil {
+		return nil, errors.New("train: loss scaling (mixed_float16) does not split across devices")
+	}
+	metrics, grads, updates, err := t.opt.Split.Gradients(s.SubScope("split"), t.labels, vars)
+	if err != nil {
+		return nil, fmt.Errorf("train: split: %w", err)
+	}
+	t.trainFetch, t.updates = []tf.Output{metrics}, updates
+	return grads, nil
 }
 
 // cachedOps adds a variable for every value of Options.Cached.
@@ -419,7 +456,12 @@ func (t *Trainer) checkCached(dir string) error {
 // restores a checkpoint when resuming.
 func (t *Trainer) open(g *tf.Graph, b built) error {
 	var err error
-	if t.sess, err = session.Open(g, t.opt.Run); err != nil {
+	if t.opt.Split != nil {
+		t.sess, err = t.opt.Split.Open(g, t.opt.Run)
+	} else {
+		t.sess, err = session.Open(g, t.opt.Run)
+	}
+	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	if _, err := t.sess.Run(nil, nil, b.inits); err != nil {
@@ -516,7 +558,12 @@ func (t *Trainer) Close() error {
 	if t.sess == nil {
 		return nil
 	}
-	err := t.sess.Close()
+	var err error
+	if t.opt.Split != nil {
+		err = t.opt.Split.Close(t.sess)
+	} else {
+		err = t.sess.Close()
+	}
 	t.sess = nil
 	if t.scratch != "" {
 		err = errors.Join(err, os.RemoveAll(t.scratch))

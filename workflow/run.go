@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tfcifar/tfcifar/cluster"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
@@ -43,7 +44,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 	if opt.Out == nil {
 		opt.Out = io.Discard
 	}
-	run, device, err := session.Resolve(cfg.Run)
+	local := cfg.Run
+	if local.Device, err = cfg.Cluster.CheckDevice(local.Device); err != nil {
+		return nil, err
+	}
+	run, device, err := session.Resolve(local)
 	if err != nil {
 		return nil, err
 	}
@@ -81,9 +86,16 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 		Threads:   Threads{Intra: cfg.Run.IntraOpThreads, Inter: cfg.Run.InterOpThreads},
 		Data:      strings.Join(slices.Compact(ds.dirs), ", "),
 	}
+	var chief *cluster.Chief
+	if cfg.Cluster.Enabled() {
+		if chief, err = cluster.Start(cfg.Cluster, cfg.Run, opt.Out); err != nil {
+			return nil, err
+		}
+		defer closer.Join(&err, chief)
+	}
 	done := map[string]graph.Weights{} // trained values by stage name
 	for i := range cfg.Stages {
-		st := &stage{cfg: cfg, i: i, data: ds, src: src, done: done, opt: opt}
+		st := &stage{cfg: cfg, i: i, data: ds, src: src, done: done, opt: opt, chief: chief}
 		sr, err := st.run(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("stage %q: %w", cfg.Stages[i].Name, err)

@@ -15,6 +15,7 @@ import (
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
 
+	"github.com/tfcifar/tfcifar/cluster"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/closer"
@@ -34,6 +35,9 @@ type stage struct {
 	src  *sources
 	done map[string]graph.Weights // trained values of earlier stages by name
 	opt  Options
+	// chief runs the stage's training steps on a cluster's workers (nil:
+	// locally).
+	chief *cluster.Chief
 }
 
 func (st *stage) conf() config.Stage { return st.cfg.Stages[st.i] }
@@ -150,6 +154,10 @@ func (st *stage) fit(ctx context.Context, in transfer.Input) (*fitted, error) {
 	if c.Train.CacheFrozen {
 		res.cached = in.Net.Cacheable()
 	}
+	if res.cached > 0 && st.chief != nil {
+		fmt.Fprintf(st.opt.Out, "train.cache_frozen: a distributed run does not cache the frozen layers; the workers compute them at every step\n")
+		res.cached = 0
+	}
 	in.Cached = res.cached
 	su, err := transfer.Prepare(ctx, in)
 	if err != nil {
@@ -197,7 +205,18 @@ func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Iden
 	if err != nil {
 		return nil, nil, err
 	}
+	var split train.Split
+	hooks := []train.Hook{}
+	if st.chief != nil {
+		sp, err := st.chief.Split(su.Head, graph.Options{Seed: st.cfg.Run.Seed}, su.Graph, su.Model)
+		if err != nil {
+			return nil, nil, err
+		}
+		split = sp
+		hooks = append(hooks, st.chief.Hook())
+	}
 	tr, err := train.New(su.Graph, su.Model, c.Train, train.Options{
+		Split:      split,
 		Run:        st.cfg.Run,
 		Dir:        st.dir(),
 		Resume:     st.opt.Resume,
@@ -211,7 +230,7 @@ func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Iden
 		return nil, nil, err
 	}
 	defer closer.Join(&err, tr)
-	hooks := []train.Hook{con.Hook(), history.Hook(st.dir(), c.Name)}
+	hooks = append(hooks, con.Hook(), history.Hook(st.dir(), c.Name))
 	if st.cfg.Run.TensorBoard {
 		b, berr := st.board(tr, su)
 		if berr != nil {
@@ -222,6 +241,9 @@ func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Iden
 	}
 	h, err := tr.Fit(ctx, su.Train, su.Val, hooks...)
 	if err != nil {
+		if st.chief != nil {
+			err = st.chief.Explain(err)
+		}
 		return nil, nil, err
 	}
 	values, err := tr.Values()

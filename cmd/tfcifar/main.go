@@ -8,6 +8,7 @@
 //	tfcifar predict -model DIR [-top 3] [-scale S] [-trust-model] image.png...
 //	tfcifar export -format keras [-trust-model] MODEL OUT.keras
 //	tfcifar preview [-config FILE] [-set key=value]... [-data DIR] [-n 4] [-cols 2] [-o preview.png]
+//	tfcifar worker -task N [-job worker] [-config FILE] [-set key=value]...
 //	tfcifar version
 //	tfcifar help [COMMAND]
 //

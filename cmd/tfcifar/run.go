@@ -46,6 +46,8 @@ func init() {
 			"Writes a PNG grid of the first training images.", previewSetup},
 		{"import", "MODEL.keras|SAVEDMODEL_DIR",
 			"Prints the tfcifar network (config YAML) and summary of a Keras model.", importSetup},
+		{"worker", "-task N [-job worker] [-config FILE] [-set key=value]...",
+			"Serves one task of the config's cluster (cluster.jobs) for a distributed run until SIGTERM or Ctrl-C.", workerSetup},
 		{"version", "", "Prints the versions of tfcifar and TensorFlow.", versionSetup},
 		{"help", "[COMMAND]", "Prints the usage of tfcifar or of a command.", helpSetup},
 	}
