@@ -19,12 +19,19 @@ import (
 // seed, saves it at prefix and returns its values.
 func saved(t *testing.T, prefix string, units int, seed int64) graph.Weights {
 	t.Helper()
+	return savedBy(t, prefix, units, seed, NewSaver)
+}
+
+// savedBy is saved with the saver made by newSaver from the network's
+// entries.
+func savedBy(t *testing.T, prefix string, units int, seed int64, newSaver func(*op.Scope, []Entry) (*Saver, error)) graph.Weights {
+	t.Helper()
 	s := op.NewScope()
 	m, err := graph.Build(s, dense(units), graph.Options{Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sv, err := NewSaver(s, Entries(m.Variables))
+	sv, err := newSaver(s, Entries(m.Variables))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,33 +100,13 @@ func TestReadShapeMismatch(t *testing.T) {
 // stored as given.
 func TestObjectSaver(t *testing.T) {
 	prefix := filepath.Join(t.TempDir(), "ckpt")
-	s := op.NewScope()
-	m, err := graph.Build(s, dense(3), graph.Options{Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries := Entries(m.Variables)
-	for i := range entries {
-		entries[i].Key = ObjectKey(entries[i].Name)
-	}
 	objects := []byte("\x0a\x00 an object graph")
-	sv, err := NewObjectSaver(s, entries, objects)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess := tftest.Session(t, s)
-	for _, v := range m.Variables {
-		if _, err := sess.Run(nil, nil, []*tf.Operation{v.Init}); err != nil {
-			t.Fatal(err)
+	want := savedBy(t, prefix, 3, 5, func(s *op.Scope, entries []Entry) (*Saver, error) {
+		for i := range entries {
+			entries[i].Key = ObjectKey(entries[i].Name)
 		}
-	}
-	if err := sv.Save(sess, prefix); err != nil {
-		t.Fatal(err)
-	}
-	want, err := session.Read(sess, m.Variables)
-	if err != nil {
-		t.Fatal(err)
-	}
+		return NewObjectSaver(s, entries, objects)
+	})
 
 	read := func(units int, key func(string) string) (graph.Weights, error) {
 		s := op.NewScope()

@@ -111,18 +111,7 @@ func TestLoadRefusesHostileFunctions(t *testing.T) {
 		}, []string{`function "pad": node "pad"`, "op Pad: size 1099511627776"}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.desc, func(t *testing.T) {
-			dir, _ := export(t)
-			tamper(t, dir, func(mg *pb.MetaGraphDef) { tc.edit(mg) })
-			m, err := Load(context.Background(), dir, LoadOptions{})
-			if err == nil {
-				m.Close()
-			}
-			wantErr(t, err, append(tc.want, filepath.Join(dir, "saved_model.pb"), "refused")...)
-			_, err = ReadVariables(dir, LoadOptions{})
-			wantErr(t, err, tc.want...)
-			t.Log(err)
-		})
+		t.Run(tc.desc, func(t *testing.T) { wantRefused(t, tc.edit, tc.want) })
 	}
 }
 

@@ -235,18 +235,25 @@ func TestLoadRefusesHostileGraphs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			dir, _ := export(t)
-			tamper(t, dir, func(mg *pb.MetaGraphDef) { tc.edit(t, mg) })
-			m, err := Load(context.Background(), dir, LoadOptions{})
-			if err == nil {
-				m.Close()
-			}
-			wantErr(t, err, append(tc.want, filepath.Join(dir, "saved_model.pb"), "refused")...)
-			_, err = ReadVariables(dir, LoadOptions{})
-			wantErr(t, err, tc.want...)
-			t.Log(err)
+			wantRefused(t, func(mg *pb.MetaGraphDef) { tc.edit(t, mg) }, tc.want)
 		})
 	}
+}
+
+// wantRefused tampers with a fresh export by edit and checks that Load and
+// ReadVariables both refuse it with errors containing want.
+func wantRefused(t *testing.T, edit func(*pb.MetaGraphDef), want []string) {
+	t.Helper()
+	dir, _ := export(t)
+	tamper(t, dir, edit)
+	m, err := Load(context.Background(), dir, LoadOptions{})
+	if err == nil {
+		m.Close()
+	}
+	wantErr(t, err, append(want, filepath.Join(dir, "saved_model.pb"), "refused")...)
+	_, err = ReadVariables(dir, LoadOptions{})
+	wantErr(t, err, want...)
+	t.Log(err)
 }
 
 // TestTrustRunsInitOp checks that the WriteFile fixture is real: refused
