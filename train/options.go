@@ -5,6 +5,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/profile"
 )
 
 // Options are the settings of a Trainer that do not come from the train
@@ -33,6 +34,10 @@ import (
 //     whole network whether or not its frozen layers are cached, and a
 //     resume checks them.
 //   - Identity describes what is trained for its checkpoints.
+//   - Profile, when not nil, traces some training steps ("training
+//     step") and validation batches ("validation batch") as its phases
+//     (see package internal/profile); the traced steps compute what the
+//     others do.
 //
 // Pixel scales belong to the Dataset, and how to resume an interrupted
 // run to the caller (see Interrupted).
@@ -46,6 +51,7 @@ type Options struct {
 	LayerRates map[string]float64
 	Cached     graph.Weights
 	Identity   Identity
+	Profile    *profile.Recorder
 
 	lossScaling *lossScaling // nil: Keras' defaults (tests set others)
 }

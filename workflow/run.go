@@ -82,8 +82,9 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 		Data:      strings.Join(slices.Compact(ds.dirs), ", "),
 	}
 	done := map[string]graph.Weights{} // trained values by stage name
+	prof := newProfile(cfg.Run)
 	for i := range cfg.Stages {
-		st := &stage{cfg: cfg, i: i, data: ds, src: src, done: done, opt: opt}
+		st := &stage{cfg: cfg, i: i, data: ds, src: src, done: done, opt: opt, prof: prof.Sub(cfg.Stages[i].Name)}
 		sr, err := st.run(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("stage %q: %w", cfg.Stages[i].Name, err)
@@ -95,6 +96,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 		fmt.Fprintf(opt.Out, "ops with no GPU kernel, run on the CPU: %s\n", strings.Join(cpu, ", "))
 	}
 	rep.PeakRSS = peakRSS()
+	if prof != nil {
+		if err := writeProfile(cfg.Run, prof, opt.Out); err != nil {
+			return nil, err
+		}
+	}
 	if err := rep.write(cfg.Run.Out); err != nil {
 		return nil, err
 	}

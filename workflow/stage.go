@@ -18,6 +18,7 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/closer"
+	"github.com/tfcifar/tfcifar/internal/profile"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
 	"github.com/tfcifar/tfcifar/train/board"
@@ -34,6 +35,7 @@ type stage struct {
 	src  *sources
 	done map[string]graph.Weights // trained values of earlier stages by name
 	opt  Options
+	prof *profile.Recorder // traces the stage's steps (run.profile), else nil
 }
 
 func (st *stage) conf() config.Stage { return st.cfg.Stages[st.i] }
@@ -206,6 +208,7 @@ func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Iden
 		Identity:   ident,
 		Spent:      su.Spent,
 		LayerRates: su.LayerRates,
+		Profile:    st.prof,
 	})
 	if err != nil {
 		return nil, nil, err
