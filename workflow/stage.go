@@ -153,7 +153,7 @@ func (st *stage) fit(ctx context.Context, in transfer.Input) (*fitted, error) {
 		res.cached = in.Net.Cacheable()
 	}
 	in.Cached = res.cached
-	su, err := transfer.Prepare(ctx, in)
+	su, err := transfer.Prepare(profile.WithPhase(ctx, st.prof.Phase("feature caching")), in)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -195,4 +196,20 @@ func opType(def *npb.NodeDef, label string) string {
 	}
 	op, _, _ := strings.Cut(rhs, "(")
 	return op
+}
+
+// phaseKey is the context key of WithPhase.
+type phaseKey struct{}
+
+// WithPhase returns ctx carrying p, for code that runs steps under a
+// context and has no other place for a profile (as httptrace hands its
+// hooks to HTTP requests).
+func WithPhase(ctx context.Context, p *Phase) context.Context {
+	return context.WithValue(ctx, phaseKey{}, p)
+}
+
+// PhaseOf returns the phase ctx carries (see WithPhase), or nil.
+func PhaseOf(ctx context.Context) *Phase {
+	p, _ := ctx.Value(phaseKey{}).(*Phase)
+	return p
 }

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -170,5 +171,15 @@ func TestPeak(t *testing.T) {
 	}
 	if gflops <= 0 || gflops > 1e5 {
 		t.Errorf("peak: got %v GFLOP/s, want a positive CPU rate", gflops)
+	}
+}
+
+func TestPhaseOf(t *testing.T) {
+	if p := PhaseOf(context.Background()); p != nil {
+		t.Errorf("PhaseOf a bare context: got %v, want nil", p)
+	}
+	p := New(0, 1).Phase("feature caching")
+	if got := PhaseOf(WithPhase(context.Background(), p)); got != p {
+		t.Errorf("PhaseOf(WithPhase(p)): got %v, want %v", got, p)
 	}
 }
