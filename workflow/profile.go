@@ -3,6 +3,8 @@ package workflow
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
@@ -18,12 +20,20 @@ const (
 	profileSteps  = 20
 )
 
-// newProfile returns the Recorder of a run with run.profile set, else nil.
-func newProfile(r config.Run) *profile.Recorder {
+// newProfile returns the Recorder of a run with run.profile set, else
+// nil. It checks, before any training, that the profile's directory
+// exists and that the profile is not a directory.
+func newProfile(r config.Run) (*profile.Recorder, error) {
 	if r.Profile == "" {
-		return nil
+		return nil, nil
 	}
-	return profile.New(profileWarmup, profileSteps)
+	if fi, err := os.Stat(filepath.Dir(r.Profile)); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("run.profile: %s: want a file in an existing directory", r.Profile)
+	}
+	if fi, err := os.Stat(r.Profile); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("run.profile: %s is a directory, want a file", r.Profile)
+	}
+	return profile.New(profileWarmup, profileSteps), nil
 }
 
 // writeProfile measures TensorFlow's matrix product rate with the run's

@@ -53,6 +53,10 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 		c.Run = run
 		cfg = &c
 	}
+	prof, err := newProfile(cfg.Run)
+	if err != nil {
+		return nil, err
+	}
 	rd, err := lockRunDir(cfg.Run.Out)
 	if err != nil {
 		return nil, err
@@ -82,7 +86,6 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 		Data:      strings.Join(slices.Compact(ds.dirs), ", "),
 	}
 	done := map[string]graph.Weights{} // trained values by stage name
-	prof := newProfile(cfg.Run)
 	for i := range cfg.Stages {
 		st := &stage{cfg: cfg, i: i, data: ds, src: src, done: done, opt: opt, prof: prof.Sub(cfg.Stages[i].Name)}
 		sr, err := st.run(ctx)
