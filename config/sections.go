@@ -151,7 +151,10 @@ func (d Data) NumClasses() int {
 // auto-clustering, which compiles and fuses ops on GPUs (not on the CPU).
 // GPU holds the GPU settings. TensorBoard writes event files under each
 // stage's logs/ (Keras' layout), with batch-level scalars every
-// TensorBoardUpdateFreq steps (0: per epoch only).
+// TensorBoardUpdateFreq steps (0: per epoch only). Profile, when set, is
+// the file where the run writes a profile of some traced steps of every
+// stage: time per op type and node, FLOP rates (see the README's
+// Profiling).
 type Run struct {
 	Out                   string `mapstructure:"out" yaml:"out"`
 	Seed                  int64  `mapstructure:"seed" yaml:"seed"`
@@ -164,6 +167,7 @@ type Run struct {
 	GPU                   RunGPU `mapstructure:"gpu" yaml:"gpu"`
 	TensorBoard           bool   `mapstructure:"tensorboard" yaml:"tensorboard"`
 	TensorBoardUpdateFreq int    `mapstructure:"tensorboard_update_freq" yaml:"tensorboard_update_freq"`
+	Profile               string `mapstructure:"profile" yaml:"profile"`
 }
 
 // RunGPU holds the GPU settings of a run. MemoryGrowth makes TensorFlow

@@ -313,7 +313,7 @@ func (t *Trainer) trainStep(in *batchInput, lr float32) (loss, acc float32, err 
 	t.lrBuf.setFloat(lr)
 	t.trainFeeds[t.m.Images] = in.images.t
 	t.trainFeeds[t.labels] = in.labels.t
-	out, err := t.sess.Run(t.trainFeeds, t.trainFetch, t.targets)
+	out, err := t.stepRun.Run(t.sess, t.trainFeeds, t.trainFetch, t.targets)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -328,7 +328,7 @@ func (t *Trainer) trainStep(in *batchInput, lr float32) (loss, acc float32, err 
 func (t *Trainer) batchMetrics(in *batchInput) (loss, acc float32, err error) {
 	t.evalFeeds[t.m.Images] = in.images.t
 	t.evalFeeds[t.labels] = in.labels.t
-	out, err := t.sess.Run(t.evalFeeds, t.fetch, nil)
+	out, err := t.evalRun.Run(t.sess, t.evalFeeds, t.fetch, nil)
 	if err != nil {
 		return 0, 0, err
 	}

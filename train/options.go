@@ -8,6 +8,7 @@ import (
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/profile"
 )
 
 // Options are the settings of a Trainer that do not come from the train
@@ -39,6 +40,10 @@ import (
 //   - Split, when set, computes the loss, accuracy and gradients of every
 //     training step in shards on other devices (package cluster: one
 //     shard per worker of a cluster) and opens the session.
+//   - Profile, when not nil, traces some training steps ("training
+//     step") and validation batches ("validation batch") as its phases
+//     (see package internal/profile); the traced steps compute what the
+//     others do.
 //
 // Pixel scales belong to the Dataset, and how to resume an interrupted
 // run to the caller (see Interrupted).
@@ -53,6 +58,7 @@ type Options struct {
 	Cached     graph.Weights
 	Identity   Identity
 	Split      Split
+	Profile    *profile.Recorder
 
 	lossScaling *lossScaling // nil: Keras' defaults (tests set others)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/closer"
+	"github.com/tfcifar/tfcifar/internal/profile"
 	"github.com/tfcifar/tfcifar/internal/session"
 )
 
@@ -25,8 +26,9 @@ const outputBatch = 250
 // left uninitialised, so out must not depend on it). It adds the
 // assignments to g, the graph m was built in, under a name scope of their
 // own, and runs them in a session configured from run. It stops with ctx's
-// error between batches when ctx is done. It serves to compute once the
-// outputs of a network's frozen, deterministic first layers.
+// error between batches when ctx is done; a profile.Phase that ctx carries
+// (profile.WithPhase) traces some of its batches. It serves to compute
+// once the outputs of a network's frozen, deterministic first layers.
 func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, out tf.Output, values graph.Weights, sets ...Dataset) ([][]float32, error) {
 	w, err := width(out.Shape())
 	if err != nil {
@@ -91,7 +93,7 @@ func OutputsTo(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model,
 	if err := assign.Run(sess, values); err != nil {
 		return fmt.Errorf("train: outputs: %w", err)
 	}
-	r := &outputRun{sess: sess, m: m, out: out, inputs: map[int]*buffer{}}
+	r := &outputRun{sess: sess, prof: profile.PhaseOf(ctx), m: m, out: out, inputs: map[int]*buffer{}}
 	if r.width, err = width(out.Shape()); err != nil {
 		return err
 	}
@@ -139,6 +141,7 @@ func width(s tf.Shape) (int, error) {
 // outputRun is one call of Outputs.
 type outputRun struct {
 	sess    *tf.Session
+	prof    *profile.Phase // from the context (profile.WithPhase), else nil
 	m       *graph.Model
 	out     tf.Output
 	width   int
@@ -171,7 +174,7 @@ func (r *outputRun) set(ctx context.Context, set Dataset, sink Sink) (err error)
 			return err
 		}
 		set.FillTo(idx, in.floats(), labels)
-		res, err := r.sess.Run(map[tf.Output]*tf.Tensor{r.m.Images: in.t}, []tf.Output{r.out}, nil)
+		res, err := r.prof.Run(r.sess, map[tf.Output]*tf.Tensor{r.m.Images: in.t}, []tf.Output{r.out}, nil)
 		if err != nil {
 			return fmt.Errorf("train: outputs: %w", err)
 		}

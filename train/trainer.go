@@ -15,6 +15,7 @@ import (
 	"github.com/tfcifar/tfcifar/checkpoint"
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
+	"github.com/tfcifar/tfcifar/internal/profile"
 	"github.com/tfcifar/tfcifar/internal/session"
 )
 
@@ -59,6 +60,9 @@ type Trainer struct {
 	inputs                map[int]*batchInput
 	lrBuf                 *buffer
 	pair                  [2]float32
+	// Phases of Options.Profile (nil: none) that run the training steps
+	// and the evaluation batches.
+	stepRun, evalRun *profile.Phase
 
 	st state // progress of training, saved with checkpoints
 }
@@ -124,6 +128,7 @@ func newTrainer(m *graph.Model, cfg config.Train, opt Options) (*Trainer, error)
 		opt.Clock = time.Now
 	}
 	t := &Trainer{m: m, cfg: cfg, opt: opt, seed: cfg.Seed}
+	t.stepRun, t.evalRun = opt.Profile.Phase("training step"), opt.Profile.Phase("validation batch")
 	t.st.Callbacks.RateFactor = 1
 	if t.seed == 0 {
 		t.seed = opt.Run.Seed

@@ -58,6 +58,10 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 		c.Run = run
 		cfg = &c
 	}
+	prof, err := newProfile(cfg.Run)
+	if err != nil {
+		return nil, err
+	}
 	rd, err := lockRunDir(cfg.Run.Out)
 	if err != nil {
 		return nil, err
@@ -95,7 +99,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 	}
 	done := map[string]graph.Weights{} // trained values by stage name
 	for i := range cfg.Stages {
-		st := &stage{cfg: cfg, i: i, data: ds, src: src, done: done, opt: opt, chief: chief}
+		st := &stage{cfg: cfg, i: i, data: ds, src: src, done: done, opt: opt, chief: chief, prof: prof.Sub(cfg.Stages[i].Name)}
 		sr, err := st.run(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("stage %q: %w", cfg.Stages[i].Name, err)
@@ -107,6 +111,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 		fmt.Fprintf(opt.Out, "ops with no GPU kernel, run on the CPU: %s\n", strings.Join(cpu, ", "))
 	}
 	rep.PeakRSS = peakRSS()
+	if prof != nil {
+		if err := writeProfile(cfg.Run, prof, opt.Out); err != nil {
+			return nil, err
+		}
+	}
 	if err := rep.write(cfg.Run.Out); err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/closer"
+	"github.com/tfcifar/tfcifar/internal/profile"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
 	"github.com/tfcifar/tfcifar/train/board"
@@ -38,6 +39,7 @@ type stage struct {
 	// chief runs the stage's training steps on a cluster's workers (nil:
 	// locally).
 	chief *cluster.Chief
+	prof  *profile.Recorder // traces the stage's steps (run.profile), else nil
 }
 
 func (st *stage) conf() config.Stage { return st.cfg.Stages[st.i] }
@@ -159,7 +161,7 @@ func (st *stage) fit(ctx context.Context, in transfer.Input) (*fitted, error) {
 		res.cached = 0
 	}
 	in.Cached = res.cached
-	su, err := transfer.Prepare(ctx, in)
+	su, err := transfer.Prepare(profile.WithPhase(ctx, st.prof.Phase("feature caching")), in)
 	if err != nil {
 		return nil, err
 	}
@@ -225,6 +227,7 @@ func (st *stage) train(ctx context.Context, su *transfer.Setup, ident train.Iden
 		Identity:   ident,
 		Spent:      su.Spent,
 		LayerRates: su.LayerRates,
+		Profile:    st.prof,
 	})
 	if err != nil {
 		return nil, nil, err

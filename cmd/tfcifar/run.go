@@ -34,7 +34,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		{"", "[-config FILE] [-set key=value]... [-data DIR] [-out DIR] [-resume] [-overwrite] [-progress MODE]",
+		{"", "[-config FILE] [-set key=value]... [-data DIR] [-out DIR] [-resume] [-overwrite] [-progress MODE] [-profile FILE]",
 			"Runs every stage of the config: train, export, report.", workflowSetup},
 		{"eval", "-model DIR [-split val|train|test] [-confusion FILE] [-json] [-trust-model] [-config FILE] [-set key=value]... [-data DIR]",
 			"Prints the loss, accuracy, per-class report and confusion matrix of a tfcifar export on a split of its data (CIFAR-10, CIFAR-100 or an image folder), and draws the matrix as a PNG.", evalSetup},
@@ -234,6 +234,7 @@ func workflowSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) 
 	resume := fs.Bool("resume", false, "continue every stage from its last checkpoint in the run dir")
 	overwrite := fs.Bool("overwrite", false, "replace the finished run in the run dir (refused without it)")
 	progress := fs.String("progress", "", "progress output: auto, bar, lines or off; sets run.progress")
+	prof := fs.String("profile", "", "write a profile of some traced steps of every stage (time per op type and node, FLOP rates) to `file`; sets run.profile")
 	version := fs.Bool("version", false, "print the versions of tfcifar and TensorFlow (as tfcifar version)")
 	return func(ctx context.Context, args []string, out io.Writer) error {
 		if *version {
@@ -253,6 +254,9 @@ func workflowSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) 
 		}
 		if *progress != "" {
 			extra = append(extra, "run.progress="+strconv.Quote(*progress))
+		}
+		if *prof != "" {
+			extra = append(extra, "run.profile="+strconv.Quote(*prof))
 		}
 		cfg, err := cf.load(extra...)
 		if err != nil {
