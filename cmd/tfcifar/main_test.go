@@ -345,7 +345,7 @@ stages:
 		{"--version", []string{"--version"}, 0, "tfcifar ", ""},
 		{"unknown flag", []string{"-frobnicate"}, 2, "", "tfcifar: unknown flag -frobnicate (see tfcifar -h)"},
 		{"misspelled command", []string{"evl"}, 2, "",
-			`tfcifar: unknown command or argument "evl" (commands: eval, predict, export, preview, import, version, help); did you mean eval?`},
+			`tfcifar: unknown command or argument "evl" (commands: eval, predict, export, preview, import, worker, version, help); did you mean eval?`},
 		{"bad split", []string{"eval", "-model", model, "-split", "tst"}, 2, "",
 			`tfcifar: eval: -split "tst": want one of train, val, test; did you mean test?`},
 		{"preview -n 50000", []string{"preview", "-config", cfg, "-n", "50000"}, 2, "", "tfcifar: preview: -n 50000: want 1 to 1000 images"},
