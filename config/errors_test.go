@@ -57,6 +57,8 @@ func TestLoadErrors(t *testing.T) {
 		{"short device index with sign", "", []string{"run.device=gpu:-1"}, []string{"run.device: want auto, cpu, gpu, gpu:N", `"gpu:-1"`}},
 		{"short device without index", "", []string{`run.device="gpu:"`}, []string{"run.device", `"gpu:"`}},
 		{"short cpu device", "", []string{"run.device=cpu:0"}, []string{"run.device", `"cpu:0"`}},
+		{"profile in a missing directory", "", []string{"run.profile=/nonexistent/dir/p.txt"}, []string{"run.profile: /nonexistent/dir/p.txt: want a file in an existing directory"}},
+		{"profile is a directory", "", []string{"run.profile=/"}, []string{"run.profile: / is a directory, want a file"}},
 		{"memory growth", "", []string{"run.gpu.memory_growth=maybe"}, []string{"run.gpu.memory_growth"}},
 		{"unknown gpu key", "", []string{"run.gpu.memory=1"}, []string{"run.gpu", "memory"}},
 		{"progress", "", []string{"run.progress=loud"}, []string{"run.progress", "auto, bar, lines, off"}},

@@ -36,6 +36,9 @@ var stageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 // export replaces its directory, so each of these would lose files.
 // Symbolic links in existing parts of the paths are followed.
 func (c *Config) validatePaths() error {
+	if err := c.checkProfile(); err != nil {
+		return err
+	}
 	for i, s := range c.Stages {
 		if err := c.checkName(i); err != nil {
 			return fmt.Errorf("stages[%d] (%s): %w", i, s.Name, err)
@@ -48,6 +51,22 @@ func (c *Config) validatePaths() error {
 		if err := c.checkExport(i, run, exports); err != nil {
 			return fmt.Errorf("stages[%d] (%s): export.dir: %q: %w", i, s.Name, s.Export.Dir, err)
 		}
+	}
+	return nil
+}
+
+// checkProfile checks that run.profile, when set, names a file in an
+// existing directory, so that a run does not train only to fail writing it.
+func (c *Config) checkProfile() error {
+	p := c.Run.Profile
+	if p == "" {
+		return nil
+	}
+	if fi, err := os.Stat(filepath.Dir(p)); err != nil || !fi.IsDir() {
+		return fmt.Errorf("run.profile: %s: want a file in an existing directory", p)
+	}
+	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+		return fmt.Errorf("run.profile: %s is a directory, want a file", p)
 	}
 	return nil
 }

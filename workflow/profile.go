@@ -3,8 +3,6 @@ package workflow
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
@@ -21,19 +19,12 @@ const (
 )
 
 // newProfile returns the Recorder of a run with run.profile set, else
-// nil. It checks, before any training, that the profile's directory
-// exists and that the profile is not a directory.
-func newProfile(r config.Run) (*profile.Recorder, error) {
+// nil (config validation has checked the path).
+func newProfile(r config.Run) *profile.Recorder {
 	if r.Profile == "" {
-		return nil, nil
+		return nil
 	}
-	if fi, err := os.Stat(filepath.Dir(r.Profile)); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("run.profile: %s: want a file in an existing directory", r.Profile)
-	}
-	if fi, err := os.Stat(r.Profile); err == nil && fi.IsDir() {
-		return nil, fmt.Errorf("run.profile: %s is a directory, want a file", r.Profile)
-	}
-	return profile.New(profileWarmup, profileSteps), nil
+	return profile.New(profileWarmup, profileSteps)
 }
 
 // writeProfile measures TensorFlow's matrix product rate with the run's

@@ -31,20 +31,3 @@ func TestProfile(t *testing.T) {
 		}
 	}
 }
-
-// TestProfilePathRefused checks that a profile path that cannot be written
-// stops the run before any training, naming the key.
-func TestProfilePathRefused(t *testing.T) {
-	data := fixture(t, 100)
-	dir := t.TempDir()
-	for _, path := range []string{filepath.Join(dir, "missing", "profile.txt"), dir} {
-		cfg := smallConfig(t, data, "run.profile="+path)
-		_, err := Run(context.Background(), cfg, Options{})
-		if err == nil || !strings.Contains(err.Error(), "run.profile: "+path) {
-			t.Errorf("run.profile=%s: err = %v, want a refusal naming run.profile and the path", path, err)
-		}
-		if _, serr := os.Stat(cfg.Run.Out); !os.IsNotExist(serr) {
-			t.Errorf("run.profile=%s: the run dir was made (%v); want the refusal before anything", path, serr)
-		}
-	}
-}

@@ -58,10 +58,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 		c.Run = run
 		cfg = &c
 	}
-	prof, err := newProfile(cfg.Run)
-	if err != nil {
-		return nil, err
-	}
+	prof := newProfile(cfg.Run)
 	rd, err := lockRunDir(cfg.Run.Out)
 	if err != nil {
 		return nil, err
