@@ -110,7 +110,9 @@ func activate(s *op.Scope, name config.ActivationFunc, x tf.Output) tf.Output {
 }
 
 // dropout keeps each value in training mode with probability 1-rate and
-// scales kept values by 1/(1-rate); in inference mode it passes x through.
+// scales kept values by 1/(1-rate); in inference mode it passes x through
+// and draws nothing: the mask's ops sit in the training branch of a switch
+// on Training, so an inference run never executes them.
 // The mask is drawn by a stateless op seeded by (Options.Seed, layer) and a
 // step counter variable that Model.Updates advances, so every training step
 // draws a new mask, reproducibly, and a restored checkpoint continues the
@@ -123,24 +125,37 @@ func (b *builder) dropout(s *op.Scope, l config.Layer, x tf.Output, shape []int)
 	seed, advance := b.stepSeed(s, l)
 	batch := op.Slice(s, op.Shape(s, b.images, op.ShapeOutType(tf.Int64)), op.Const(s.SubScope("begin"), []int64{0}), op.Const(s.SubScope("size"), []int64{1}))
 	dims := op.ConcatV2(s, []tf.Output{batch, op.Const(s.SubScope("dims"), dimsOf(shape))}, op.Const(s.SubScope("axis"), int32(0)))
-	n := op.Prod(s, dims, op.Const(s.SubScope("all"), []int32{0}), op.ProdKeepDims(true))
-	drawn, first := n, op.Const(s.SubScope("first"), []int64{0})
+	inference, training := b.branches(s)
+	ts := s.SubScope("training").WithControlDependencies(training)
+	n := op.Prod(ts, dims, op.Const(ts.SubScope("all"), []int32{0}), op.ProdKeepDims(true))
+	drawn, first := n, op.Const(ts.SubScope("first"), []int64{0})
 	if b.opt.Sharded { // the whole batch's draw up to this shard's end
-		ss := s.SubScope("shard")
+		ss := ts.SubScope("shard")
 		first = op.Mul(ss, op.Reshape(ss, b.m.Offset, op.Const(ss.SubScope("one"), []int64{1})), op.Const(ss.SubScope("per_image"), []int64{int64(sizeOf(shape))}))
 		drawn = op.Add(ss, first, n)
 	}
-	words := op.FloorDiv(s, op.Add(s, drawn, op.Const(s.SubScope("three"), []int64{3})), op.Const(s.SubScope("four"), []int64{4}))
-	bits := op.StatelessRandomUniformFullInt(s, words, seed, op.StatelessRandomUniformFullIntDtype(tf.Uint64))
-	u := op.Reshape(s, op.Bitcast(s, bits, tf.Uint16), op.Const(s.SubScope("flat"), []int64{-1}))
-	u = op.Reshape(s.SubScope("shaped"), op.Slice(s.SubScope("values"), u, first, n), dims)
+	words := op.FloorDiv(ts, op.Add(ts, drawn, op.Const(ts.SubScope("three"), []int64{3})), op.Const(ts.SubScope("four"), []int64{4}))
+	bits := op.StatelessRandomUniformFullInt(ts, words, seed, op.StatelessRandomUniformFullIntDtype(tf.Uint64))
+	u := op.Reshape(ts, op.Bitcast(ts, bits, tf.Uint16), op.Const(ts.SubScope("flat"), []int64{-1}))
+	u = op.Reshape(ts.SubScope("shaped"), op.Slice(ts.SubScope("values"), u, first, n), dims)
 	threshold := min(math.Ceil(l.Rate*65536), 65535)
-	cut := op.Select(s.SubScope("cut"), b.m.Training, op.Const(s.SubScope("threshold"), uint16(threshold)), op.Const(s.SubScope("none"), uint16(0)))
-	scale := op.Select(s.SubScope("scale"), b.m.Training, op.Const(s.SubScope("inverse"), float32(1/(1-l.Rate))), op.Const(s.SubScope("one"), float32(1)))
-	keep := op.Cast(s, op.GreaterEqual(s, u, cut), tf.Float)
-	mask := op.Mul(s.SubScope("mask"), keep, scale)
+	keep := op.Cast(ts, op.GreaterEqual(ts, u, op.Const(ts.SubScope("threshold"), uint16(threshold))), tf.Float)
+	mask := op.Mul(ts.SubScope("mask"), keep, op.Const(ts.SubScope("inverse"), float32(1/(1-l.Rate))))
 	advance(bits.Op)
+	is := s.SubScope("inference").WithControlDependencies(inference)
+	ones := op.Fill(is, dims, op.Const(is.SubScope("one"), float32(1)))
+	mask, _ = op.Merge(s.SubScope("mask"), []tf.Output{mask, ones})
 	return op.Mul(s, x, mask)
+}
+
+// branches returns two ops of which only one runs: inference when
+// Training is false, training when it is true. An op given one of them as
+// a control dependency runs only in that mode (TensorFlow's dead branches
+// of a switch), so work a mode does not need is never done.
+func (b *builder) branches(s *op.Scope) (inference, training *tf.Operation) {
+	s = s.SubScope("mode")
+	f, t := op.Switch(s, b.m.Training, b.m.Training)
+	return op.Identity(s.SubScope("inference"), f).Op, op.Identity(s.SubScope("training"), t).Op
 }
 
 // seedParam names the step counter of a layer that draws random numbers

@@ -82,6 +82,43 @@ func TestDropout(t *testing.T) {
 	}
 }
 
+// TestDropoutDrawsOnlyInTraining checks that an inference run does not
+// execute dropout's random draw (its output has no value there), while a
+// training run does.
+func TestDropoutDrawsOnlyInTraining(t *testing.T) {
+	net := config.Network{Input: []int{4, 4, 2}, Layers: []config.Layer{{Type: "flatten"}, {Type: "dropout", Rate: 0.4}}}.Named()
+	s, m := build(t, net, 5)
+	g, err := s.Finalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var draws []tf.Output
+	for _, o := range g.Operations() {
+		if o.Type() == "StatelessRandomUniformFullInt" {
+			draws = append(draws, o.Output(0))
+		}
+	}
+	if len(draws) != 1 {
+		t.Fatalf("%d random draws in the graph, want 1", len(draws))
+	}
+	sess, err := tf.NewSession(g, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	for _, v := range m.Variables {
+		run(t, sess, nil, nil, []*tf.Operation{v.Init})
+	}
+	ones := tftest.Tensor(t, images(3, 4, 4, 2, func(int) float32 { return 1 }))
+	if _, err := sess.Run(map[tf.Output]*tf.Tensor{m.Images: ones}, draws, nil); err == nil {
+		t.Error("inference run drew dropout's random numbers")
+	}
+	out := run(t, sess, map[tf.Output]*tf.Tensor{m.Images: ones, m.Training: tftest.Tensor(t, true)}, draws, nil)
+	if n := len(out[0].Value().([]uint64)); n != 3*4*4*2/4 {
+		t.Errorf("training run drew %d words, want %d", n, 3*4*4*2/4)
+	}
+}
+
 // TestBatchnorm checks batch statistics in training, the moving statistics
 // updates, their use in inference, and that a frozen batchnorm stays in
 // inference mode.

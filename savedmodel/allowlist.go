@@ -30,6 +30,11 @@ var allowed = setOf(
 	// draws, whose sizes come from constant shapes or from the batch.
 	"StatelessRandomUniform", "StatelessTruncatedNormal",
 	"StatelessRandomUniformFullInt",
+	// The training switch of a training build's dropout: Switch routes a
+	// value to one of two outputs and Merge forwards the one that has a
+	// value. Without the loop ops (Enter, NextIteration), which stay
+	// refused, they can only skip work, never repeat it.
+	"Switch", "Merge",
 	// Resource variables.
 	"VarHandleOp", "ReadVariableOp", "AssignVariableOp",
 	"AssignAddVariableOp", "AssignSubVariableOp",
