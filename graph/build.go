@@ -43,6 +43,9 @@ type builder struct {
 	opt    Options
 	m      *Model
 	images tf.Output
+	index  int  // of the layer being built
+	below  bool // some variable below it is trainable
+	in     []int
 }
 
 // Build adds net's forward pass to s and returns the model. net must be a
@@ -90,6 +93,7 @@ func (b *builder) build(net config.Network, shapes [][]int) {
 	for i, l := range net.Layers {
 		var pre tf.Output
 		first := len(b.m.Variables)
+		b.index, b.in = i, in
 		x, pre = b.layer(b.s.SubScope(l.Name), l, x, in, shapes[i])
 		in = shapes[i]
 		logits = x
@@ -103,6 +107,7 @@ func (b *builder) build(net config.Network, shapes [][]int) {
 			trained = trained || v.Trainable
 		}
 		info.Trainable = !l.Frozen && (trained || info.Params == 0)
+		b.below = b.below || trained
 		b.m.Layers = append(b.m.Layers, info)
 		b.m.Outputs = append(b.m.Outputs, x)
 	}

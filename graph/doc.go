@@ -46,5 +46,8 @@
 //
 // graph only builds ops: it opens no files and runs no sessions. The ops on
 // the gradient path all have C++ gradients, so op.Gradients of a loss on Logits with
-// respect to the Read outputs of TrainableVariables works.
+// respect to the Read outputs of TrainableVariables works. Gradients gives
+// the same gradients faster: below the conv2d layers with few input
+// channels (Model.InputGrads, gradients.go) it computes the input gradient
+// as a forward convolution that packs two columns into the channels.
 package graph

@@ -51,6 +51,10 @@ type Model struct {
 	Layers  []LayerInfo
 	// Outputs are the output of each layer, in the order of Layers.
 	Outputs []tf.Output
+	// InputGrads are the conv2d layers, in layer order, whose input
+	// gradient Gradients computes by a packed forward convolution: those
+	// with some trainable variable below them that packs accepts.
+	InputGrads []InputGrad
 }
 
 // LayerInfo describes one layer for the summary.
