@@ -88,7 +88,7 @@ func (sp *Split) buildReplica(vars []*graph.Variable) (*replica, error) {
 		}
 		reads[i] = rv.Read
 	}
-	r.grads = op.Gradients(ls, []tf.Output{r.loss}, reads)
+	r.grads = graph.Gradients(ls, m, r.loss, reads)
 	if err := s.Err(); err != nil {
 		return nil, fmt.Errorf("cluster: shard graph: %w", err)
 	}

@@ -354,7 +354,7 @@ func (t *Trainer) optimizerOps(s *op.Scope, b *built, entries *[]checkpoint.Entr
 // outputs of vars; with Options.Split, those of its shards instead.
 func (t *Trainer) gradients(s *op.Scope, loss tf.Output, vars []*graph.Variable, reads []tf.Output) ([]tf.Output, error) {
 	if t.opt.Split == nil {
-		grads := op.Gradients(s, []tf.Output{loss}, reads)
+		grads := graph.Gradients(s, t.m, loss, reads)
 		if err := s.Err(); err != nil {
 			return nil, fmt.Errorf("train: gradients: %w", err)
 		}
