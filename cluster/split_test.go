@@ -46,12 +46,14 @@ func (s *set) FillTo(idx []int, images, labels []float32) {
 	}
 }
 
-// TestSplitTrainsAsOneProcess trains a small network with dropout in this
-// process, once locally and once split across two in-process workers, in
-// batches whose last one is smaller than the workers' count, and compares
-// the histories and the final weights.
+// TestSplitTrainsAsOneProcess trains a small network with dropout and a
+// packed input gradient (graph.Gradients) in this process, once locally
+// and once split across two in-process workers, in batches whose last one
+// is smaller than the workers' count, and compares the histories and the
+// final weights.
 func TestSplitTrainsAsOneProcess(t *testing.T) {
 	net, err := config.ParseNetwork([]byte("input: [8, 8, 3]\nlayers:\n" +
+		"  - {type: conv2d, filters: 4, kernel: 3, activation: relu}\n" +
 		"  - {type: conv2d, filters: 4, kernel: 3, activation: relu}\n  - {type: flatten}\n" +
 		"  - {type: dropout, rate: 0.3}\n  - {type: dense, units: 3, activation: softmax}\n"))
 	if err != nil {
@@ -66,6 +68,9 @@ func TestSplitTrainsAsOneProcess(t *testing.T) {
 		m, err := graph.Build(op.NewScopeWithGraph(g), net, opt)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(m.InputGrads) != 1 { // both ways take the second conv2d's packed input gradient
+			t.Fatalf("%d layers with a packed input gradient, want 1", len(m.InputGrads))
 		}
 		o := train.Options{Run: config.DefaultRun()}
 		if ch != nil {
