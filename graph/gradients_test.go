@@ -62,13 +62,7 @@ func initialized(t *testing.T, g *tf.Graph, m *Model) *tf.Session {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sess.Close() })
-	var inits []*tf.Operation
-	for _, v := range m.Variables {
-		inits = append(inits, v.Init)
-	}
-	if _, err := sess.Run(nil, nil, inits); err != nil {
-		t.Fatal(err)
-	}
+	initialize(t, sess, m)
 	return sess
 }
 

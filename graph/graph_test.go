@@ -19,6 +19,13 @@ import (
 func session(t *testing.T, s *op.Scope, m *Model) *tf.Session {
 	t.Helper()
 	sess := tftest.Session(t, s)
+	initialize(t, sess, m)
+	return sess
+}
+
+// initialize runs the Init ops of m's variables in sess.
+func initialize(t *testing.T, sess *tf.Session, m *Model) {
+	t.Helper()
 	var inits []*tf.Operation
 	for _, v := range m.Variables {
 		inits = append(inits, v.Init)
@@ -26,7 +33,6 @@ func session(t *testing.T, s *op.Scope, m *Model) *tf.Session {
 	if _, err := sess.Run(nil, nil, inits); err != nil {
 		t.Fatal(err)
 	}
-	return sess
 }
 
 func build(t *testing.T, net config.Network, seed int64) (*op.Scope, *Model) {

@@ -101,14 +101,7 @@ func TestDropoutDrawsOnlyInTraining(t *testing.T) {
 	if len(draws) != 1 {
 		t.Fatalf("%d random draws in the graph, want 1", len(draws))
 	}
-	sess, err := tf.NewSession(g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	for _, v := range m.Variables {
-		run(t, sess, nil, nil, []*tf.Operation{v.Init})
-	}
+	sess := initialized(t, g, m)
 	ones := tftest.Tensor(t, images(3, 4, 4, 2, func(int) float32 { return 1 }))
 	if _, err := sess.Run(map[tf.Output]*tf.Tensor{m.Images: ones}, draws, nil); err == nil {
 		t.Error("inference run drew dropout's random numbers")
