@@ -70,14 +70,7 @@ func TestRead(t *testing.T) {
 	if err := got.Check(m.Variables); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range want.Names() {
-		var a, b bytes.Buffer
-		want[name].WriteContentsTo(&a)
-		got[name].WriteContentsTo(&b)
-		if !bytes.Equal(a.Bytes(), b.Bytes()) {
-			t.Errorf("%s: read values differ from the saved ones", name)
-		}
-	}
+	sameValues(t, want, got)
 }
 
 func TestReadShapeMismatch(t *testing.T) {
@@ -123,14 +116,7 @@ func TestObjectSaver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range want.Names() {
-		var a, b bytes.Buffer
-		want[name].WriteContentsTo(&a)
-		got[name].WriteContentsTo(&b)
-		if !bytes.Equal(a.Bytes(), b.Bytes()) {
-			t.Errorf("%s: read values differ from the saved ones", name)
-		}
-	}
+	sameValues(t, want, got)
 	if _, err := read(3, nil); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("Read by names of a bundle keyed by objects: %v, want a key not found", err)
 	}
@@ -163,5 +149,18 @@ func TestNewObjectSaverErrors(t *testing.T) {
 	entries[0].Key = ObjectGraphKey
 	if _, err := NewObjectSaver(s, entries, []byte{}); err == nil || !strings.Contains(err.Error(), "name of the object graph key") {
 		t.Errorf("NewObjectSaver with a variable under the object graph key: %v", err)
+	}
+}
+
+// sameValues checks that got holds every value of want, byte for byte.
+func sameValues(t *testing.T, want, got graph.Weights) {
+	t.Helper()
+	for _, name := range want.Names() {
+		var a, b bytes.Buffer
+		want[name].WriteContentsTo(&a)
+		got[name].WriteContentsTo(&b)
+		if !bytes.Equal(a.Bytes(), b.Bytes()) {
+			t.Errorf("%s: read values differ from the saved ones", name)
+		}
 	}
 }
