@@ -32,6 +32,7 @@ type Batcher struct {
 	order  *shuffle.Orderer
 	images []float32
 	labels []float32
+	err    error // why the last Epoch ended early
 }
 
 // NewBatcher returns a Batcher over s with batches of batchSize images.
@@ -65,7 +66,7 @@ type rows interface {
 	len() int
 	width() int
 	label(i int) uint8
-	fill(dst []float32, i int) // dst has width() values
+	fill(dst []float32, i int) error // dst has width() values
 }
 
 // newBatcher returns a Batcher over r with k one-hot columns.
@@ -93,13 +94,14 @@ func (r *imageRows) len() int          { return r.set.Len() }
 func (r *imageRows) width() int        { return r.set.ImageBytes() }
 func (r *imageRows) label(i int) uint8 { return r.set.Labels[i] }
 
-func (r *imageRows) fill(dst []float32, i int) {
+func (r *imageRows) fill(dst []float32, i int) error {
 	src := r.set.Image(i)
 	out := dst[:len(src)]
 	lut := &r.lut
 	for p, v := range src {
 		out[p] = lut[v]
 	}
+	return nil
 }
 
 // Steps returns the number of batches of an epoch, the last one partial
@@ -119,29 +121,42 @@ func (b *Batcher) Order(epoch int, shuffle bool) []int {
 
 // Epoch yields the batches of one epoch in the order given by Order; the
 // last batch is partial if the set size is not a multiple of the batch
-// size. Each Batch is valid only until the next one is yielded.
+// size. Each Batch is valid only until the next one is yielded. An epoch
+// ends early when a batch cannot be read; Err then says why.
 func (b *Batcher) Epoch(epoch int, shuffle bool) iter.Seq[Batch] {
 	return func(yield func(Batch) bool) {
+		b.err = nil
 		order := b.Order(epoch, shuffle)
 		for start := 0; start < len(order); start += b.size {
-			if !yield(b.Fill(order[start:min(start+b.size, len(order))])) {
+			batch, err := b.Fill(order[start:min(start+b.size, len(order))])
+			if err != nil {
+				b.err = err
+				return
+			}
+			if !yield(batch) {
 				return
 			}
 		}
 	}
 }
 
+// Err returns why the last Epoch ended early, or nil.
+func (b *Batcher) Err() error { return b.err }
+
 // Fill fills a batch with the images at the given indices of the set, in
 // that order, and returns it; it is valid until the next Fill or batch.
-// Fill panics if len(idx) exceeds the batch size or an index is out of range.
-func (b *Batcher) Fill(idx []int) Batch {
+// The error is a stored set's read error. Fill panics if len(idx) exceeds
+// the batch size or an index is out of range.
+func (b *Batcher) Fill(idx []int) (Batch, error) {
 	n := len(idx)
 	if n > b.size {
 		panic(fmt.Sprintf("cifar: Fill: %d indices exceed the batch size %d", n, b.size))
 	}
 	images, labels := b.images[:n*b.width], b.labels[:n*b.k]
-	b.FillTo(idx, images, labels)
-	return Batch{Images: images, Labels: labels, N: n}
+	if err := b.FillTo(idx, images, labels); err != nil {
+		return Batch{}, err
+	}
+	return Batch{Images: images, Labels: labels, N: n}, nil
 }
 
 // FillTo writes the examples at the given indices into images (len(idx)
@@ -149,8 +164,9 @@ func (b *Batcher) Fill(idx []int) Batch {
 // Classes values), e.g. straight into the memory of the tensors a training
 // step feeds. It does not change the Batcher, so it may run on another
 // goroutine, provided idx (often a part of Order's slice, which the next
-// Order call reuses) does not change meanwhile. FillTo panics if a slice is
-// too short or an index is out of range.
-func (b *Batcher) FillTo(idx []int, images, labels []float32) {
-	fillTo(b.rows, b.k, idx, images, labels)
+// Order call reuses) does not change meanwhile. The error is a stored
+// set's read error. FillTo panics if a slice is too short or an index is
+// out of range.
+func (b *Batcher) FillTo(idx []int, images, labels []float32) error {
+	return fillTo(b.rows, b.k, idx, images, labels)
 }

@@ -144,7 +144,10 @@ func TestBatcherBreak(t *testing.T) {
 func TestBatcherFill(t *testing.T) {
 	s := fakeSet(6, cycle(30, 0, 1)...)
 	b := NewBatcher(s, 4, 0, 1)
-	batch := b.Fill([]int{29, 0, 7})
+	batch, err := b.Fill([]int{29, 0, 7})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if batch.N != 3 || byte(batch.Images[0]) != 29 || byte(batch.Images[ImageSize]) != 0 || byte(batch.Images[2*ImageSize]) != 7 {
 		t.Errorf("Fill(29, 0, 7): got N %d and markers %v, %v, %v", batch.N, batch.Images[0], batch.Images[ImageSize], batch.Images[2*ImageSize])
 	}
@@ -156,14 +159,14 @@ func TestBatcherFill(t *testing.T) {
 			t.Error("Fill of 5 indices into a batch of 4 did not panic")
 		}
 	}()
-	b.Fill([]int{0, 1, 2, 3, 4})
+	_, _ = b.Fill([]int{0, 1, 2, 3, 4})
 }
 
 func TestBatcherAllocs(t *testing.T) {
 	s := fakeSet(7, cycle(1000, 0, 1)...)
 	b := NewBatcher(s, 100, 0, 1)
 	idx := b.Order(3, true)[:100]
-	if a := testing.AllocsPerRun(20, func() { b.Fill(idx) }); a != 0 {
+	if a := testing.AllocsPerRun(20, func() { _, _ = b.Fill(idx) }); a != 0 {
 		t.Errorf("Fill: %v allocations per batch, want 0", a)
 	}
 	// A whole epoch of 10 batches may allocate a constant few (the iterator

@@ -22,7 +22,7 @@ func BenchmarkBatch(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		bt.Fill(order[i : i+100])
+		_, _ = bt.Fill(order[i : i+100])
 		i = (i + 100) % len(order)
 	}
 }
@@ -79,12 +79,12 @@ func BenchmarkPackedFill(b *testing.B) {
 	}
 	b.Run("packed", func(b *testing.B) {
 		for b.Loop() {
-			p.FillTo(idx, images, labels)
+			_ = p.FillTo(idx, images, labels)
 		}
 	})
 	b.Run("dense", func(b *testing.B) {
 		for b.Loop() {
-			f.FillTo(idx, images, labels)
+			_ = f.FillTo(idx, images, labels)
 		}
 	})
 }

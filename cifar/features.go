@@ -70,14 +70,15 @@ func (r featureRows) len() int          { return r.f.Len() }
 func (r featureRows) width() int        { return r.f.Width() }
 func (r featureRows) label(i int) uint8 { return r.f.Labels[i] }
 
-func (r featureRows) fill(dst []float32, i int) {
+func (r featureRows) fill(dst []float32, i int) error {
 	w := len(dst)
 	src := r.f.Values[i*w : (i+1)*w]
 	if r.scale == 1 {
 		copy(dst, src)
-		return
+		return nil
 	}
 	for p, v := range src {
 		dst[p] = v * r.scale
 	}
+	return nil
 }

@@ -120,8 +120,8 @@ func (p *PackedFeatures) Source(scale float32) *Source {
 // FillTo writes the examples at idx into images (len(idx)*Width values)
 // and their one-hot labels into labels (len(idx)*NumClasses values), as
 // Source(1).FillTo does.
-func (p *PackedFeatures) FillTo(idx []int, images, labels []float32) {
-	fillTo(packedRows{p, 1}, p.NumClasses(), idx, images, labels)
+func (p *PackedFeatures) FillTo(idx []int, images, labels []float32) error {
+	return fillTo(packedRows{p, 1}, p.NumClasses(), idx, images, labels)
 }
 
 // packedRows reads the examples of PackedFeatures, scaled.
@@ -134,18 +134,18 @@ func (r packedRows) len() int          { return r.p.Len() }
 func (r packedRows) width() int        { return r.p.Width() }
 func (r packedRows) label(i int) uint8 { return r.p.Labels[i] }
 
-func (r packedRows) fill(dst []float32, i int) {
+func (r packedRows) fill(dst []float32, i int) error {
 	pr := r.p.rows[i]
 	if pr.nnz < 0 {
 		src := r.p.vals[pr.start : pr.start+len(dst)]
 		if r.scale == 1 {
 			copy(dst, src)
-			return
+			return nil
 		}
 		for j, v := range src {
 			dst[j] = v * r.scale
 		}
-		return
+		return nil
 	}
 	n := int(pr.nnz)
 	vals, index := r.p.vals[pr.start:pr.start+n], r.p.index[pr.pos:pr.pos+n]
@@ -154,7 +154,7 @@ func (r packedRows) fill(dst []float32, i int) {
 		for j, at := range index {
 			dst[at] = vals[j]
 		}
-		return
+		return nil
 	}
 	zero := 0 * r.scale // as a dense row's zeros scale: -0 for a negative scale
 	for j := range dst {
@@ -163,4 +163,5 @@ func (r packedRows) fill(dst []float32, i int) {
 	for j, at := range index {
 		dst[at] = vals[j] * r.scale
 	}
+	return nil
 }

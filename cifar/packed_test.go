@@ -1,6 +1,7 @@
 package cifar
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"testing"
@@ -56,16 +57,18 @@ func TestPackedFeaturesEqualDense(t *testing.T) {
 		for i := range gotImg {
 			gotImg[i] = 99 // FillTo must overwrite every value
 		}
-		ds.FillTo(idx, wantImg, wantLab)
-		ps.FillTo(idx, gotImg, gotLab)
+		if err := errors.Join(ds.FillTo(idx, wantImg, wantLab), ps.FillTo(idx, gotImg, gotLab)); err != nil {
+			t.Fatal(err)
+		}
 		if !slices.Equal(bitsOf(gotImg), bitsOf(wantImg)) || !slices.Equal(gotLab, wantLab) {
 			t.Errorf("scale %g: packed fill\n%v\nwant the dense\n%v", scale, gotImg, wantImg)
 		}
 	}
 	var got, want [6 * w]float32
 	var lab [6 * 3]float32
-	f.FillTo([]int{0, 1, 2, 3, 4, 5}, want[:], lab[:])
-	p.FillTo([]int{0, 1, 2, 3, 4, 5}, got[:], lab[:])
+	if err := errors.Join(f.FillTo([]int{0, 1, 2, 3, 4, 5}, want[:], lab[:]), p.FillTo([]int{0, 1, 2, 3, 4, 5}, got[:], lab[:])); err != nil {
+		t.Fatal(err)
+	}
 	if !slices.Equal(bitsOf(got[:]), bitsOf(want[:])) {
 		t.Errorf("FillTo: %v, want %v", got, want)
 	}

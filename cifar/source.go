@@ -45,9 +45,9 @@ func (s *Source) NumClasses() int { return s.k }
 // FillTo writes the examples at the given indices into images (len(idx)
 // times Width values) and their one-hot labels into labels (len(idx)
 // times NumClasses values). It panics if a slice is too short or an index
-// is out of range.
-func (s *Source) FillTo(idx []int, images, labels []float32) {
-	fillTo(s.rows, s.k, idx, images, labels)
+// is out of range; the error is a stored set's read error.
+func (s *Source) FillTo(idx []int, images, labels []float32) error {
+	return fillTo(s.rows, s.k, idx, images, labels)
 }
 
 // Check reports an error when the Set or Features under s do not hold as
@@ -66,14 +66,17 @@ func (s *Source) Check() error {
 
 // fillTo writes the examples of r at idx and their one-hot labels of k
 // columns.
-func fillTo(r rows, k int, idx []int, images, labels []float32) {
+func fillTo(r rows, k int, idx []int, images, labels []float32) error {
 	w, n := r.width(), len(idx)
 	images, labels = images[:n*w], labels[:n*k]
 	clear(labels)
 	for i, j := range idx {
-		r.fill(images[i*w:(i+1)*w], j)
+		if err := r.fill(images[i*w:(i+1)*w], j); err != nil {
+			return err
+		}
 		labels[i*k+int(r.label(j))] = 1
 	}
+	return nil
 }
 
 // Fingerprint returns the fingerprint of the Set under s, or the Origin
@@ -107,8 +110,8 @@ func (s *Set) Fingerprint() string {
 // FillTo writes the images at idx as raw 0-255 float32 values into images
 // (len(idx)*ImageBytes values, NHWC) and their one-hot labels into labels
 // (len(idx)*NumClasses values), as Source(1).FillTo does.
-func (s *Set) FillTo(idx []int, images, labels []float32) {
-	fillTo(&rawRows{s}, s.NumClasses(), idx, images, labels)
+func (s *Set) FillTo(idx []int, images, labels []float32) error {
+	return fillTo(&rawRows{s}, s.NumClasses(), idx, images, labels)
 }
 
 // Check reports an error when s does not hold ImageBytes bytes per label
@@ -126,8 +129,8 @@ func (s *Set) Check() error {
 // FillTo writes the examples at idx into images (len(idx)*Width values)
 // and their one-hot labels into labels (len(idx)*NumClasses values), as
 // Source(1).FillTo does.
-func (f *Features) FillTo(idx []int, images, labels []float32) {
-	fillTo(featureRows{f, 1}, f.NumClasses(), idx, images, labels)
+func (f *Features) FillTo(idx []int, images, labels []float32) error {
+	return fillTo(featureRows{f, 1}, f.NumClasses(), idx, images, labels)
 }
 
 // rawRows reads the images of a Set as raw 0-255 values.
@@ -137,10 +140,11 @@ func (r *rawRows) len() int          { return r.set.Len() }
 func (r *rawRows) width() int        { return r.set.ImageBytes() }
 func (r *rawRows) label(i int) uint8 { return r.set.Labels[i] }
 
-func (r *rawRows) fill(dst []float32, i int) {
+func (r *rawRows) fill(dst []float32, i int) error {
 	src := r.set.Image(i)
 	out := dst[:len(src)]
 	for p, v := range src {
 		out[p] = float32(v)
 	}
+	return nil
 }

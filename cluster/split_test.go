@@ -38,12 +38,13 @@ func newSet(n int) *set {
 func (s *set) Len() int        { return len(s.y) }
 func (s *set) Width() int      { return 192 }
 func (s *set) NumClasses() int { return 3 }
-func (s *set) FillTo(idx []int, images, labels []float32) {
+func (s *set) FillTo(idx []int, images, labels []float32) error {
 	clear(labels)
 	for k, i := range idx {
 		copy(images[k*192:(k+1)*192], s.x[i*192:(i+1)*192])
 		labels[k*3+s.y[i]] = 1
 	}
+	return nil
 }
 
 // TestSplitTrainsAsOneProcess trains a small network with dropout and a

@@ -172,7 +172,8 @@ func EvaluateSet(ctx context.Context, m *savedmodel.Model, set *cifar.Set, dataS
 	}
 	ev := &Evaluation{Images: set.Len(), Classes: m.Classes, Confusion: confusion.New(m.Classes)}
 	i := 0
-	for batch := range cifar.NewBatcher(set, savedmodel.MaxBatch, scale, 0).Epoch(0, false) {
+	b := cifar.NewBatcher(set, savedmodel.MaxBatch, scale, 0)
+	for batch := range b.Epoch(0, false) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -189,6 +190,9 @@ func EvaluateSet(ctx context.Context, m *savedmodel.Model, set *cifar.Set, dataS
 			ev.Confusion.Add(label, int(id))
 		}
 		i += batch.N
+	}
+	if err := b.Err(); err != nil {
+		return nil, fmt.Errorf("infer: evaluate: %w", err)
 	}
 	ev.Loss /= float64(ev.Images)
 	ev.Accuracy = ev.Confusion.Accuracy()

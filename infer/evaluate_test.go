@@ -243,8 +243,12 @@ func TestEvaluateAgainstPython(t *testing.T) {
 	for i := range idx {
 		idx[i] = i
 	}
+	batch, err := cifar.NewBatcher(set, set.Len(), 1, 0).Fill(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var images bytes.Buffer
-	if err := binary.Write(&images, binary.LittleEndian, cifar.NewBatcher(set, set.Len(), 1, 0).Fill(idx).Images); err != nil {
+	if err := binary.Write(&images, binary.LittleEndian, batch.Images); err != nil {
 		t.Fatal(err)
 	}
 	tmp := t.TempDir()

@@ -11,7 +11,10 @@ import (
 // fetched metrics tensor, not the batch (which would be tens of kilobytes).
 func TestTrainStepAllocations(t *testing.T) {
 	tr := newTiny(t, tiny{k: 3, seed: 1}, trainCfg(1, 16), testOptions())
-	b := cifar.NewBatcher(colors(16, 3, 1), 16, 1, 1).Fill([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
+	b, err := cifar.NewBatcher(colors(16, 3, 1), 16, 1, 1).Fill([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
+	if err != nil {
+		t.Fatal(err)
+	}
 	in, err := tr.input(b.N)
 	if err != nil {
 		t.Fatal(err)

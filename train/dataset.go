@@ -16,13 +16,14 @@ import (
 // model's input; NumClasses the number of one-hot label columns, which
 // must match the logits. FillTo writes the examples at idx into images
 // (len(idx)*Width values) and their one-hot labels into labels
-// (len(idx)*NumClasses values); it runs on another goroutine than Fit's
+// (len(idx)*NumClasses values), or says why it could not read them (a
+// stored set's read error); it runs on another goroutine than Fit's
 // while a step runs, one call at a time.
 type Dataset interface {
 	Len() int
 	Width() int
 	NumClasses() int
-	FillTo(idx []int, images, labels []float32)
+	FillTo(idx []int, images, labels []float32) error
 }
 
 // Checker is a Dataset that can check itself before training, e.g. that

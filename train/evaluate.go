@@ -40,7 +40,9 @@ func (t *Trainer) evaluate(set Dataset, size int) (loss, acc float64, err error)
 		if err != nil {
 			return 0, 0, err
 		}
-		set.FillTo(idx, in.images.floats(), in.labels.floats())
+		if err := set.FillTo(idx, in.images.floats(), in.labels.floats()); err != nil {
+			return 0, 0, err
+		}
 		l, a, err := t.batchMetrics(in)
 		if err != nil {
 			return 0, 0, err

@@ -25,7 +25,7 @@ func (s stripes) Len() int        { return s.n }
 func (s stripes) Width() int      { return 4 * 4 * 1 }
 func (s stripes) NumClasses() int { return 2 }
 
-func (s stripes) FillTo(idx []int, images, labels []float32) {
+func (s stripes) FillTo(idx []int, images, labels []float32) error {
 	clear(labels[:len(idx)*2])
 	for i, j := range idx {
 		class := j % 2
@@ -34,6 +34,7 @@ func (s stripes) FillTo(idx []int, images, labels []float32) {
 		}
 		labels[i*2+class] = 1
 	}
+	return nil
 }
 
 // Example builds a network, trains it on an in-memory dataset, exports
@@ -85,7 +86,7 @@ func Example() {
 	}
 	defer model.Close()
 	images := make([]float32, 2*16)
-	stripes{2}.FillTo([]int{0, 1}, images, make([]float32, 4))
+	_ = stripes{2}.FillTo([]int{0, 1}, images, make([]float32, 4))
 	probs, ids, err := model.Predict(images, 2)
 	if err != nil {
 		log.Fatal(err)
@@ -165,7 +166,9 @@ func ExampleDataset() {
 	for _, d := range []train.Dataset{set, set.Source(1.0 / 255)} {
 		images := make([]float32, 2*d.Width())
 		labels := make([]float32, 2*d.NumClasses())
-		d.FillTo([]int{1, 2}, images, labels)
+		if err := d.FillTo([]int{1, 2}, images, labels); err != nil {
+			panic(err)
+		}
 		fmt.Println(d.Len(), d.Width(), images[0], labels)
 	}
 	// Output:

@@ -31,11 +31,12 @@ type bright struct {
 	f float32
 }
 
-func (b bright) FillTo(idx []int, images, labels []float32) {
-	b.Dataset.FillTo(idx, images, labels)
+func (b bright) FillTo(idx []int, images, labels []float32) error {
+	err := b.Dataset.FillTo(idx, images, labels)
 	for i := range images {
 		images[i] *= b.f
 	}
+	return err
 }
 
 // TestLossScaleSkipsOverflow forces an overflow: with the largest float32

@@ -173,7 +173,9 @@ func (r *outputRun) set(ctx context.Context, set Dataset, sink Sink) (err error)
 		if err != nil {
 			return err
 		}
-		set.FillTo(idx, in.floats(), labels)
+		if err := set.FillTo(idx, in.floats(), labels); err != nil {
+			return fmt.Errorf("train: outputs: %w", err)
+		}
 		res, err := r.prof.Run(r.sess, map[tf.Output]*tf.Tensor{r.m.Images: in.t}, []tf.Output{r.out}, nil)
 		if err != nil {
 			return fmt.Errorf("train: outputs: %w", err)

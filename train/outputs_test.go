@@ -92,7 +92,9 @@ func TestOutputsToSinks(t *testing.T) {
 			idx[j] = j
 		}
 		got, labels := make([]float32, len(want)), make([]float32, n*3)
-		packed[i].FillTo(idx, got, labels)
+		if err := packed[i].FillTo(idx, got, labels); err != nil {
+			t.Fatal(err)
+		}
 		if packed[i].Len() != n || !slices.Equal(got, want) {
 			t.Errorf("set %d: %d packed examples fill other values than relu(pixels - 150)", i, packed[i].Len())
 		}

@@ -65,7 +65,9 @@ func (p *prefetcher) fill(idx []int, in *batchInput) (err error) {
 			err = fmt.Errorf("training set: FillTo of %d examples panicked: %v", len(idx), r)
 		}
 	}()
-	p.set.FillTo(idx, in.images.floats(), in.labels.floats())
+	if err := p.set.FillTo(idx, in.images.floats(), in.labels.floats()); err != nil {
+		return fmt.Errorf("training set: %w", err)
+	}
 	return nil
 }
 

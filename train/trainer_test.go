@@ -111,7 +111,10 @@ func TestPredict(t *testing.T) {
 	if _, err := tr.Fit(context.Background(), set, nil); err != nil {
 		t.Fatal(err)
 	}
-	b := cifar.NewBatcher(set, 6, 1, 0).Fill([]int{0, 1, 2, 3, 4, 5})
+	b, err := cifar.NewBatcher(set, 6, 1, 0).Fill([]int{0, 1, 2, 3, 4, 5})
+	if err != nil {
+		t.Fatal(err)
+	}
 	probs, err := tr.Predict(b.Images, 6)
 	if err != nil {
 		t.Fatal(err)
@@ -156,11 +159,11 @@ type panicky struct {
 	calls int
 }
 
-func (p *panicky) FillTo(idx []int, images, labels []float32) {
+func (p *panicky) FillTo(idx []int, images, labels []float32) error {
 	if p.calls++; p.calls > 1 {
 		panic("bad example")
 	}
-	p.Set.FillTo(idx, images, labels)
+	return p.Set.FillTo(idx, images, labels)
 }
 
 func TestFitFillToPanics(t *testing.T) {

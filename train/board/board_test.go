@@ -29,7 +29,7 @@ func (s shades) Len() int        { return s.n }
 func (s shades) Width() int      { return 16 }
 func (s shades) NumClasses() int { return 2 }
 
-func (s shades) FillTo(idx []int, images, labels []float32) {
+func (s shades) FillTo(idx []int, images, labels []float32) error {
 	clear(labels[:len(idx)*2])
 	for i, j := range idx {
 		class := j % 2
@@ -38,6 +38,7 @@ func (s shades) FillTo(idx []int, images, labels []float32) {
 		}
 		labels[i*2+class] = 1
 	}
+	return nil
 }
 
 // logs is what scripts/interop/read_tensorboard.py reads.

@@ -25,7 +25,7 @@ func (s shades) Len() int        { return s.n }
 func (s shades) Width() int      { return 16 }
 func (s shades) NumClasses() int { return 2 }
 
-func (s shades) FillTo(idx []int, images, labels []float32) {
+func (s shades) FillTo(idx []int, images, labels []float32) error {
 	clear(labels[:len(idx)*2])
 	for i, j := range idx {
 		for p := range 16 {
@@ -33,6 +33,7 @@ func (s shades) FillTo(idx []int, images, labels []float32) {
 		}
 		labels[i*2+j%2] = 1
 	}
+	return nil
 }
 
 // fitOutput returns what the console prints in mode for a fit of 2 epochs
