@@ -32,6 +32,12 @@ import (
 // validation). Pixels are multiplied by Scale (1: raw 0-255 values, as
 // the reference feeds them).
 //
+// InMemory holds a stage's images (CIFAR) and the features cached for its
+// frozen layers in memory; false (default) reads CIFAR images from their
+// files batch by batch and keeps cached features in a temporary file, so
+// memory does not grow with the data (the operating system's page cache
+// keeps the files' hot parts in RAM).
+//
 // A stage's own data section (stages[i].data) overrides this one key by
 // key.
 type Data struct {
@@ -45,6 +51,7 @@ type Data struct {
 	Split              string  `mapstructure:"split" yaml:"split"`
 	ValidationFraction float64 `mapstructure:"validation_fraction" yaml:"validation_fraction"`
 	Scale              float64 `mapstructure:"scale" yaml:"scale"`
+	InMemory           bool    `mapstructure:"in_memory" yaml:"in_memory"`
 }
 
 // The sources data.source names.
