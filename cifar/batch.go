@@ -95,13 +95,13 @@ func (r *imageRows) width() int        { return r.set.ImageBytes() }
 func (r *imageRows) label(i int) uint8 { return r.set.Labels[i] }
 
 func (r *imageRows) fill(dst []float32, i int) error {
-	src := r.set.Image(i)
-	out := dst[:len(src)]
-	lut := &r.lut
-	for p, v := range src {
-		out[p] = lut[v]
-	}
-	return nil
+	return r.set.withImage(i, func(src []byte) {
+		out := dst[:len(src)]
+		lut := &r.lut
+		for p, v := range src {
+			out[p] = lut[v]
+		}
+	})
 }
 
 // Steps returns the number of batches of an epoch, the last one partial

@@ -79,11 +79,8 @@ func Load100(dir string, coarse bool) (*Dataset, error) {
 	if err := Check100(dir); err != nil {
 		return nil, err
 	}
-	names, n := FineFile, NumFine
-	if coarse {
-		names, n = CoarseFile, NumCoarse
-	}
-	classes, err := readNames(dir, names, n)
+	file, n := names100(coarse)
+	classes, err := readNames(dir, file, n)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +97,30 @@ func Load100(dir string, coarse bool) (*Dataset, error) {
 		return nil, err
 	}
 	return &Dataset{Train: tr, Test: te}, nil
+}
+
+// Open100 opens the CIFAR-100 binary dataset in dir as Load100 reads it,
+// leaving the images in their files, as Open does.
+func Open100(dir string, coarse bool) (*Dataset, error) {
+	if err := Check100(dir); err != nil {
+		return nil, err
+	}
+	file, n := names100(coarse)
+	classes, err := readNames(dir, file, n)
+	if err != nil {
+		return nil, err
+	}
+	train, test := formats100(coarse)
+	return open(dir, classes, fileGroup{train, []string{TrainFile100}}, fileGroup{test, []string{TestFile100}})
+}
+
+// names100 returns the file of the fine or coarse class names and their
+// number.
+func names100(coarse bool) (file string, n int) {
+	if coarse {
+		return CoarseFile, NumCoarse
+	}
+	return FineFile, NumFine
 }
 
 // Labels100 are the labels of CIFAR-100 images: Fine[i] and Coarse[i]

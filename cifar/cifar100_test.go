@@ -124,10 +124,13 @@ func TestLoad100Errors(t *testing.T) {
 			if err := tc.spoil(dir); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Load100(dir, false)
-			var fe *FormatError
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &fe) {
-				t.Errorf("Load100: %v, want a *FormatError containing %q", err, tc.want)
+			for name, load := range map[string]func(string, bool) (*Dataset, error){"Load100": Load100, "Open100": Open100} {
+				d, err := load(dir, false)
+				var fe *FormatError
+				if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &fe) {
+					t.Errorf("%s: %v, want a *FormatError containing %q", name, err, tc.want)
+					_ = d.Close()
+				}
 			}
 		})
 	}

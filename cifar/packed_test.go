@@ -49,7 +49,8 @@ func TestPackedFeaturesEqualDense(t *testing.T) {
 	idx := []int{5, 0, 3, 1, 1, 4, 2}
 	for _, scale := range []float32{1, 0.5, -2} {
 		ds, ps := f.Source(scale), p.Source(scale)
-		if ps.Len() != ds.Len() || ps.Width() != ds.Width() || ps.NumClasses() != ds.NumClasses() || ps.Fingerprint() != "images" || ps.Check() != nil {
+		fp, err := ps.Fingerprint()
+		if ps.Len() != ds.Len() || ps.Width() != ds.Width() || ps.NumClasses() != ds.NumClasses() || fp != "images" || err != nil || ps.Check() != nil {
 			t.Fatalf("scale %g: the packed source differs from the dense one in its sizes, fingerprint or check", scale)
 		}
 		wantImg, wantLab := make([]float32, len(idx)*w), make([]float32, len(idx)*3)

@@ -36,8 +36,9 @@ func Preview(w io.Writer, s *Set, n, cols int) error {
 		return fmt.Errorf("cifar: preview: n %d and cols %d must be at least 1", n, cols)
 	case s.ImageShape() != [3]int{Height, Width, Channels}:
 		return fmt.Errorf("cifar: preview: images of %v, want %v", s.ImageShape(), [3]int{Height, Width, Channels})
-	case len(s.Images) < s.Len()*ImageSize:
-		return fmt.Errorf("cifar: preview: %d images need %d bytes, have %d", s.Len(), s.Len()*ImageSize, len(s.Images))
+	}
+	if err := s.Check(); err != nil {
+		return fmt.Errorf("cifar: preview: %w", err)
 	}
 	n = min(n, s.Len())
 	cols = min(cols, n)
@@ -50,7 +51,9 @@ func Preview(w io.Writer, s *Set, n, cols int) error {
 	face := basicfont.Face7x13
 	for i := range n {
 		x0, y0 := previewPad+(i%cols)*cellW, previewPad+(i/cols)*cellH
-		drawZoomed(img, s.Image(i), x0, y0)
+		if err := s.withImage(i, func(src []byte) { drawZoomed(img, src, x0, y0) }); err != nil {
+			return fmt.Errorf("cifar: preview: %w", err)
+		}
 		name := strconv.Itoa(int(s.Labels[i]))
 		if int(s.Labels[i]) < len(s.Classes) {
 			name = s.Classes[s.Labels[i]]

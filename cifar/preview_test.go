@@ -81,7 +81,7 @@ func TestPreviewErrors(t *testing.T) {
 		{"empty set", &Set{}, 4, 2, "empty set"},
 		{"zero images", s, 0, 2, "n 0 and cols 2 must be at least 1"},
 		{"zero columns", s, 4, 0, "must be at least 1"},
-		{"short image bytes", &Set{Images: make([]byte, 5), Labels: []uint8{0}}, 1, 1, "need 3072 bytes, have 5"},
+		{"short image bytes", &Set{Images: make([]byte, 5), Labels: []uint8{0}}, 1, 1, "5 bytes for 1 images"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

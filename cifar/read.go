@@ -46,12 +46,17 @@ func dataFiles() []string { return append(trainFiles(), TestFile, MetaFile) }
 
 // FormatError reports a file that is missing or does not follow the
 // CIFAR-10 binary format. Record is the 0-based index of the offending
-// record, or -1 when the error concerns the file as a whole.
+// record, or -1 when the error concerns the file as a whole. Err is the
+// error of the read that failed, if one did.
 type FormatError struct {
 	File   string
 	Record int
 	Reason string
+	Err    error
 }
+
+// Unwrap returns Err.
+func (e *FormatError) Unwrap() error { return e.Err }
 
 // Error returns "cifar: FILE: record N: REASON" (without the record part if Record < 0).
 func (e *FormatError) Error() string {
@@ -160,7 +165,6 @@ func kindOf(m os.FileMode) string {
 // decode converts the records in data into images (NHWC) and labels;
 // len(data) must be len(labels) records and len(images) len(labels)*ImageSize.
 func (f format) decode(images []byte, labels []uint8, name string, data []byte) error {
-	const plane = Width * Height
 	rs, o := f.recordSize(), f.labelBytes
 	for i := range labels {
 		rec := data[i*rs : (i+1)*rs]
@@ -168,17 +172,23 @@ func (f format) decode(images []byte, labels []uint8, name string, data []byte) 
 			return &FormatError{File: name, Record: i, Reason: fmt.Sprintf("label %d outside 0-%d", l, f.classes-1)}
 		}
 		labels[i] = rec[f.label]
-		r := (*[plane]byte)(rec[o : o+plane])
-		g := (*[plane]byte)(rec[o+plane : o+2*plane])
-		b := (*[plane]byte)(rec[o+2*plane : o+3*plane])
-		dst := (*[ImageSize]byte)(images[i*ImageSize : (i+1)*ImageSize])
-		for p := range plane {
-			dst[3*p] = r[p]
-			dst[3*p+1] = g[p]
-			dst[3*p+2] = b[p]
-		}
+		interleave((*[ImageSize]byte)(images[i*ImageSize:(i+1)*ImageSize]), rec[o:])
 	}
 	return nil
+}
+
+// interleave writes the image whose three planes (R, G, B) start planes
+// into dst, HWC.
+func interleave(dst *[ImageSize]byte, planes []byte) {
+	const plane = Width * Height
+	r := (*[plane]byte)(planes[:plane])
+	g := (*[plane]byte)(planes[plane : 2*plane])
+	b := (*[plane]byte)(planes[2*plane : 3*plane])
+	for p := range plane {
+		dst[3*p] = r[p]
+		dst[3*p+1] = g[p]
+		dst[3*p+2] = b[p]
+	}
 }
 
 // ParseClasses parses a batches.meta.txt file named name (used in errors):
@@ -269,6 +279,21 @@ func Load(dir string) (*Dataset, error) {
 		return nil, err
 	}
 	return cifar10.load(dir, trainFiles(), TestFile, classes)
+}
+
+// Open opens the CIFAR-10 binary dataset in dir as Load does, but leaves
+// the images in their files: the Sets of the Dataset, and those split from
+// it, read each image when it is needed (a batch, a fingerprint), so they
+// take 1 byte of memory per image (the label) instead of ImageSize + 1.
+// Files and labels are checked at once, as by Load; reading an image
+// later fails only if a file changes meanwhile, with an error naming it.
+// Close the Dataset when its Sets are no longer used.
+func Open(dir string) (*Dataset, error) {
+	classes, err := readClasses(dir)
+	if err != nil {
+		return nil, err
+	}
+	return open(dir, classes, fileGroup{cifar10, trainFiles()}, fileGroup{cifar10, []string{TestFile}})
 }
 
 // load reads the training files and the test file of format f in dir.

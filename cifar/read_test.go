@@ -198,10 +198,13 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := filepath.Join(dir, tc.file)
-			_, err := Load(dir)
-			var fe *FormatError
-			if !errors.As(err, &fe) || fe.File != want || fe.Record != tc.record || !strings.Contains(err.Error(), tc.reason) {
-				t.Errorf("Load: got %v, want a *FormatError for %s, record %d, containing %q", err, want, tc.record, tc.reason)
+			for name, load := range map[string]func(string) (*Dataset, error){"Load": Load, "Open": Open} {
+				d, err := load(dir)
+				var fe *FormatError
+				if !errors.As(err, &fe) || fe.File != want || fe.Record != tc.record || !strings.Contains(err.Error(), tc.reason) {
+					t.Errorf("%s: got %v, want a *FormatError for %s, record %d, containing %q", name, err, want, tc.record, tc.reason)
+					_ = d.Close()
+				}
 			}
 			if err := Check(dir); (err != nil) != tc.check {
 				t.Errorf("Check: got %v, want error: %v", err, tc.check)

@@ -20,12 +20,19 @@ const (
 // i at Images[i*ImageBytes():], each image in HWC order (pixel (y,x)
 // channel c at (y*width+x)*channels+c). Labels holds one label per image,
 // an index into Classes. A Set owns its slices; functions that return a
-// Set never share them with their inputs.
+// Set never share them with their inputs. A stored Set (see Open) has no
+// Images: it reads each image from its dataset's files when asked, and
+// ReadImage reads an image of either kind.
 type Set struct {
 	Images  []byte
 	Labels  []uint8
 	Classes []string
 	Shape   [3]int
+
+	// A stored Set (Open) has no Images: image i is record refs[i] of
+	// the files of store.
+	store *store
+	refs  []ref
 }
 
 // ImageShape returns the [height, width, channels] of s's images:
@@ -72,7 +79,8 @@ func numClasses(classes []string, labels []uint8) int {
 	return k
 }
 
-// Image returns the ImageBytes bytes of image i (HWC), sharing s.Images.
+// Image returns the ImageBytes bytes of image i (HWC), sharing s.Images;
+// a stored Set has none (ReadImage reads them).
 func (s *Set) Image(i int) []byte {
 	n := s.ImageBytes()
 	return s.Images[i*n : (i+1)*n]

@@ -81,30 +81,32 @@ func fillTo(r rows, k int, idx []int, images, labels []float32) error {
 
 // Fingerprint returns the fingerprint of the Set under s, or the Origin
 // of the Features under s.
-func (s *Source) Fingerprint() string {
+func (s *Source) Fingerprint() (string, error) {
 	switch r := s.rows.(type) {
 	case *imageRows:
 		return r.set.Fingerprint()
 	case featureRows:
-		return r.f.Origin
+		return r.f.Origin, nil
 	case packedRows:
-		return r.p.Origin
+		return r.p.Origin, nil
 	}
-	return ""
+	return "", nil
 }
 
 // Fingerprint returns the sha256 (hex) of the number of images, the class
 // names, the images and the labels of s: what a model trained on s saw,
-// wherever its files are.
-func (s *Set) Fingerprint() string {
+// wherever its files are. The error is a stored Set's read error.
+func (s *Set) Fingerprint() (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%d %q\n", s.Len(), s.Classes)
 	if s.Shape != ([3]int{}) {
 		fmt.Fprintf(h, "%v\n", s.Shape) // CIFAR's fingerprints stay as they were
 	}
-	h.Write(s.Images)
+	if err := s.hashImages(h); err != nil {
+		return "", err
+	}
 	h.Write(s.Labels)
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // FillTo writes the images at idx as raw 0-255 float32 values into images
@@ -119,6 +121,12 @@ func (s *Set) FillTo(idx []int, images, labels []float32) error {
 func (s *Set) Check() error {
 	if sh := s.ImageShape(); sh[0] < 1 || sh[1] < 1 || sh[2] < 1 {
 		return fmt.Errorf("image shape %v, want positive dimensions", sh)
+	}
+	if s.store != nil {
+		if len(s.refs) != s.Len() {
+			return fmt.Errorf("%d stored images for %d labels", len(s.refs), s.Len())
+		}
+		return nil
 	}
 	if len(s.Images) != s.Len()*s.ImageBytes() {
 		return fmt.Errorf("%d bytes for %d images of %v", len(s.Images), s.Len(), s.ImageShape())
@@ -141,10 +149,10 @@ func (r *rawRows) width() int        { return r.set.ImageBytes() }
 func (r *rawRows) label(i int) uint8 { return r.set.Labels[i] }
 
 func (r *rawRows) fill(dst []float32, i int) error {
-	src := r.set.Image(i)
-	out := dst[:len(src)]
-	for p, v := range src {
-		out[p] = float32(v)
-	}
-	return nil
+	return r.set.withImage(i, func(src []byte) {
+		out := dst[:len(src)]
+		for p, v := range src {
+			out[p] = float32(v)
+		}
+	})
 }

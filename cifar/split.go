@@ -104,7 +104,9 @@ type part struct {
 	idx []int
 }
 
-// gather copies the images and labels of parts, in order, into a new Set.
+// gather copies the images and labels of parts, in order, into a new Set;
+// parts of a stored dataset give a stored Set that refers to the same
+// records.
 func gather(names []string, parts ...part) *Set {
 	n := 0
 	for _, p := range parts {
@@ -113,11 +115,20 @@ func gather(names []string, parts ...part) *Set {
 	s := &Set{Labels: make([]uint8, 0, n), Classes: append([]string(nil), names...)}
 	if len(parts) > 0 {
 		s.Shape = parts[0].set.Shape // the parts are of one dataset
+		s.store = parts[0].set.store
 	}
-	s.Images = make([]byte, 0, n*s.ImageBytes())
+	if s.store != nil {
+		s.refs = make([]ref, 0, n)
+	} else {
+		s.Images = make([]byte, 0, n*s.ImageBytes())
+	}
 	for _, p := range parts {
 		for _, i := range p.idx {
-			s.Images = append(s.Images, p.set.Image(i)...)
+			if s.store != nil {
+				s.refs = append(s.refs, p.set.refs[i])
+			} else {
+				s.Images = append(s.Images, p.set.Image(i)...)
+			}
 			s.Labels = append(s.Labels, p.set.Labels[i])
 		}
 	}

@@ -8,11 +8,39 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 )
 
+// Histogrammer counts, per channel, the pixels of images that take each
+// value.
+type Histogrammer interface {
+	Histogram() ([][256]int64, error)
+}
+
+// checkCounts checks that counts are those of one or more whole images of
+// shape (channels last).
+func checkCounts(counts [][256]int64, shape []int) error {
+	c, plane := shape[len(shape)-1], 1
+	for _, d := range shape[:len(shape)-1] {
+		plane *= d
+	}
+	if len(counts) != c {
+		return fmt.Errorf("adapt: training images of %d channels, want images of shape %v", len(counts), shape)
+	}
+	var n int64
+	for _, v := range counts[0] {
+		n += v
+	}
+	if n == 0 || n%int64(plane) != 0 {
+		return fmt.Errorf("adapt: %d pixels per channel of training images, want whole images of shape %v", n, shape)
+	}
+	return nil
+}
+
 // Adapt returns net with the mean and variance of every normalization layer
 // with adapt: true computed from the training images, per channel, as
 // Keras' Normalization.adapt computes them (the population variance).
-// pixels are the images as bytes, channels last (NHWC, any number of
-// images of net.Input's shape), fed times scale (data.scale; 0 means 1);
+// images gives how many pixels of the images (any number, of net.Input's
+// shape) take each value per channel (cifar.Set.Histogram); it is read
+// only when a layer adapts. The images are fed times scale (data.scale;
+// 0 means 1);
 // the statistics are those of the values as they reach the layer, through
 // the rescaling and normalization layers before it. Random layers are
 // skipped, as adapt sees the images unaugmented, and any other layer before
@@ -20,25 +48,22 @@ import (
 // source's statistics (its weights) and is left as it is. The adapted layers
 // hold their statistics in Mean and Variance, with Adapt false, so the
 // network (and an export's network.yaml) records them.
-func Adapt(net config.Network, pixels []byte, scale float64) (config.Network, error) {
+func Adapt(net config.Network, images Histogrammer, scale float64) (config.Network, error) {
 	if !slices.ContainsFunc(net.Layers, adapts) {
 		return net, nil
 	}
-	c, size := net.Input[len(net.Input)-1], 1
-	for _, d := range net.Input {
-		size *= d
+	counts, err := images.Histogram()
+	if err != nil {
+		return net, fmt.Errorf("adapt: %w", err)
 	}
-	if len(pixels) == 0 || len(pixels)%size != 0 {
-		return net, fmt.Errorf("adapt: %d bytes of training images, want whole images of shape %v", len(pixels), net.Input)
-	}
-	counts := make([][256]int64, c)
-	for i, p := range pixels {
-		counts[i%c][p]++
+	if err := checkCounts(counts, net.Input); err != nil {
+		return net, err
 	}
 	if scale == 0 {
 		scale = 1
 	}
 	// The layers seen so far map a pixel p of channel k to p*a[k] + b[k].
+	c := len(counts)
 	a, b := slices.Repeat([]float64{scale}, c), make([]float64, c)
 	net.Layers = slices.Clone(net.Layers)
 	for i, l := range net.Layers {

@@ -19,7 +19,7 @@ func TestAdapt(t *testing.T) {
 		{Type: config.Normalization, Adapt: true},
 		{Type: config.Flatten},
 	}}.Named()
-	got, err := Adapt(net, pixels, 2)
+	got, err := Adapt(net, rawPixels{pixels, 2}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,20 +52,24 @@ func TestAdaptErrors(t *testing.T) {
 	}{
 		{"after a conv", []config.Layer{{Type: config.Conv2D, Filters: 1, Kernel: config.Size{1, 1}}, adapt}, []byte{1, 2}, "layers[0] (conv2d): adapt: a normalization that adapts may follow only"},
 		{"through an unadapted reused one", []config.Layer{reused, adapt}, []byte{1, 2}, "layers[0] (normalization): adapt: the statistics of this reused layer"},
-		{"no images", []config.Layer{adapt}, nil, "adapt: 0 bytes of training images, want whole images of shape [1 1 2]"},
-		{"part of an image", []config.Layer{adapt}, []byte{1, 2, 3}, "adapt: 3 bytes of training images"},
+		{"no images", []config.Layer{adapt}, nil, "adapt: 0 pixels per channel of training images, want whole images of shape [1 1 2]"},
+		{"other channels", []config.Layer{adapt}, []byte{1, 2, 3}, "adapt: training images of 3 channels, want images of shape [1 1 2]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			net := config.Network{Input: []int{1, 1, 2}, Layers: tt.layers}.Named()
-			if _, err := Adapt(net, tt.pixels, 1); err == nil || !strings.Contains(err.Error(), tt.want) {
+			c := 2
+			if tt.desc == "other channels" {
+				c = 3
+			}
+			if _, err := Adapt(net, rawPixels{tt.pixels, c}, 1); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Adapt = %v, want an error with %q", err, tt.want)
 			}
 		})
 	}
 	// A reused layer alone keeps its source's statistics: nothing to do.
 	net := config.Network{Input: []int{1, 1, 2}, Layers: []config.Layer{reused}}
-	if got, err := Adapt(net, nil, 1); err != nil || !got.Layers[0].Adapt {
+	if got, err := Adapt(net, rawPixels{nil, 2}, 1); err != nil || !got.Layers[0].Adapt {
 		t.Errorf("Adapt of a reused layer = %+v, %v; want it unchanged", got.Layers[0], err)
 	}
 }
@@ -80,4 +84,18 @@ func near(got config.Values, want []float64) bool {
 		}
 	}
 	return true
+}
+
+// rawPixels are images as bytes with c channels, last.
+type rawPixels struct {
+	b []byte
+	c int
+}
+
+func (r rawPixels) Histogram() ([][256]int64, error) {
+	counts := make([][256]int64, r.c)
+	for i, p := range r.b {
+		counts[i%r.c][p]++
+	}
+	return counts, nil
 }

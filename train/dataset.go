@@ -36,7 +36,7 @@ type Checker interface {
 // examples, labels and classes, the same wherever they are stored.
 // Cached features give the fingerprint of the images they stand for.
 type Fingerprinter interface {
-	Fingerprint() string
+	Fingerprint() (string, error)
 }
 
 // Fingerprint hashes the fingerprints of sets, in order, for
@@ -48,7 +48,11 @@ func Fingerprint(sets ...Dataset) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("train: fingerprint: dataset %d (%T) has no Fingerprint method", i, s)
 		}
-		fmt.Fprintf(h, "%s\n", f.Fingerprint())
+		fp, err := f.Fingerprint()
+		if err != nil {
+			return "", fmt.Errorf("train: fingerprint of dataset %d: %w", i, err)
+		}
+		fmt.Fprintf(h, "%s\n", fp)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -88,7 +88,11 @@ func (su *Setup) cache(ctx context.Context, in Input) error {
 	feats := make([]*cifar.PackedFeatures, len(sets))
 	sinks := make([]train.Sink, len(sets))
 	for i, s := range sets {
-		feats[i] = &cifar.PackedFeatures{Shape: slices.Clone(shape), Labels: s.Labels, Classes: s.Classes, Origin: s.Fingerprint()}
+		origin, err := s.Fingerprint()
+		if err != nil {
+			return fmt.Errorf("caching frozen features: %w", err)
+		}
+		feats[i] = &cifar.PackedFeatures{Shape: slices.Clone(shape), Labels: s.Labels, Classes: s.Classes, Origin: origin}
 		sinks[i] = feats[i]
 	}
 	if err := train.OutputsTo(ctx, in.Run, in.Graph, in.Model, out, su.Cached, []train.Dataset{su.Train, su.Val}, sinks); err != nil {

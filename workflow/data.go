@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -46,8 +47,10 @@ func cacheDir(d config.Data) (string, error) {
 // datasets reads the data of a run's stages, each dataset once: stages on
 // the same CIFAR files or the same folder at the same size share it.
 // prepare keeps only every stage's own sets (split copies the images it
-// selects), so the whole datasets are freed before training; each stage
-// takes its sets once, and they are freed with the stage.
+// selects, or for CIFAR files left on disk, data.in_memory false, where
+// they are), so the whole datasets are freed before training; each stage
+// takes its sets once, and they are freed with the stage. Close closes
+// the CIFAR files the sets read.
 type datasets struct {
 	cfg     *config.Config
 	out     io.Writer
@@ -55,6 +58,7 @@ type datasets struct {
 	folders map[string]*folder.Folder
 	dirs    []string              // where each stage's data is, in stage order
 	sets    map[int][2]*cifar.Set // by stage: the sets prepare split
+	opened  []*cifar.Dataset      // every CIFAR dataset read, to close
 }
 
 func newDatasets(cfg *config.Config, out io.Writer) *datasets {
@@ -118,18 +122,19 @@ func (ds *datasets) loadCIFAR(ctx context.Context, d config.Data) (*cifar.Datase
 	if all := ds.cifar[key]; all != nil {
 		return all, nil
 	}
-	var all *cifar.Dataset
-	if d.Source == config.SourceCIFAR100 {
-		all, err = cifar.Load100(dir, d.Labels == config.LabelsCoarse)
-	} else {
-		all, err = cifar.Load(dir)
-	}
+	all, err := cifar.Read(dir, readOptions(d))
 	if err != nil {
 		return nil, err
 	}
+	ds.opened = append(ds.opened, all)
 	ds.cifar[key] = all
 	ds.dirs = append(ds.dirs, dir)
 	return all, nil
+}
+
+// readOptions says how cifar.Read reads the CIFAR dataset d names.
+func readOptions(d config.Data) cifar.ReadOptions {
+	return cifar.ReadOptions{CIFAR100: d.Source == config.SourceCIFAR100, Coarse: d.Labels == config.LabelsCoarse, InMemory: d.InMemory}
 }
 
 // splitFolder reads the folder d names at net's input size and splits
@@ -206,6 +211,16 @@ func (ds *datasets) loadFolder(ctx context.Context, d config.Data, dir string, n
 	ds.folders[key] = f
 	ds.dirs = append(ds.dirs, dir)
 	return f, nil
+}
+
+// Close closes the files of the stored CIFAR datasets read.
+func (ds *datasets) Close() error {
+	var errs []error
+	for _, d := range ds.opened {
+		errs = append(errs, d.Close())
+	}
+	ds.opened = nil
+	return errors.Join(errs...)
 }
 
 // prepare reads the data of every stage before any is trained, so that a

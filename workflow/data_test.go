@@ -2,8 +2,12 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"io"
+	"os"
 	"testing"
+
+	"github.com/tfcifar/tfcifar/cifar"
 )
 
 // TestPrepareKeepsOnlyStageSets checks that prepare keeps every stage's
@@ -42,8 +46,57 @@ func TestPrepareKeepsOnlyStageSets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if again == train || again.Fingerprint() != train.Fingerprint() || againVal.Fingerprint() != val.Fingerprint() {
+		if again == train || fingerprint(t, again) != fingerprint(t, train) || fingerprint(t, againVal) != fingerprint(t, val) {
 			t.Errorf("stage %d: a second split is not a fresh read of the same sets", i)
+		}
+	}
+}
+
+// fingerprint returns s's fingerprint, failing t if it cannot be read.
+func fingerprint(t *testing.T, s *cifar.Set) string {
+	t.Helper()
+	fp, err := s.Fingerprint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fp
+}
+
+// TestDataInMemory checks that data.in_memory false leaves the stages'
+// images in the CIFAR files, which Close closes, and that true loads the
+// same images into memory.
+func TestDataInMemory(t *testing.T) {
+	dir := fixture(t, 100)
+	sets := map[bool][]*cifar.Set{}
+	for _, inMemory := range []bool{false, true} {
+		cfg := smallConfig(t, dir)
+		cfg.Data.InMemory = inMemory
+		ds := newDatasets(cfg, io.Discard)
+		if err := ds.prepare(context.Background(), newSources().network); err != nil {
+			t.Fatal(err)
+		}
+		for i := range cfg.Stages {
+			for _, s := range ds.sets[i] {
+				if s.Stored() == inMemory || (s.Images == nil) != !inMemory {
+					t.Errorf("in_memory %v: stage %d has a set stored %v with %d image bytes", inMemory, i, s.Stored(), len(s.Images))
+				}
+				sets[inMemory] = append(sets[inMemory], s)
+			}
+		}
+		if !inMemory {
+			defer func() {
+				if err := ds.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if err := sets[false][0].ReadImage(0, make([]byte, cifar.ImageSize)); !errors.Is(err, os.ErrClosed) {
+					t.Errorf("reading a stored image after Close: %v, want os.ErrClosed", err)
+				}
+			}()
+		}
+	}
+	for k, s := range sets[false] {
+		if fingerprint(t, s) != fingerprint(t, sets[true][k]) {
+			t.Errorf("set %d: the stored images are not those loaded in memory", k)
 		}
 	}
 }

@@ -69,6 +69,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 	}
 	src := newSources()
 	ds := newDatasets(cfg, opt.Out)
+	defer closer.Join(&err, ds)
 	if err := ds.prepare(ctx, src.network); err != nil {
 		return nil, err
 	}

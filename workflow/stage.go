@@ -65,7 +65,7 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 	if net, err = st.sourceStatistics(net); err != nil {
 		return StageReport{}, err
 	}
-	if net, err = train.Adapt(net, trainSet.Images, st.scale()); err != nil {
+	if net, err = train.Adapt(net, trainSet, st.scale()); err != nil {
 		return StageReport{}, fmt.Errorf("model.%w", err)
 	}
 	if err := os.MkdirAll(st.dir(), 0o755); err != nil {
