@@ -110,7 +110,7 @@ func Evaluate(ctx context.Context, modelDir string, data config.Data, split stri
 	if err != nil {
 		return nil, err
 	}
-	ev, err = EvaluateSet(ctx, m, set, data.Scale)
+	ev, err = EvaluateSet(ctx, m, set, data.Scale, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -153,12 +153,16 @@ func evalSet(ctx context.Context, data config.Data, split string, m *savedmodel.
 }
 
 // EvaluateSet runs the loaded model m over set, whose labels index m's
-// classes, in one pass of batches of savedmodel.MaxBatch images, and
+// classes, in one pass of batches of batch images (0 or more than
+// savedmodel.MaxBatch: MaxBatch; smaller batches take less memory), and
 // returns the loss, accuracy and confusion matrix (Model and Split are
 // left empty). An export that records its pixel scale gets raw pixels
 // and applies it itself; an older one gets pixels times dataScale (the
 // config's data.scale).
-func EvaluateSet(ctx context.Context, m *savedmodel.Model, set *cifar.Set, dataScale float64) (*Evaluation, error) {
+func EvaluateSet(ctx context.Context, m *savedmodel.Model, set *cifar.Set, dataScale float64, batch int) (*Evaluation, error) {
+	if batch <= 0 || batch > savedmodel.MaxBatch {
+		batch = savedmodel.MaxBatch
+	}
 	scale := float32(1)
 	if m.Scale == 0 {
 		scale = float32(dataScale)
@@ -172,7 +176,7 @@ func EvaluateSet(ctx context.Context, m *savedmodel.Model, set *cifar.Set, dataS
 	}
 	ev := &Evaluation{Images: set.Len(), Classes: m.Classes, Confusion: confusion.New(m.Classes)}
 	i := 0
-	b := cifar.NewBatcher(set, savedmodel.MaxBatch, scale, 0)
+	b := cifar.NewBatcher(set, batch, scale, 0)
 	for batch := range b.Epoch(0, false) {
 		if err := ctx.Err(); err != nil {
 			return nil, err

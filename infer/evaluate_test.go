@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -231,9 +232,17 @@ func TestEvaluateAgainstPython(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	ev, err := EvaluateSet(context.Background(), m, set, 1)
+	ev, err := EvaluateSet(context.Background(), m, set, 1, 0)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Batches of 64 (the last one partial) give the same evaluation.
+	small, err := EvaluateSet(context.Background(), m, set, 1, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if small.Accuracy != ev.Accuracy || math.Abs(small.Loss-ev.Loss) > 1e-6*ev.Loss || !reflect.DeepEqual(small.Confusion, ev.Confusion) {
+		t.Errorf("in batches of 64: accuracy %v, loss %v; in batches of %d: %v, %v", small.Accuracy, small.Loss, savedmodel.MaxBatch, ev.Accuracy, ev.Loss)
 	}
 	summary, err := json.Marshal(ev.Summary())
 	if err != nil {

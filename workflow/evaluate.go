@@ -20,7 +20,7 @@ const (
 )
 
 // evaluate measures the stage's export on its validation images (none:
-// nothing to do), records the result in sr and writes the confusion
+// nothing to do) in batches of the stage's batch size, records the result in sr and writes the confusion
 // matrix as confusion.png and the per-class report as classes.txt in the
 // stage's directory.
 func (st *stage) evaluate(ctx context.Context, sr *StageReport, val *cifar.Set) (err error) {
@@ -32,7 +32,7 @@ func (st *stage) evaluate(ctx context.Context, sr *StageReport, val *cifar.Set) 
 		return err
 	}
 	defer func() { err = errors.Join(err, m.Close()) }()
-	ev, err := infer.EvaluateSet(ctx, m, val, st.scale())
+	ev, err := infer.EvaluateSet(ctx, m, val, st.scale(), st.conf().Train.BatchSize) // a training batch's memory
 	if err != nil {
 		return fmt.Errorf("evaluate %s: %w", sr.Export, err)
 	}

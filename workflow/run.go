@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -73,7 +72,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 	if err := ds.prepare(ctx, src.network); err != nil {
 		return nil, err
 	}
-	debug.FreeOSMemory() // the whole datasets are garbage: the stages keep their sets
+	libtf.ReleaseMemory() // the whole datasets are garbage: the stages keep their sets
 	resolved, err := cfg.YAML()
 	if err != nil {
 		return nil, err
@@ -103,7 +102,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (_ *Report, err e
 			return nil, fmt.Errorf("stage %q: %w", cfg.Stages[i].Name, err)
 		}
 		rep.Stages = append(rep.Stages, sr)
-		debug.FreeOSMemory() // the stage's images and buffers are garbage now
+		libtf.ReleaseMemory() // the stage's images, buffers and sessions are garbage now
 	}
 	if cpu := session.CPUOps(); len(cpu) > 0 {
 		fmt.Fprintf(opt.Out, "ops with no GPU kernel, run on the CPU: %s\n", strings.Join(cpu, ", "))

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
@@ -19,6 +18,7 @@ import (
 	"github.com/tfcifar/tfcifar/config"
 	"github.com/tfcifar/tfcifar/graph"
 	"github.com/tfcifar/tfcifar/internal/closer"
+	"github.com/tfcifar/tfcifar/internal/libtf"
 	"github.com/tfcifar/tfcifar/internal/profile"
 	"github.com/tfcifar/tfcifar/savedmodel"
 	"github.com/tfcifar/tfcifar/train"
@@ -173,7 +173,7 @@ func (st *stage) fit(ctx context.Context, in transfer.Input) (*fitted, error) {
 		// The images are no longer needed by this stage; give their memory
 		// (and what the previous stage left) back before training.
 		in.Train, in.Val = nil, nil
-		debug.FreeOSMemory()
+		libtf.ReleaseMemory()
 		fmt.Fprintf(st.opt.Out, "Cached the outputs of the frozen layers %s to %s (%v per image) for %d images in %.1fs\n",
 			in.Net.Layers[0].Name, in.Net.Layers[res.cached-1].Name, su.Head.Input, nTrain+nVal, su.Spent.Seconds())
 	}
