@@ -14,7 +14,7 @@ import (
 const spillHint = "data.in_memory: true keeps cached features in memory; TMPDIR chooses the directory"
 
 // spillBuffer is the size of the write buffer of a temporary file.
-const spillBuffer = 256 << 10
+const spillBuffer = 64 << 10
 
 // spillFile holds the packed rows of PackedFeatures in a temporary file:
 // each sparse row as its values then their positions, each dense row as
