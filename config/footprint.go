@@ -9,7 +9,10 @@ type Footprint struct {
 	Input  float64   // the input batch
 	Layers []float64 // per layer: its parameters (and their gradients and optimizer slots) and its outputs (and their gradients)
 	Params []float64 // per layer: the number of parameters
-	Cache  float64   // cached features of the frozen layers
+	Cache  float64   // cached features of the frozen layers held in memory (data.in_memory)
+	// CacheFile is the size of cached features kept in a temporary file
+	// (data.in_memory: false): on disk, so not in Total.
+	CacheFile float64
 	Shapes [][]int   // per layer: the output shape (Network.Shapes)
 }
 
@@ -85,6 +88,9 @@ func (n Network) checkFootprint(f Footprint, limit float64, doing string) error 
 	whole := fmt.Sprintf("%s needs about %s in all, over the %s cap", doing, sizeText(f.Total), sizeText(limit))
 	if f.Cache > 0 {
 		whole += fmt.Sprintf(" (%s of it cached features; cache_frozen: false avoids them)", sizeText(f.Cache))
+	}
+	if f.CacheFile > 0 {
+		whole += fmt.Sprintf(" (not counting the cached features, %s, which go to a temporary file)", sizeText(f.CacheFile))
 	}
 	i := 0
 	for k, b := range f.Layers {
