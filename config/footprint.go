@@ -13,7 +13,7 @@ type Footprint struct {
 	// CacheFile is the size of cached features kept in a temporary file
 	// (data.in_memory: false): on disk, so not in Total.
 	CacheFile float64
-	Shapes [][]int   // per layer: the output shape (Network.Shapes)
+	Shapes    [][]int // per layer: the output shape (Network.Shapes)
 }
 
 // Footprint estimates the memory of running n (a flat network, validated)
