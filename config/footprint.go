@@ -5,15 +5,16 @@ import "fmt"
 // Footprint is an estimate of the memory a network takes, in bytes of
 // float32 values, computed in float64 so that no size overflows.
 type Footprint struct {
-	Total  float64   // everything below
+	Total  float64   // everything below but CacheFile
 	Input  float64   // the input batch
 	Layers []float64 // per layer: its parameters (and their gradients and optimizer slots) and its outputs (and their gradients)
 	Params []float64 // per layer: the number of parameters
-	Cache  float64   // cached features of the frozen layers held in memory (data.in_memory)
+	Cache  float64   // cached features of the frozen layers, held in memory (data.in_memory)
+	Shapes [][]int   // per layer: the output shape (Network.Shapes)
+
 	// CacheFile is the size of cached features kept in a temporary file
-	// (data.in_memory: false): on disk, so not in Total.
+	// (data.in_memory: false): on disk, not in Total.
 	CacheFile float64
-	Shapes    [][]int // per layer: the output shape (Network.Shapes)
 }
 
 // Footprint estimates the memory of running n (a flat network, validated)
