@@ -56,17 +56,26 @@ func sparseRows(n, w int) []float32 {
 	return v
 }
 
-// BenchmarkPackedAdd packs batches of 250 sparse rows of 3200 values.
+// BenchmarkPackedAdd packs batches of 250 sparse rows of 3200 values, in
+// memory and in a temporary file.
 func BenchmarkPackedAdd(b *testing.B) {
 	rows := sparseRows(250, 3200)
-	b.SetBytes(int64(len(rows)) * 4)
-	for b.Loop() {
-		p := &PackedFeatures{Shape: []int{3200}}
-		for range 8 {
-			if err := p.Add(rows); err != nil {
-				b.Fatal(err)
+	for _, dir := range []string{"", b.TempDir()} {
+		name := map[bool]string{true: "memory", false: "file"}[dir == ""]
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(8 * int64(len(rows)) * 4)
+			for b.Loop() {
+				p := &PackedFeatures{Shape: []int{3200}, Dir: dir}
+				for range 8 {
+					if err := p.Add(rows); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := p.Close(); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
+		})
 	}
 }
 
