@@ -98,7 +98,7 @@ func (p *PackedFeatures) Add(values []float32) error {
 	if p.err != nil {
 		return p.err
 	}
-	if p.Dir != "" {
+	if p.Dir != "" || p.file != nil {
 		p.err = p.spill(values, w)
 		return p.err
 	}

@@ -52,6 +52,9 @@ func createSpill(dir string, width int) (*spillFile, error) {
 // write error is Add's and the rows are readable when Add returns.
 func (p *PackedFeatures) spill(values []float32, w int) error {
 	if p.file == nil {
+		if len(p.rows) > 0 {
+			return fmt.Errorf("cifar: packed features: Dir %s set after %d examples were added in memory", p.Dir, len(p.rows))
+		}
 		s, err := createSpill(p.Dir, w)
 		if err != nil {
 			return err

@@ -146,8 +146,8 @@ func TestPackedFileTruncated(t *testing.T) {
 
 // TestPackedFileWriteError checks that a failed write is Add's error,
 // naming the directory and how to avoid it, that later calls return it
-// too and that Check reports it; and that a directory where no file can
-// be created fails the first Add.
+// too and that Check reports it; that Dir set after the first Add and a
+// directory where no file can be created fail Add.
 func TestPackedFileWriteError(t *testing.T) {
 	dir := t.TempDir()
 	p := &PackedFeatures{Shape: []int{4}, Labels: []uint8{0, 1}, Dir: dir}
@@ -166,6 +166,14 @@ func TestPackedFileWriteError(t *testing.T) {
 	}
 	if err := p.Check(); err == nil {
 		t.Error("Check accepted features whose Add failed")
+	}
+	late := &PackedFeatures{Shape: []int{4}}
+	if err := late.Add([]float32{1, 0, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	late.Dir = dir
+	if err := late.Add([]float32{1, 0, 0, 0}); err == nil || late.Len() != 1 {
+		t.Errorf("Add with Dir set after the first Add: %v, %d examples; want an error and 1", err, late.Len())
 	}
 	missing := filepath.Join(dir, "missing")
 	q := &PackedFeatures{Shape: []int{4}, Dir: missing}
