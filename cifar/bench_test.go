@@ -1,6 +1,9 @@
 package cifar
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 // BenchmarkLoad loads all 60,000 real images.
 func BenchmarkLoad(b *testing.B) {
@@ -53,24 +56,40 @@ func sparseRows(n, w int) []float32 {
 	return v
 }
 
-// BenchmarkPackedAdd packs batches of 250 sparse rows of 3200 values.
+// BenchmarkPackedAdd packs batches of 250 sparse rows of 3200 values, in
+// memory and in a temporary file.
 func BenchmarkPackedAdd(b *testing.B) {
 	rows := sparseRows(250, 3200)
-	b.SetBytes(int64(len(rows)) * 4)
-	for b.Loop() {
-		p := &PackedFeatures{Shape: []int{3200}}
-		for range 8 {
-			p.Add(rows)
-		}
+	for _, dir := range []string{"", b.TempDir()} {
+		name := map[bool]string{true: "memory", false: "file"}[dir == ""]
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(8 * int64(len(rows)) * 4)
+			for b.Loop() {
+				p := &PackedFeatures{Shape: []int{3200}, Dir: dir}
+				for range 8 {
+					if err := p.Add(rows); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := p.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
-// BenchmarkPackedFill fills batches of 100 of packed sparse rows, as a
-// training step on cached features does.
+// BenchmarkPackedFill fills batches of 100 of packed sparse rows, in
+// memory and in a temporary file, as a training step on cached features
+// does.
 func BenchmarkPackedFill(b *testing.B) {
 	const n, w = 2000, 3200
 	p := &PackedFeatures{Shape: []int{w}, Labels: make([]uint8, n), Classes: []string{"a", "b"}}
-	p.Add(sparseRows(n, w))
+	file := &PackedFeatures{Shape: []int{w}, Labels: p.Labels, Classes: p.Classes, Dir: b.TempDir()}
+	defer file.Close()
+	if err := errors.Join(p.Add(sparseRows(n, w)), file.Add(sparseRows(n, w))); err != nil {
+		b.Fatal(err)
+	}
 	f := &Features{Values: sparseRows(n, w), Shape: []int{w}, Labels: p.Labels, Classes: p.Classes}
 	images, labels := make([]float32, 100*w), make([]float32, 100*2)
 	idx := make([]int, 100)
@@ -80,6 +99,15 @@ func BenchmarkPackedFill(b *testing.B) {
 	b.Run("packed", func(b *testing.B) {
 		for b.Loop() {
 			_ = p.FillTo(idx, images, labels)
+		}
+	})
+	b.Run("file", func(b *testing.B) {
+		src := file.Source(1) // as training reads it: no allocation per batch
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := src.FillTo(idx, images, labels); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 	b.Run("dense", func(b *testing.B) {

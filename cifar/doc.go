@@ -34,7 +34,8 @@
 // [Features] are float32 vectors with labels, such as the cached outputs of
 // a network's frozen first layers; [PackedFeatures] store them without
 // their zeros (exactly: FillTo writes the same bits), which on ReLU
-// outputs takes a fraction of the memory.
+// outputs takes a fraction of the memory, or with Dir set in a temporary
+// file that is removed from the directory at once.
 //
 // A [Batcher] turns a Set into float32 NHWC batches with one-hot labels,
 // shuffled per epoch with a seeded permutation and filled into buffers it

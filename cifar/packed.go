@@ -19,19 +19,32 @@ import (
 // so packing never takes more than the dense values plus a few bytes per
 // example. Shape, Labels, Classes and Origin are as in Features; Labels
 // must end up with one label per example added.
+//
+// With Dir set before the first Add, the packed rows go to a temporary
+// file in Dir instead of memory, which then holds only where each row is
+// (24 bytes per example) and the labels. The file is removed from Dir as
+// soon as it is created, so none is left behind even when the process is
+// killed; Close releases it. FillTo reads the rows back with the same
+// bits as in memory. Add must not run while FillTo does; FillTo may run
+// on several goroutines at once.
 type PackedFeatures struct {
 	Shape   []int
 	Labels  []uint8
 	Classes []string
 	Origin  string
+	Dir     string // "": in memory; else the directory of the temporary file
 
 	rows  []packedRow
 	vals  []float32
-	index []uint32 // positions of the non-zero values of sparse rows
+	index []uint32   // positions of the non-zero values of sparse rows
+	file  *spillFile // with Dir, from the first Add on
+	err   error      // the first error of Add, returned by every later one
 }
 
-// packedRow locates one example: its values are vals[start:], sparse
-// rows' positions index[pos:], both nnz long; nnz < 0 marks a dense row.
+// packedRow locates one example: in memory its values are vals[start:],
+// sparse rows' positions index[pos:]; in a file its values and then its
+// positions are at byte start. Both are nnz long; nnz < 0 marks a dense
+// row.
 type packedRow struct {
 	start, pos int
 	nnz        int32
@@ -51,9 +64,22 @@ func (p *PackedFeatures) Width() int { return (&Features{Shape: p.Shape}).Width(
 // NumClasses returns the number of one-hot columns of p's labels.
 func (p *PackedFeatures) NumClasses() int { return numClasses(p.Classes, p.Labels) }
 
-// Bytes returns the memory the packed values take.
+// Bytes returns the memory the packed values take (with Dir: the row
+// locations and the write buffer; FileBytes is what the file holds).
 func (p *PackedFeatures) Bytes() int64 {
-	return int64(len(p.vals))*4 + int64(len(p.index))*4 + int64(len(p.rows))*int64(unsafe.Sizeof(packedRow{}))
+	b := int64(len(p.vals))*4 + int64(len(p.index))*4 + int64(len(p.rows))*int64(unsafe.Sizeof(packedRow{}))
+	if p.file != nil {
+		b += p.file.memory()
+	}
+	return b
+}
+
+// FileBytes returns the bytes of the temporary file (0 without Dir).
+func (p *PackedFeatures) FileBytes() int64 {
+	if p.file == nil {
+		return 0
+	}
+	return p.file.size
 }
 
 // Add appends the examples of values (a whole number of rows of Width
@@ -61,10 +87,20 @@ func (p *PackedFeatures) Bytes() int64 {
 // first Add, that first call makes room for all of its examples at the
 // density of the first rows (and an eighth more), so that the values are
 // seldom moved as they grow.
-func (p *PackedFeatures) Add(values []float32) {
+//
+// With Dir, the error is that of creating or writing the temporary file
+// (a full disk); once Add has failed, every later call returns that error.
+func (p *PackedFeatures) Add(values []float32) error {
 	w := p.Width()
 	if w < 1 || len(values)%w != 0 {
 		panic(fmt.Sprintf("cifar: PackedFeatures.Add: %d values are not rows of %d", len(values), w))
+	}
+	if p.err != nil {
+		return p.err
+	}
+	if p.Dir != "" || p.file != nil {
+		p.err = p.spill(values, w)
+		return p.err
 	}
 	first := len(p.rows) == 0
 	for r := 0; r < len(values); r += w {
@@ -78,23 +114,15 @@ func (p *PackedFeatures) Add(values []float32) {
 		p.index = slices.Grow(p.index, more)
 		p.rows = slices.Grow(p.rows, n-len(p.rows))
 	}
+	return nil
 }
 
-// addRow appends one example. It copies every value and its position to
-// the end of vals and index and advances only past the non-zero ones,
-// without a branch per value (the zeros of ReLU outputs fall at random).
+// addRow appends one example to vals and index.
 func (p *PackedFeatures) addRow(row []float32) {
 	w, start, pos := len(row), len(p.vals), len(p.index)
 	p.vals, p.index = slices.Grow(p.vals, w), slices.Grow(p.index, w)
-	vals, index := p.vals[start:start+w], p.index[pos:pos+w]
-	k := 0
-	for i, v := range row {
-		vals[k], index[k] = v, uint32(i)
-		b := math.Float32bits(v)
-		k += int((b | -b) >> 31) // 1 unless b is +0
-	}
-	if 2*k > w {
-		copy(vals, row)
+	k := pack(row, p.vals[start:start+w], p.index[pos:pos+w])
+	if k < 0 {
 		p.vals, p.index = p.vals[:start+w], p.index[:pos]
 		p.rows = append(p.rows, packedRow{start: start, pos: pos, nnz: -1})
 		return
@@ -103,12 +131,45 @@ func (p *PackedFeatures) addRow(row []float32) {
 	p.rows = append(p.rows, packedRow{start: start, pos: pos, nnz: int32(k)})
 }
 
-// Check reports an error when p does not hold one label per example.
+// pack writes row packed into vals and index (both as long as row) and
+// returns the number of values kept, or -1 for a row kept whole (then
+// vals is a copy of row). A sparse row's non-zero values and their
+// positions are vals[:k] and index[:k]. It copies every value and its
+// position and advances only past the non-zero ones, without a branch per
+// value (the zeros of ReLU outputs fall at random).
+func pack(row, vals []float32, index []uint32) int {
+	w, k := len(row), 0
+	for i, v := range row {
+		vals[k], index[k] = v, uint32(i)
+		b := math.Float32bits(v)
+		k += int((b | -b) >> 31) // 1 unless b is +0
+	}
+	if 2*k > w {
+		copy(vals, row)
+		return -1
+	}
+	return k
+}
+
+// Check reports an error when p does not hold one label per example, or
+// when Add failed.
 func (p *PackedFeatures) Check() error {
+	if p.err != nil {
+		return p.err
+	}
 	if len(p.Labels) != len(p.rows) {
 		return fmt.Errorf("cifar: packed features: %d labels for %d examples", len(p.Labels), len(p.rows))
 	}
 	return nil
+}
+
+// Close releases the temporary file of p (a no-op without Dir); FillTo
+// then fails. Closing again does nothing.
+func (p *PackedFeatures) Close() error {
+	if p.file == nil {
+		return nil
+	}
+	return p.file.close()
 }
 
 // Source returns a Source over p with values multiplied by scale (0: 1)
@@ -136,32 +197,44 @@ func (r packedRows) label(i int) uint8 { return r.p.Labels[i] }
 
 func (r packedRows) fill(dst []float32, i int) error {
 	pr := r.p.rows[i]
+	if r.p.file != nil {
+		return r.p.file.fill(dst, i, pr, r.scale)
+	}
 	if pr.nnz < 0 {
-		src := r.p.vals[pr.start : pr.start+len(dst)]
-		if r.scale == 1 {
-			copy(dst, src)
-			return nil
-		}
-		for j, v := range src {
-			dst[j] = v * r.scale
-		}
+		scaleTo(dst, r.p.vals[pr.start:pr.start+len(dst)], r.scale)
 		return nil
 	}
 	n := int(pr.nnz)
-	vals, index := r.p.vals[pr.start:pr.start+n], r.p.index[pr.pos:pr.pos+n]
-	if r.scale == 1 {
+	expand(dst, r.p.vals[pr.start:pr.start+n], r.p.index[pr.pos:pr.pos+n], r.scale)
+	return nil
+}
+
+// scaleTo writes the dense row src times scale into dst (src may be dst).
+func scaleTo(dst, src []float32, scale float32) {
+	if scale == 1 {
+		copy(dst, src)
+		return
+	}
+	for j, v := range src[:len(dst)] {
+		dst[j] = v * scale
+	}
+}
+
+// expand writes the sparse row of values vals at positions index, times
+// scale, into dst, with zeros elsewhere.
+func expand(dst, vals []float32, index []uint32, scale float32) {
+	if scale == 1 {
 		clear(dst)
 		for j, at := range index {
 			dst[at] = vals[j]
 		}
-		return nil
+		return
 	}
-	zero := 0 * r.scale // as a dense row's zeros scale: -0 for a negative scale
+	zero := 0 * scale // as a dense row's zeros scale: -0 for a negative scale
 	for j := range dst {
 		dst[j] = zero
 	}
 	for j, at := range index {
-		dst[at] = vals[j] * r.scale
+		dst[at] = vals[j] * scale
 	}
-	return nil
 }

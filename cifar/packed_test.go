@@ -17,11 +17,23 @@ func bitsOf(v []float32) []uint32 {
 	return out
 }
 
-// TestPackedFeaturesEqualDense checks that packed features fill the same
-// float32 bits as the dense features they were made from, for sparse rows,
-// dense rows and the special values, at scale 1 and another scale, and
-// that their source reports the same sizes, check and origin.
+// TestPackedFeaturesEqualDense checks that packed features, in memory and
+// in a temporary file, fill the same float32 bits as the dense features
+// they were made from, for sparse rows, dense rows and the special values,
+// at scale 1 and other scales, and that their source reports the same
+// sizes, check and origin.
 func TestPackedFeaturesEqualDense(t *testing.T) {
+	for _, tt := range []struct {
+		name, dir string
+	}{
+		{"memory", ""},
+		{"file", t.TempDir()},
+	} {
+		t.Run(tt.name, func(t *testing.T) { testPackedEqualDense(t, tt.dir) })
+	}
+}
+
+func testPackedEqualDense(t *testing.T, dir string) {
 	const w = 8
 	nan := float32(math.NaN())
 	negZero := float32(math.Copysign(0, -1))
@@ -40,9 +52,12 @@ func TestPackedFeaturesEqualDense(t *testing.T) {
 	labels := []uint8{0, 1, 2, 0, 1, 2}
 	classes := []string{"a", "b", "c"}
 	f := &Features{Values: dense, Shape: []int{2, 4}, Labels: labels, Classes: classes, Origin: "images"}
-	p := &PackedFeatures{Shape: []int{2, 4}, Labels: labels, Classes: classes, Origin: "images"}
-	p.Add(dense[:2*w]) // in batches, as OutputsTo hands them
-	p.Add(dense[2*w:])
+	p := &PackedFeatures{Shape: []int{2, 4}, Labels: labels, Classes: classes, Origin: "images", Dir: dir}
+	defer p.Close()
+	// In batches, as OutputsTo hands them.
+	if err := errors.Join(p.Add(dense[:2*w]), p.Add(dense[2*w:])); err != nil {
+		t.Fatal(err)
+	}
 	if p.Len() != 6 || p.Width() != w || p.NumClasses() != 3 || p.Check() != nil {
 		t.Fatalf("Len, Width, NumClasses, Check = %d, %d, %d, %v; want 6, 8, 3, nil", p.Len(), p.Width(), p.NumClasses(), p.Check())
 	}
@@ -83,7 +98,9 @@ func TestPackedFeaturesCompact(t *testing.T) {
 	sparse := sparseRows(n, w) // about 15 % non-zero
 	p := &PackedFeatures{Shape: []int{w}, Labels: make([]uint8, n)}
 	for r := 0; r < n; r += 100 {
-		p.Add(sparse[r*w : (r+100)*w])
+		if err := p.Add(sparse[r*w : (r+100)*w]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if dense := int64(n * w * 4); p.Bytes() > dense/3 {
 		t.Errorf("rows 15 %% non-zero take %d bytes packed, want under a third of the %d dense", p.Bytes(), dense)
@@ -93,8 +110,9 @@ func TestPackedFeaturesCompact(t *testing.T) {
 		full[i] = float32(i + 1)
 	}
 	q := &PackedFeatures{Shape: []int{w}, Labels: make([]uint8, 11)}
-	q.Add(nil) // nothing to size the room by
-	q.Add(full)
+	if err := errors.Join(q.Add(nil), q.Add(full)); err != nil { // nil: nothing to size the room by
+		t.Fatal(err)
+	}
 	q.Labels = q.Labels[:9]
 	if dense := int64(10 * w * 4); q.Bytes() > dense+10*64 {
 		t.Errorf("dense rows take %d bytes packed, want at most %d and a little per row", q.Bytes(), dense)
@@ -107,5 +125,5 @@ func TestPackedFeaturesCompact(t *testing.T) {
 			t.Error("Add accepted 5 values for rows of 3200")
 		}
 	}()
-	q.Add(make([]float32, 5))
+	_ = q.Add(make([]float32, 5))
 }

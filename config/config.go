@@ -351,7 +351,8 @@ const imagesPerClass = 6000
 
 // checkMemory refuses stage i when training its flat network net would
 // take more than MaxTrainBytes: Network.Footprint with the stage's batch
-// size and optimizer, plus the features cached for its frozen layers.
+// size and optimizer, plus the features cached for its frozen layers when
+// data.in_memory holds them in memory (else they go to a temporary file).
 func (c *Config) checkMemory(i int, net Network) error {
 	s := c.Stages[i]
 	t := s.Train
@@ -360,8 +361,13 @@ func (c *Config) checkMemory(i int, net Network) error {
 		return fmt.Errorf("model.%w", err)
 	}
 	if k := net.Cacheable(); t.CacheFrozen && k > 0 {
-		f.Cache = 4 * imagesPerClass * float64(len(s.Classes)) * volume(f.Shapes[k-1])
-		f.Total += f.Cache
+		cache := 4 * imagesPerClass * float64(len(s.Classes)) * volume(f.Shapes[k-1])
+		if c.DataOf(i).InMemory {
+			f.Cache = cache
+			f.Total += f.Cache
+		} else {
+			f.CacheFile = cache
+		}
 	}
 	if err := net.checkFootprint(f, MaxTrainBytes, fmt.Sprintf("training with batch_size %d", t.BatchSize)); err != nil {
 		return fmt.Errorf("model.%w", err)

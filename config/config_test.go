@@ -277,6 +277,9 @@ func TestOverrides(t *testing.T) {
 		{"env callback", map[string]string{"TFCIFAR_STAGES_0_TRAIN_CALLBACKS_EARLY_STOPPING_PATIENCE": "4"}, nil, func(c *Config) bool {
 			return c.Stages[0].Train.Callbacks.EarlyStopping != nil && c.Stages[0].Train.Callbacks.EarlyStopping.Patience == 4
 		}},
+		{"cached features in a temporary file are not memory", nil, []string{"stages.0.model.layers.0={type: conv2d, filters: 4096, kernel: 1}", "stages.1.model.from.up_to=conv2d", "stages.1.model.layers=[{type: flatten}, {type: dense, units: 5}]"}, func(c *Config) bool {
+			return !c.DataOf(1).InMemory && c.Stages[1].Train.CacheFrozen
+		}},
 		{"tensorboard off", nil, []string{"run.tensorboard=false", "run.tensorboard_update_freq=50"}, func(c *Config) bool { return !c.Run.TensorBoard && c.Run.TensorBoardUpdateFreq == 50 }},
 		{"tensorboard on by default", nil, nil, func(c *Config) bool { return c.Run.TensorBoard && c.Run.TensorBoardUpdateFreq == 0 }},
 		{"set stage by name", nil, []string{"stages.base.train.epochs=1"}, func(c *Config) bool { return c.Stages[0].Train.Epochs == 1 && c.Stages[1].Train.Epochs == 5 }},

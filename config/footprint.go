@@ -5,12 +5,16 @@ import "fmt"
 // Footprint is an estimate of the memory a network takes, in bytes of
 // float32 values, computed in float64 so that no size overflows.
 type Footprint struct {
-	Total  float64   // everything below
+	Total  float64   // everything below but CacheFile
 	Input  float64   // the input batch
 	Layers []float64 // per layer: its parameters (and their gradients and optimizer slots) and its outputs (and their gradients)
 	Params []float64 // per layer: the number of parameters
-	Cache  float64   // cached features of the frozen layers
+	Cache  float64   // cached features of the frozen layers, held in memory (data.in_memory)
 	Shapes [][]int   // per layer: the output shape (Network.Shapes)
+
+	// CacheFile is the size of cached features kept in a temporary file
+	// (data.in_memory: false): on disk, not in Total.
+	CacheFile float64
 }
 
 // Footprint estimates the memory of running n (a flat network, validated)
@@ -85,6 +89,9 @@ func (n Network) checkFootprint(f Footprint, limit float64, doing string) error 
 	whole := fmt.Sprintf("%s needs about %s in all, over the %s cap", doing, sizeText(f.Total), sizeText(limit))
 	if f.Cache > 0 {
 		whole += fmt.Sprintf(" (%s of it cached features; cache_frozen: false avoids them)", sizeText(f.Cache))
+	}
+	if f.CacheFile > 0 {
+		whole += fmt.Sprintf(" (not counting the cached features, %s, which go to a temporary file)", sizeText(f.CacheFile))
 	}
 	i := 0
 	for k, b := range f.Layers {

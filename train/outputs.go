@@ -50,16 +50,20 @@ func Outputs(ctx context.Context, run config.Run, g *tf.Graph, m *graph.Model, o
 // called once per batch, in order and one call at a time (on another
 // goroutine than OutputsTo's, while the next batch runs), with the
 // batch's rows (a whole number of examples of the output's size). rows is
-// valid only during the call.
+// valid only during the call. An error of Add stops OutputsTo, which
+// returns it.
 // A cifar.PackedFeatures is a Sink that keeps them without their zeros.
 type Sink interface {
-	Add(rows []float32)
+	Add(rows []float32) error
 }
 
 // denseSink appends the rows to a slice.
 type denseSink []float32
 
-func (d *denseSink) Add(rows []float32) { *d = append(*d, rows...) }
+func (d *denseSink) Add(rows []float32) error {
+	*d = append(*d, rows...)
+	return nil
+}
 
 // OutputsTo is Outputs handing the values of sets[i] to sinks[i], batch by
 // batch, instead of returning them: a sink may keep them in less memory
@@ -219,9 +223,9 @@ func (h *handOver) start(t *tf.Tensor, rows []float32) {
 				h.done <- fmt.Errorf("train: outputs: the sink's Add panicked: %v", r)
 			}
 		}()
-		h.sink.Add(rows)
+		err := h.sink.Add(rows)
 		runtime.KeepAlive(t)
-		h.done <- nil
+		h.done <- err
 	}()
 }
 

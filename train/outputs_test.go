@@ -47,7 +47,7 @@ func TestOutputsChecksSets(t *testing.T) {
 // panicSink panics on its first batch.
 type panicSink struct{}
 
-func (panicSink) Add([]float32) { panic("full") }
+func (panicSink) Add([]float32) error { panic("full") }
 
 // TestOutputsToSinks checks that OutputsTo hands every example's outputs,
 // in order and over several batches (the last one partial), to the sinks:

@@ -7,7 +7,8 @@
 // the layers after them train, on those cached features, kept as
 // cifar.PackedFeatures (without their zeros: the reference network's
 // cached ReLU outputs are about 85 % zeros, and packed they take under a
-// third of the memory, with the same values).
+// third of the memory, with the same values), in a temporary file in
+// Input.SpillDir when it is set; Setup.Close releases it.
 //
 // Prepare works on the network already built once (its graph serves for
 // the summary, the parameter counts, picking and the cached features) and

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -22,7 +23,9 @@ import (
 // Init holds the values of the reused layers' variables (Pick), Cached the
 // number of first layers to run once (net.Cacheable() with
 // train.cache_frozen, else 0), From the reuse settings (nil: none), Scale
-// the pixel scale (0: 1) and Run the session settings.
+// the pixel scale (0: 1) and Run the session settings. SpillDir is where
+// the cached features go, in a temporary file removed at once ("": in
+// memory; data.in_memory).
 type Input struct {
 	Run        config.Run
 	Net        config.Network
@@ -33,6 +36,7 @@ type Input struct {
 	Cached     int
 	From       *config.Reuse
 	Scale      float32
+	SpillDir   string
 	Train, Val *cifar.Set
 }
 
@@ -44,7 +48,8 @@ type Input struct {
 // input the shape of their output), built in a graph of its own, and
 // Train and Val are the cached features. Init holds the values of the
 // trained reused layers, Cached those of the cached layers, LayerRates the
-// fine-tune rates and Spent the time caching took.
+// fine-tune rates and Spent the time caching took. Close releases the
+// cached features once the stage is done with Train and Val.
 type Setup struct {
 	Head       config.Network
 	Graph      *tf.Graph
@@ -54,6 +59,8 @@ type Setup struct {
 	Cached     graph.Weights
 	LayerRates map[string]float64
 	Spent      time.Duration
+
+	feats []*cifar.PackedFeatures // the cached features, if any
 }
 
 // Prepare splits in's reused values and, with cached layers, computes
@@ -68,7 +75,7 @@ func Prepare(ctx context.Context, in Input) (*Setup, error) {
 	if in.Cached > 0 {
 		start := time.Now()
 		if err := su.cache(ctx, in); err != nil {
-			return nil, err
+			return nil, errors.Join(err, su.Close())
 		}
 		su.Spent = time.Since(start)
 	}
@@ -92,9 +99,10 @@ func (su *Setup) cache(ctx context.Context, in Input) error {
 		if err != nil {
 			return fmt.Errorf("caching frozen features: %w", err)
 		}
-		feats[i] = &cifar.PackedFeatures{Shape: slices.Clone(shape), Labels: s.Labels, Classes: s.Classes, Origin: origin}
+		feats[i] = &cifar.PackedFeatures{Shape: slices.Clone(shape), Labels: s.Labels, Classes: s.Classes, Origin: origin, Dir: in.SpillDir}
 		sinks[i] = feats[i]
 	}
+	su.feats = feats
 	if err := train.OutputsTo(ctx, in.Run, in.Graph, in.Model, out, su.Cached, []train.Dataset{su.Train, su.Val}, sinks); err != nil {
 		return fmt.Errorf("caching frozen features: %w", err)
 	}
@@ -103,6 +111,26 @@ func (su *Setup) cache(ctx context.Context, in Input) error {
 	su.Graph = tf.NewGraph()
 	su.Model, err = graph.Build(op.NewScopeWithGraph(su.Graph), su.Head, graph.Options{Seed: in.Seed})
 	return err
+}
+
+// CacheBytes returns the bytes the cached features take in memory and in
+// their temporary file (0, 0 without cached layers).
+func (su *Setup) CacheBytes() (memory, file int64) {
+	for _, f := range su.feats {
+		memory += f.Bytes()
+		file += f.FileBytes()
+	}
+	return memory, file
+}
+
+// Close releases the cached features' temporary files; Train and Val
+// fail after it.
+func (su *Setup) Close() error {
+	var errs []error
+	for _, f := range su.feats {
+		errs = append(errs, f.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // FineTuneRates gives the reused layers their own learning rate when from

@@ -48,6 +48,15 @@ func (st *stage) conf() config.Stage { return st.cfg.Stages[st.i] }
 // top-level one's.
 func (st *stage) scale() float64 { return st.cfg.DataOf(st.i).Scale }
 
+// spillDir is where the stage's cached features go: a temporary file in
+// os.TempDir() unless data.in_memory ("": in memory).
+func (st *stage) spillDir() string {
+	if st.cfg.DataOf(st.i).InMemory {
+		return ""
+	}
+	return os.TempDir()
+}
+
 // dir is where the stage keeps its history, chart and checkpoint.
 func (st *stage) dir() string { return filepath.Join(st.cfg.Run.Out, st.conf().Name) }
 
@@ -99,7 +108,7 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 	}
 	names := trainSet.Classes // the images are not kept past fit, which may free them
 	fit, err := st.fit(ctx, transfer.Input{Run: st.cfg.Run, Net: net, Graph: g, Model: full, Seed: st.cfg.Run.Seed,
-		Init: init, From: c.Model.From, Scale: float32(st.scale()), Train: trainSet, Val: valSet})
+		Init: init, From: c.Model.From, Scale: float32(st.scale()), SpillDir: st.spillDir(), Train: trainSet, Val: valSet})
 	if err != nil {
 		return StageReport{}, err
 	}
@@ -146,7 +155,7 @@ type fitted struct {
 // with train.cache_frozen, the reused frozen layers up to the first
 // non-deterministic one run once over all images and only the layers
 // after them are trained, on those cached features) and trains it.
-func (st *stage) fit(ctx context.Context, in transfer.Input) (*fitted, error) {
+func (st *stage) fit(ctx context.Context, in transfer.Input) (_ *fitted, err error) {
 	c := st.conf()
 	nTrain, nVal := in.Train.Len(), in.Val.Len()
 	if err := in.Model.Summary(st.opt.Out); err != nil {
@@ -165,6 +174,7 @@ func (st *stage) fit(ctx context.Context, in transfer.Input) (*fitted, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer func() { err = errors.Join(err, su.Close()) }()
 	ident, err := identity(in, su)
 	if err != nil {
 		return nil, err
@@ -174,8 +184,8 @@ func (st *stage) fit(ctx context.Context, in transfer.Input) (*fitted, error) {
 		// (and what the previous stage left) back before training.
 		in.Train, in.Val = nil, nil
 		libtf.ReleaseMemory()
-		fmt.Fprintf(st.opt.Out, "Cached the outputs of the frozen layers %s to %s (%v per image) for %d images in %.1fs\n",
-			in.Net.Layers[0].Name, in.Net.Layers[res.cached-1].Name, su.Head.Input, nTrain+nVal, su.Spent.Seconds())
+		fmt.Fprintf(st.opt.Out, "Cached the outputs of the frozen layers %s to %s (%v per image) for %d images in %.1fs, %s\n",
+			in.Net.Layers[0].Name, in.Net.Layers[res.cached-1].Name, su.Head.Input, nTrain+nVal, su.Spent.Seconds(), cacheText(su))
 	}
 	if res.values, res.history, err = st.train(ctx, su, ident); err != nil {
 		return nil, err
@@ -184,6 +194,15 @@ func (st *stage) fit(ctx context.Context, in transfer.Input) (*fitted, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// cacheText says where su's cached features are and their size.
+func cacheText(su *transfer.Setup) string {
+	memory, file := su.CacheBytes()
+	if file > 0 {
+		return fmt.Sprintf("%.1f MB in a temporary file", float64(file)/1e6)
+	}
+	return fmt.Sprintf("%.1f MB in memory", float64(memory)/1e6)
 }
 
 // identity describes what in trains, prepared as su, for its checkpoints.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/tfcifar/tfcifar/internal/cifartest"
 	"github.com/tfcifar/tfcifar/internal/tolerance"
 	"github.com/tfcifar/tfcifar/savedmodel"
+	"github.com/tfcifar/tfcifar/train"
 )
 
 // fixture writes a small CIFAR-format dataset (n training and n/5 test
@@ -248,6 +250,49 @@ func TestCacheFrozen(t *testing.T) {
 	if cached.TrainFLOPs >= direct.TrainFLOPs {
 		t.Errorf("cached training counts %g operations, uncached %g; want fewer", cached.TrainFLOPs, direct.TrainFLOPs)
 	}
+}
+
+// TestCacheInFile checks that features cached in a temporary file (the
+// default, data.in_memory: false) train the same epochs, bit for bit, as
+// features cached in memory, that the run says where they are and that no
+// file is left in TMPDIR.
+func TestCacheInFile(t *testing.T) {
+	data := fixture(t, 500)
+	cfgs := map[bool]*config.Config{}
+	for _, inMemory := range []bool{true, false} {
+		cfgs[inMemory] = smallConfig(t, data, fmt.Sprintf("data.in_memory=%v", inMemory))
+	}
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	reports, outs := map[bool]*Report{}, map[bool]string{}
+	for inMemory, cfg := range cfgs {
+		var out bytes.Buffer
+		rep, err := Run(context.Background(), cfg, Options{Out: &out})
+		if err != nil {
+			t.Fatalf("data.in_memory=%v: %v", inMemory, err)
+		}
+		reports[inMemory], outs[inMemory] = rep, out.String()
+	}
+	if !strings.Contains(outs[false], "MB in a temporary file\n") || !strings.Contains(outs[true], "MB in memory\n") {
+		t.Errorf("the Cached line does not say where the features are:\n%s\n%s", outs[false], outs[true])
+	}
+	file, mem := reports[false].Stages[1], reports[true].Stages[1]
+	if file.CachedLayers != 5 || !slices.Equal(epochValues(file.Epochs), epochValues(mem.Epochs)) {
+		t.Errorf("%d cached layers; epochs from a file %+v, from memory %+v; want 5 and the same", file.CachedLayers, file.Epochs, mem.Epochs)
+	}
+	if entries, err := os.ReadDir(tmp); err != nil || len(entries) != 0 {
+		t.Errorf("TMPDIR holds %v (%v) after the runs, want nothing", entries, err)
+	}
+}
+
+// epochValues returns the loss, accuracy, val_loss and val_accuracy of
+// epochs.
+func epochValues(epochs []train.Epoch) [][4]float64 {
+	out := make([][4]float64, len(epochs))
+	for i, e := range epochs {
+		out[i] = [4]float64{e.Loss, e.Accuracy, e.ValLoss, e.ValAccuracy}
+	}
+	return out
 }
 
 // TestFineTune checks a transfer network whose reused layers are trained
