@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/tfcifar/tfcifar/internal/shuffle"
 	"math"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/tfcifar/tfcifar/internal/libtf"
+	"github.com/tfcifar/tfcifar/internal/shuffle"
 )
 
 // Interrupted is the error Fit returns when its context is done: training
@@ -244,7 +246,9 @@ func (l *loop) validate(e *Epoch) error {
 }
 
 // endEpoch runs the callbacks on e, records it, starts the next epoch's
-// sums, calls the hooks and saves a checkpoint.
+// sums, calls the hooks, saves a checkpoint and releases the memory the
+// epoch freed (its output tensors wait for Go's collector, and TensorFlow's
+// freed buffers stay in the C heap).
 func (l *loop) endEpoch(e Epoch) error {
 	t, st := l.t, &l.t.st
 	if st.Callbacks.decide(t.cfg.Callbacks, &e, rate(t.cfg.Optimizer.LearningRate, t.cfg.Schedule, st.Epoch+1, st.Step, l.total)) {
@@ -261,8 +265,11 @@ func (l *loop) endEpoch(e Epoch) error {
 		return err
 	}
 	if t.checkpointing() {
-		return t.save()
+		if err := t.save(); err != nil {
+			return err
+		}
 	}
+	libtf.ReleaseMemory()
 	return nil
 }
 

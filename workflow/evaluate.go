@@ -10,6 +10,7 @@ import (
 	"github.com/tfcifar/tfcifar/cifar"
 	"github.com/tfcifar/tfcifar/infer"
 	"github.com/tfcifar/tfcifar/internal/atomicfile"
+	"github.com/tfcifar/tfcifar/internal/libtf"
 	"github.com/tfcifar/tfcifar/savedmodel"
 )
 
@@ -27,6 +28,7 @@ func (st *stage) evaluate(ctx context.Context, sr *StageReport, val *cifar.Set) 
 	if val.Len() == 0 {
 		return nil
 	}
+	libtf.ReleaseMemory() // what training and the export freed goes before the export is loaded
 	m, err := savedmodel.Load(ctx, sr.Export, savedmodel.LoadOptions{Run: st.cfg.Run})
 	if err != nil {
 		return err
