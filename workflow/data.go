@@ -58,7 +58,7 @@ type datasets struct {
 	folders map[string]*folder.Folder
 	dirs    []string              // where each stage's data is, in stage order
 	sets    map[int][2]*cifar.Set // by stage: the sets prepare split
-	opened  []*cifar.Dataset      // every CIFAR dataset read, to close
+	opened  []*cifar.Dataset      // the stored CIFAR datasets read, to close
 }
 
 func newDatasets(cfg *config.Config, out io.Writer) *datasets {
@@ -126,7 +126,9 @@ func (ds *datasets) loadCIFAR(ctx context.Context, d config.Data) (*cifar.Datase
 	if err != nil {
 		return nil, err
 	}
-	ds.opened = append(ds.opened, all)
+	if all.Train.Stored() {
+		ds.opened = append(ds.opened, all) // to close; one in memory must not be kept
+	}
 	ds.cifar[key] = all
 	ds.dirs = append(ds.dirs, dir)
 	return all, nil

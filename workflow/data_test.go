@@ -83,6 +83,9 @@ func TestDataInMemory(t *testing.T) {
 				sets[inMemory] = append(sets[inMemory], s)
 			}
 		}
+		if inMemory && len(ds.opened) != 0 {
+			t.Errorf("in_memory: %d whole datasets kept after prepare, want none", len(ds.opened))
+		}
 		if !inMemory {
 			defer func() {
 				if err := ds.Close(); err != nil {
