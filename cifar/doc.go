@@ -9,7 +9,11 @@
 // followed by 3,072 pixel bytes stored as three 32x32 planes (red, green,
 // blue, row by row). [Load] reads the files whole, checks them and converts
 // the planes to interleaved NHWC bytes, so a [Set] holds Images as uint8
-// [N,32,32,3] and Labels as one byte per image.
+// [N,32,32,3] and Labels as one byte per image. [Open] checks the files
+// the same way but leaves the images in them: its stored Sets keep the
+// labels and read each image (pread) when a batch, a fingerprint or a
+// histogram needs it, so a dataset's images take no memory; [Read] picks
+// one of the four readers.
 //
 // CIFAR-100's binary version (cifar-100-binary: train.bin, test.bin,
 // fine_label_names.txt, coarse_label_names.txt) has two label bytes per
