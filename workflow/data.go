@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -215,6 +216,29 @@ func (ds *datasets) loadFolder(ctx context.Context, d config.Data, dir string, n
 	return f, nil
 }
 
+// spillDir is where the features cached for a stage whose data section is
+// d go: a temporary file in os.TempDir() (TMPDIR), unless data.in_memory
+// ("": in memory).
+func spillDir(d config.Data) string {
+	if d.InMemory {
+		return ""
+	}
+	return os.TempDir()
+}
+
+// checkSpillDir checks that a temporary file can be made in dir, so that a
+// stage that caches features there fails before any stage trains.
+func checkSpillDir(dir string) error {
+	f, err := os.CreateTemp(dir, "tfcifar-check-*")
+	if err == nil {
+		err = errors.Join(f.Close(), os.Remove(f.Name()))
+	}
+	if err != nil {
+		return fmt.Errorf("data.in_memory is false, so cached features go to a temporary file in %s (TMPDIR), which cannot be made: %w; set TMPDIR to another directory or data.in_memory: true", dir, err)
+	}
+	return nil
+}
+
 // Close closes the files of the stored CIFAR datasets read.
 func (ds *datasets) Close() error {
 	var errs []error
@@ -229,11 +253,15 @@ func (ds *datasets) Close() error {
 // missing dataset or a bad image file fails the run at once. It keeps the
 // stages' sets and drops the whole datasets.
 func (ds *datasets) prepare(ctx context.Context, load config.Loader) error {
+	checked := map[string]bool{}
 	for i, s := range ds.cfg.Stages {
 		net, err := ds.cfg.Resolve(i, load)
 		var train, val *cifar.Set
 		if err == nil {
 			train, val, err = ds.split(ctx, i, net)
+		}
+		if dir := spillDir(ds.cfg.DataOf(i)); err == nil && dir != "" && s.Train.CacheFrozen && net.Cacheable() > 0 && !checked[dir] {
+			err, checked[dir] = checkSpillDir(dir), true
 		}
 		if err != nil {
 			return fmt.Errorf("stage %q: %w", s.Name, err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tfcifar/tfcifar/cifar"
@@ -100,6 +102,28 @@ func TestDataInMemory(t *testing.T) {
 	for k, s := range sets[false] {
 		if fingerprint(t, s) != fingerprint(t, sets[true][k]) {
 			t.Errorf("set %d: the stored images are not those loaded in memory", k)
+		}
+	}
+}
+
+// TestPrepareChecksSpillDir checks that a run whose cached features would
+// go to a directory that cannot hold a file fails before any stage trains,
+// and that data.in_memory: true needs no such directory.
+func TestPrepareChecksSpillDir(t *testing.T) {
+	dir := fixture(t, 100)
+	missing := filepath.Join(t.TempDir(), "missing")
+	t.Setenv("TMPDIR", missing)
+	for _, inMemory := range []bool{false, true} {
+		cfg := smallConfig(t, dir)
+		cfg.Data.InMemory = inMemory
+		ds := newDatasets(cfg, io.Discard)
+		err := ds.prepare(context.Background(), newSources().network)
+		want := "data.in_memory is false, so cached features go to a temporary file in " + missing
+		if inMemory && err != nil || !inMemory && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("in_memory %v: prepare: %v", inMemory, err)
+		}
+		if err := ds.Close(); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

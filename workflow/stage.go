@@ -48,14 +48,8 @@ func (st *stage) conf() config.Stage { return st.cfg.Stages[st.i] }
 // top-level one's.
 func (st *stage) scale() float64 { return st.cfg.DataOf(st.i).Scale }
 
-// spillDir is where the stage's cached features go: a temporary file in
-// os.TempDir() unless data.in_memory ("": in memory).
-func (st *stage) spillDir() string {
-	if st.cfg.DataOf(st.i).InMemory {
-		return ""
-	}
-	return os.TempDir()
-}
+// spillDir is where the stage's cached features go (spillDir).
+func (st *stage) spillDir() string { return spillDir(st.cfg.DataOf(st.i)) }
 
 // dir is where the stage keeps its history, chart and checkpoint.
 func (st *stage) dir() string { return filepath.Join(st.cfg.Run.Out, st.conf().Name) }
