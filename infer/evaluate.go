@@ -106,10 +106,11 @@ func Evaluate(ctx context.Context, modelDir string, data config.Data, split stri
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, m.Close()) }()
-	set, err := evalSet(ctx, data, split, m, modelDir, load.Run)
+	set, done, err := evalSet(ctx, data, split, m, modelDir, load.Run)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { err = errors.Join(err, done()) }()
 	ev, err = EvaluateSet(ctx, m, set, data.Scale, 0)
 	if err != nil {
 		return nil, err
@@ -118,16 +119,29 @@ func Evaluate(ctx context.Context, modelDir string, data config.Data, split stri
 	return ev, nil
 }
 
-// evalSet loads the dataset data names and returns the split's images of
-// the export m's classes, labelled in the export's class order.
-func evalSet(ctx context.Context, data config.Data, split string, m *savedmodel.Model, modelDir string, run config.Run) (*cifar.Set, error) {
+// evalSet reads the dataset data names and returns the split's images of
+// the export m's classes, labelled in the export's class order, and done,
+// which closes the files a CIFAR set read from them (data.in_memory
+// false) reads its images from.
+func evalSet(ctx context.Context, data config.Data, split string, m *savedmodel.Model, modelDir string, run config.Run) (set *cifar.Set, done func() error, err error) {
+	done = func() error { return nil }
 	if data.Source == config.SourceFolder {
-		return evalFolder(ctx, data, split, m, modelDir, run)
+		set, err = evalFolder(ctx, data, split, m, modelDir, run)
+		return set, done, err
 	}
 	ds, err := loadCIFAR(ctx, data)
 	if err != nil {
-		return nil, err
+		return nil, done, err
 	}
+	set, err = splitOf(ds, data, split, m, modelDir)
+	if err != nil {
+		return nil, done, errors.Join(err, ds.Close())
+	}
+	return set, ds.Close, nil
+}
+
+// splitOf returns the split's images of ds of the export m's classes.
+func splitOf(ds *cifar.Dataset, data config.Data, split string, m *savedmodel.Model, modelDir string) (*cifar.Set, error) {
 	classes, err := classIndices(m.Classes, ds.Train.Classes, modelDir)
 	if err != nil {
 		return nil, err
@@ -227,20 +241,19 @@ func classIndices(names, all []string, dir string) ([]int, error) {
 	return out, nil
 }
 
-// loadCIFAR locates and loads the CIFAR-10 or CIFAR-100 dataset data names.
+// loadCIFAR locates and reads the CIFAR-10 or CIFAR-100 dataset data
+// names, in memory or left in its files as data.in_memory says.
 func loadCIFAR(ctx context.Context, data config.Data) (*cifar.Dataset, error) {
-	if data.Source == config.SourceCIFAR100 {
-		dir, err := cifar.Locate100(ctx, data.Dir, data.CacheDir, data.Download, nil)
-		if err != nil {
-			return nil, err
-		}
-		return cifar.Load100(dir, data.Labels == config.LabelsCoarse)
+	hundred := data.Source == config.SourceCIFAR100
+	locate := cifar.Locate
+	if hundred {
+		locate = cifar.Locate100
 	}
-	dir, err := cifar.Locate(ctx, data.Dir, data.CacheDir, data.Download, nil)
+	dir, err := locate(ctx, data.Dir, data.CacheDir, data.Download, nil)
 	if err != nil {
 		return nil, err
 	}
-	return cifar.Load(dir)
+	return cifar.Read(dir, cifar.ReadOptions{CIFAR100: hundred, Coarse: data.Labels == config.LabelsCoarse, InMemory: data.InMemory})
 }
 
 // evalFolder reads the folder data names (data.test_dir for "test") at

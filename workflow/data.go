@@ -37,6 +37,17 @@ func LocateData(ctx context.Context, d config.Data, progress io.Writer) (string,
 	return cifar.Locate(ctx, d.Dir, cache, d.Download, progress)
 }
 
+// ReadData locates (LocateData) and reads the CIFAR dataset the data
+// section d names, in memory or left in its files as data.in_memory says;
+// close it when done.
+func ReadData(ctx context.Context, d config.Data, progress io.Writer) (*cifar.Dataset, error) {
+	dir, err := LocateData(ctx, d, progress)
+	if err != nil {
+		return nil, err
+	}
+	return cifar.Read(dir, readOptions(d))
+}
+
 // cacheDir returns data.cache_dir, default the user cache dir.
 func cacheDir(d config.Data) (string, error) {
 	if d.CacheDir != "" {

@@ -245,19 +245,11 @@ func previewSetup(fs *flag.FlagSet) func(context.Context, []string, io.Writer) e
 		if err != nil {
 			return err
 		}
-		dir, err := workflow.LocateData(ctx, cfg.Data, out)
+		ds, err := workflow.ReadData(ctx, cfg.Data, out)
 		if err != nil {
 			return err
 		}
-		var ds *cifar.Dataset
-		if cfg.Data.Source == config.SourceCIFAR100 {
-			ds, err = cifar.Load100(dir, cfg.Data.Labels == config.LabelsCoarse)
-		} else {
-			ds, err = cifar.Load(dir)
-		}
-		if err != nil {
-			return err
-		}
+		defer func() { _ = ds.Close() }() // read only
 		err = atomicfile.Write(*file, func(w io.Writer) error { return cifar.Preview(w, ds.Train, *n, *cols) })
 		if err != nil {
 			return err
