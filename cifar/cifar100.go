@@ -76,11 +76,7 @@ func Check100(dir string) error {
 // coarse_label_names.txt). Errors name the file and, where it applies,
 // the record ([*FormatError]).
 func Load100(dir string, coarse bool) (*Dataset, error) {
-	if err := Check100(dir); err != nil {
-		return nil, err
-	}
-	file, n := names100(coarse)
-	classes, err := readNames(dir, file, n)
+	classes, err := classes100(dir, coarse)
 	if err != nil {
 		return nil, err
 	}
@@ -102,11 +98,7 @@ func Load100(dir string, coarse bool) (*Dataset, error) {
 // Open100 opens the CIFAR-100 binary dataset in dir as Load100 reads it,
 // leaving the images in their files, as Open does.
 func Open100(dir string, coarse bool) (*Dataset, error) {
-	if err := Check100(dir); err != nil {
-		return nil, err
-	}
-	file, n := names100(coarse)
-	classes, err := readNames(dir, file, n)
+	classes, err := classes100(dir, coarse)
 	if err != nil {
 		return nil, err
 	}
@@ -114,13 +106,16 @@ func Open100(dir string, coarse bool) (*Dataset, error) {
 	return open(dir, classes, fileGroup{train, []string{TrainFile100}}, fileGroup{test, []string{TestFile100}})
 }
 
-// names100 returns the file of the fine or coarse class names and their
-// number.
-func names100(coarse bool) (file string, n int) {
-	if coarse {
-		return CoarseFile, NumCoarse
+// classes100 checks the CIFAR-100 dataset in dir (Check100) and returns
+// its fine or coarse class names.
+func classes100(dir string, coarse bool) ([]string, error) {
+	if err := Check100(dir); err != nil {
+		return nil, err
 	}
-	return FineFile, NumFine
+	if coarse {
+		return readNames(dir, CoarseFile, NumCoarse)
+	}
+	return readNames(dir, FineFile, NumFine)
 }
 
 // Labels100 are the labels of CIFAR-100 images: Fine[i] and Coarse[i]
