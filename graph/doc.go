@@ -50,4 +50,7 @@
 // the same gradients faster: below the conv2d layers with few input
 // channels (Model.InputGrads, gradients.go) it computes the input gradient
 // as a forward convolution that packs two columns into the channels.
+// ReluGradsReadOutputs then points each ReluGrad at its Relu's output
+// rather than its input, the same values, so that TensorFlow fuses the
+// Relus into the convolutions of training steps as it does at inference.
 package graph

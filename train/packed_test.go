@@ -56,6 +56,24 @@ func TestPackedInputGradient(t *testing.T) {
 			if packed != 1 {
 				t.Errorf("training graph has %d packed convolutions, want 1", packed)
 			}
+			// Every ReluGrad reads its Relu's output (graph.ReluGradsReadOutputs),
+			// so TensorFlow can fuse the Relus into the convolutions.
+			reluGrads, readingRelu := 0, 0
+			for _, o := range g.Operations() {
+				switch o.Type() {
+				case "ReluGrad":
+					reluGrads++
+				case "Relu":
+					for _, c := range o.Output(0).Consumers() {
+						if c.Op.Type() == "ReluGrad" && c.Index == 1 {
+							readingRelu++
+						}
+					}
+				}
+			}
+			if reluGrads != 2 || readingRelu != reluGrads {
+				t.Errorf("%d of the training graph's %d ReluGrads read a Relu's output, want all of 2", readingRelu, reluGrads)
+			}
 			before := values(t, tr)["conv2d/kernel"]
 			h, err := tr.Fit(context.Background(), train, val)
 			if err != nil {

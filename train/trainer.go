@@ -112,6 +112,9 @@ func New(g *tf.Graph, m *graph.Model, cfg config.Train, opt Options) (t *Trainer
 	if err := s.Err(); err != nil {
 		return nil, fmt.Errorf("train: build graph: %w", err)
 	}
+	if _, err := graph.ReluGradsReadOutputs(g); err != nil {
+		return nil, err
+	}
 	if err := t.open(g, b); err != nil {
 		_ = t.Close() // the open error is the one to report
 		return nil, err
