@@ -72,13 +72,6 @@ func (r featureRows) label(i int) uint8 { return r.f.Labels[i] }
 
 func (r featureRows) fill(dst []float32, i int) error {
 	w := len(dst)
-	src := r.f.Values[i*w : (i+1)*w]
-	if r.scale == 1 {
-		copy(dst, src)
-		return nil
-	}
-	for p, v := range src {
-		dst[p] = v * r.scale
-	}
+	scaleTo(dst, r.f.Values[i*w:(i+1)*w], r.scale)
 	return nil
 }

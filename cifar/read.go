@@ -122,20 +122,28 @@ func countFile(dir, name string) (int, error) { return cifar10.countFile(dir, na
 // countFile returns the number of records of the file dir/name of format
 // f, a regular file of 1 to f.maxRecords whole records.
 func (f format) countFile(dir, name string) (int, error) {
+	_, n, err := f.statFile(dir, name)
+	return n, err
+}
+
+// statFile checks the file dir/name as countFile does and returns its
+// FileInfo and number of records.
+func (f format) statFile(dir, name string) (os.FileInfo, int, error) {
 	path := filepath.Join(dir, name)
 	fi, err := os.Stat(path)
 	if err != nil {
-		return 0, missing(dir, name, err)
+		return nil, 0, missing(dir, name, err)
 	}
 	if err := regular(path, fi); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	if limit := int64(f.maxRecords * f.recordSize()); fi.Size() > limit {
-		return 0, &FormatError{File: path, Record: -1, Reason: fmt.Sprintf(
+		return nil, 0, &FormatError{File: path, Record: -1, Reason: fmt.Sprintf(
 			"size %d is over the %d bytes of a %s (%d records of %d bytes)",
 			fi.Size(), limit, f.title, f.maxRecords, f.recordSize())}
 	}
-	return f.countRecords(path, fi.Size())
+	n, err := f.countRecords(path, fi.Size())
+	return fi, n, err
 }
 
 // regular refuses anything but a regular file (a device, pipe or directory

@@ -90,19 +90,10 @@ func (s *Set) withImage(i int, fn func(img []byte)) error {
 // eachImage calls fn with every image of s in order (HWC, valid during
 // the call only), reading a stored Set's files in record order.
 func (s *Set) eachImage(fn func(img []byte)) error {
-	if s.store == nil {
-		for i := range s.Len() {
-			fn(s.Image(i))
-		}
-		return nil
-	}
-	buf := imageBufs.Get().(*imageBuf) //nolint:forcetypeassert // the pool holds only *imageBuf
-	defer imageBufs.Put(buf)
-	for i := range s.refs {
-		if err := s.readStored(i, buf); err != nil {
+	for i := range s.Len() {
+		if err := s.withImage(i, fn); err != nil {
 			return err
 		}
-		fn(buf.hwc[:])
 	}
 	return nil
 }
@@ -205,15 +196,11 @@ func (d *Dataset) Close() error {
 // before it is opened (opening a named pipe would block) and the open file
 // is checked to be the same one, at the same size.
 func (f format) openFile(dir, name string) (storedFile, int, error) {
-	n, err := f.countFile(dir, name)
+	before, n, err := f.statFile(dir, name)
 	if err != nil {
 		return storedFile{}, 0, err
 	}
 	path := filepath.Join(dir, name)
-	before, err := os.Stat(path)
-	if err != nil {
-		return storedFile{}, 0, missing(dir, name, err)
-	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return storedFile{}, 0, missing(dir, name, err)
