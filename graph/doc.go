@@ -49,7 +49,9 @@
 // respect to the Read outputs of TrainableVariables works. Gradients gives
 // the same gradients faster: below the conv2d layers with few input
 // channels (Model.InputGrads, gradients.go) it computes the input gradient
-// as a forward convolution that packs two columns into the channels.
+// as a forward convolution that packs two columns into the channels, and
+// training graphs run conv2d layers with few filters as packed
+// convolutions too (conv.go), with the same outputs bit for bit.
 // ReluGradsReadOutputs then points each ReluGrad at its Relu's output
 // rather than its input, the same values, so that TensorFlow fuses the
 // Relus into the convolutions of training steps as it does at inference.

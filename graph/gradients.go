@@ -16,7 +16,7 @@ import (
 type InputGrad struct {
 	Layer int       // index of the layer in Model.Layers
 	Input tf.Output // the convolution's input [-1 H W C]
-	Conv  tf.Output // the convolution's output before bias and activation [-1 H-kh+1 W-kw+1 O]
+	Conv  tf.Output // the convolution's output before bias and activation, packed (packedConv) or not
 	// Grad adds the gradient with respect to Input given dy, the gradient
 	// with respect to Conv.
 	Grad func(s *op.Scope, dy tf.Output) tf.Output

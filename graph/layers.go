@@ -22,11 +22,7 @@ type opBuilder func(b *builder, s *op.Scope, l config.Layer, x tf.Output, w map[
 // types holds everything else about them.
 var builders = map[config.LayerType]opBuilder{
 	config.Conv2D: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, w map[string]*Variable, _ []int) (y, pre tf.Output) {
-		conv := op.Conv2D(s, x, w["kernel"].Read, window(l.Strides), padding(l.Padding))
-		if b.below && packs(l, b.in) {
-			b.m.InputGrads = append(b.m.InputGrads, InputGrad{Layer: b.index, Input: x, Conv: conv, Grad: packedGrad(w["kernel"].Read, l.Kernel, b.in)})
-		}
-		return activated(s, l, addBias(s, conv, w))
+		return b.conv2d(s, l, x, w)
 	},
 	config.Dense: func(b *builder, s *op.Scope, l config.Layer, x tf.Output, w map[string]*Variable, _ []int) (y, pre tf.Output) {
 		x = tg.NewTensor(s, x).MatMul(w["kernel"].Read).Output
