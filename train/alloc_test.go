@@ -15,7 +15,7 @@ func TestTrainStepAllocations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := tr.input(b.N)
+	in, err := tr.input(0, b.N)
 	if err != nil {
 		t.Fatal(err)
 	}

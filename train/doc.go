@@ -27,7 +27,8 @@
 // checkpoint after every epoch. Epoch metrics are the batch means averaged
 // with the batch sizes as weights, as Keras reports them. Each step
 // fetches only the two metric scalars and refills the same input tensors
-// in place, so a step allocates no batch-sized memory.
+// in place, so a step allocates no batch-sized memory. Validation runs
+// two batches at once (evaluate.go), filled one at a time.
 //
 // Outputs computes, in a session of its own, a model's output over every
 // example of some sets, once (the features of frozen layers that a

@@ -329,18 +329,3 @@ func (t *Trainer) trainStep(in *batchInput, lr float32) (loss, acc float32, err 
 	}
 	return t.pair[0], t.pair[1], nil
 }
-
-// batchMetrics runs the model in inference mode on the batch filled into in
-// and returns its mean loss and accuracy.
-func (t *Trainer) batchMetrics(in *batchInput) (loss, acc float32, err error) {
-	t.evalFeeds[t.m.Images] = in.images.t
-	t.evalFeeds[t.labels] = in.labels.t
-	out, err := t.evalRun.Run(t.sess, t.evalFeeds, t.fetch, nil)
-	if err != nil {
-		return 0, 0, err
-	}
-	if err := readFloats(out[0], t.pair[:]); err != nil {
-		return 0, 0, err
-	}
-	return t.pair[0], t.pair[1], nil
-}

@@ -57,7 +57,7 @@ type Trainer struct {
 
 	// Reused feeds: one map per mode, tensors refilled in place.
 	trainFeeds, evalFeeds map[tf.Output]*tf.Tensor
-	inputs                map[int]*batchInput
+	inputs                map[[2]int]*batchInput // by validation lane and batch size
 	lrBuf                 *buffer
 	pair                  [2]float32
 	// Phases of Options.Profile (nil: none) that run the training steps
@@ -513,22 +513,24 @@ func (t *Trainer) feeds() error {
 	if err != nil {
 		return err
 	}
-	t.inputs = make(map[int]*batchInput)
+	t.inputs = make(map[[2]int]*batchInput)
 	t.trainFeeds = map[tf.Output]*tf.Tensor{t.m.Training: yes, t.lr: t.lrBuf.t}
 	t.evalFeeds = map[tf.Output]*tf.Tensor{t.m.Training: no}
 	return nil
 }
 
-// input returns the reused image and label tensors for batches of n.
-func (t *Trainer) input(n int) (*batchInput, error) {
-	if in, ok := t.inputs[n]; ok {
+// input returns the reused image and label tensors of validation lane
+// lane for batches of n.
+func (t *Trainer) input(lane, n int) (*batchInput, error) {
+	key := [2]int{lane, n}
+	if in, ok := t.inputs[key]; ok {
 		return in, nil
 	}
 	in, err := t.newInput(n)
 	if err != nil {
 		return nil, err
 	}
-	t.inputs[n] = in
+	t.inputs[key] = in
 	return in, nil
 }
 
