@@ -39,15 +39,9 @@ func packedConv(s *op.Scope, x, kernel tf.Output, k config.Size, filters int, in
 	kh, kw := int64(k[0]), int64(k[1])
 	h, w, c, o := int64(in[0]), int64(in[1]), int64(in[2]), int64(filters)
 	ps := s.SubScope("packed")
-	shifted := make([]tf.Output, pack)
-	for i := range shifted {
-		ss := ps.SubScope("shift")
-		pad := [][]int32{{0, 0}, {int32(i), int32(pack - 1 - i)}, {0, 0}, {0, 0}}
-		shifted[i] = op.Pad(ss, kernel, op.Const(ss.SubScope("paddings"), pad))
-	}
 	// [kh kw+pack-1 C pack O], its second axis split as (b, t): the
 	// layout of K.
-	stacked := op.Pack(ps, shifted, op.PackAxis(3))
+	stacked := op.Pack(ps, shifts(ps, kernel), op.PackAxis(3))
 	packed := op.Reshape(ps, stacked, op.Const(ps.SubScope("kernel_shape"), []int64{kh, (kw + pack - 1) / pack, pack * c, pack * o}))
 	xs := op.Reshape(ps.SubScope("input"), x, op.Const(ps.SubScope("input_shape"), []int64{-1, h, w / pack, pack * c}))
 	conv = op.Conv2D(ps, xs, packed, []int64{1, 1, 1, 1}, "VALID")

@@ -60,13 +60,7 @@ func packedGrad(kernel tf.Output, k config.Size, in []int) func(s *op.Scope, dy 
 		// [kh kw C O] -> [kh kw O C] by unpacking and packing the channels:
 		// oneDNN's Transpose costs about a millisecond even on a kernel this small.
 		wf := op.Pack(s, op.Unpack(s, flipped, c, op.UnpackAxis(2)), op.PackAxis(3))
-		shifted := make([]tf.Output, pack)
-		for i := range shifted {
-			ps := s.SubScope("shift")
-			pad := [][]int32{{0, 0}, {int32(i), int32(pack - 1 - i)}, {0, 0}, {0, 0}}
-			shifted[i] = op.Pad(ps, wf, op.Const(ps.SubScope("paddings"), pad))
-		}
-		packed := op.ConcatV2(s, shifted, op.Const(s.SubScope("axis"), int32(3)))
+		packed := op.ConcatV2(s, shifts(s, wf), op.Const(s.SubScope("axis"), int32(3)))
 		// The packed output's last window starts at column w-pack of the
 		// padded dy and spans kw+pack-1 columns.
 		need := (w/pack-1)*pack + kw + pack - 1
@@ -75,6 +69,20 @@ func packedGrad(kernel tf.Output, k config.Size, in []int) func(s *op.Scope, dy 
 		dx := op.Conv2D(s, dy, packed, []int64{1, 1, pack, 1}, "EXPLICIT", op.Conv2DExplicitPaddings(paddings))
 		return op.Reshape(s, dx, op.Const(s.SubScope("shape"), []int64{-1, h, w, c}))
 	}
+}
+
+// shifts returns the kernel k [kh kw ...] widened to kw+pack-1 columns
+// pack times, its columns moved right by 0, 1, ..., pack-1 (zeros
+// around them): the kernels of the pack positions a packed convolution
+// computes at once.
+func shifts(s *op.Scope, k tf.Output) []tf.Output {
+	shifted := make([]tf.Output, pack)
+	for i := range shifted {
+		ps := s.SubScope("shift")
+		pad := [][]int32{{0, 0}, {int32(i), int32(pack - 1 - i)}, {0, 0}, {0, 0}}
+		shifted[i] = op.Pad(ps, k, op.Const(ps.SubScope("paddings"), pad))
+	}
+	return shifted
 }
 
 // Gradients adds the gradients of loss with respect to xs, the Read
