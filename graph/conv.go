@@ -53,8 +53,9 @@ func packedConv(s *op.Scope, x, kernel tf.Output, k config.Size, filters int, in
 
 // conv2d adds conv2d layer l on x (its variables in w) and returns its
 // output and the output before the activation. In training graphs a layer
-// that packsOutput runs as packedConv, its bias and activation on the
-// packed layout; a layer that packs its input gradient is added to
+// that packsOutput runs as packedConv, its bias and an element-wise
+// activation on the packed layout (a softmax, over the filters, on the
+// unpacked one); a layer that packs its input gradient is added to
 // Model.InputGrads.
 func (b *builder) conv2d(s *op.Scope, l config.Layer, x tf.Output, w map[string]*Variable) (y, pre tf.Output) {
 	kernel := w["kernel"].Read
@@ -80,6 +81,9 @@ func (b *builder) conv2d(s *op.Scope, l config.Layer, x tf.Output, w map[string]
 		bias := op.ConcatV2(s.SubScope("packed_bias"), slices.Repeat([]tf.Output{v.Read}, pack), op.Const(s.SubScope("axis"), int32(0)))
 		biased = op.BiasAdd(s, conv, bias)
 	}
-	y, pre = activated(s, l, biased)
-	return unpack(s.SubScope("unpack"), y), unpack(s.SubScope("unpack_pre"), pre)
+	if l.Activation == config.Softmax { // over the filters: on the unpacked layout
+		return activated(s, l, unpack(s.SubScope("unpack"), biased))
+	}
+	y = activate(s, l.Activation, biased) // element-wise
+	return unpack(s.SubScope("unpack"), y), unpack(s.SubScope("unpack_pre"), biased)
 }

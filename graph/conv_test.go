@@ -28,6 +28,7 @@ func TestPackedConv(t *testing.T) {
 		{"the reference's first layers", []int{32, 32, 3}, head(conv(8, 5), conv(16, 5)), 1, 1},
 		{"packed output and packed input gradient", []int{12, 12, 3}, head(conv(4, 3), conv(8, 3)), 2, 1},
 		{"no bias, no activation, wide kernel", []int{10, 14, 3}, head(linear, conv(5, 3)), 2, 1},
+		{"softmax over the filters", []int{7, 4, 1}, head(config.Layer{Type: "conv2d", Filters: 3, Kernel: config.Size{7, 3}, Activation: "softmax"}), 1, 0},
 		{"too many filters, even kernel", []int{12, 12, 3}, head(conv(16, 3), conv(8, 2)), 0, 0},
 	}
 	for _, tt := range tests {
