@@ -30,11 +30,19 @@ import (
 // one, and the random draws of dropout and augmentation layers are those
 // of the whole batch's draw at the shard's rows, so that shards of a batch
 // drop and augment as the whole batch does.
+//
+// DrawAhead, for a graph a trainer runs (not Sharded), makes each training
+// step also draw the next step's dropout masks, beside its other ops, and
+// keep them in variables of the graph's own (not model variables, never
+// saved): the next step then does not wait for its draw, and drops the
+// same values (see nextMasks). Their size is that of the last batch, not
+// bounded by the graph, so a graph to export leaves it off.
 type Options struct {
-	Seed    int64
-	Scale   float32
-	Serving bool
-	Sharded bool
+	Seed      int64
+	Scale     float32
+	Serving   bool
+	Sharded   bool
+	DrawAhead bool
 }
 
 // builder holds the state of one Build.

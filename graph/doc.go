@@ -13,7 +13,9 @@
 // Training switches dropout (keep with probability 1-rate, scale by
 // 1/(1-rate); its random mask does not depend on the weights, so it is off
 // the gradient path, and it is drawn only in training: its ops sit in the
-// training branch of a switch on Training) and batch normalisation (batch
+// training branch of a switch on Training; with Options.DrawAhead each
+// training step also draws the next step's mask, beside its other ops, so
+// the ops after the dropout do not wait for a draw) and batch normalisation (batch
 // statistics, and moving statistics updated by Model.Updates, in training;
 // moving statistics in inference). Options.Serving builds dropout and the random augmentation
 // layers as identities, without their step counters, for graphs that only ever infer (SavedModel exports). A

@@ -119,32 +119,96 @@ func activate(s *op.Scope, name config.ActivationFunc, x tf.Output) tf.Output {
 // four times fewer generator calls than a float per value) and is kept when
 // they reach round_up(rate*65536), so the drop probability is rate to within
 // 1/65536. The mask's shape comes from the Images batch size and the static
-// layer shape, so it does not depend on the weights.
+// layer shape, so it does not depend on the weights. With
+// Options.DrawAhead each step also draws the next step's mask (nextMasks).
 func (b *builder) dropout(s *op.Scope, l config.Layer, x tf.Output, shape []int) tf.Output {
-	seed, advance := b.stepSeed(s, l)
+	key, step, advance := b.stepCounter(s, l)
 	batch := op.Slice(s, op.Shape(s, b.images, op.ShapeOutType(tf.Int64)), op.Const(s.SubScope("begin"), []int64{0}), op.Const(s.SubScope("size"), []int64{1}))
 	dims := op.ConcatV2(s, []tf.Output{batch, op.Const(s.SubScope("dims"), dimsOf(shape))}, op.Const(s.SubScope("axis"), int32(0)))
 	inference, training := b.branches(s)
 	ts := s.SubScope("training").WithControlDependencies(training)
-	n := op.Prod(ts, dims, op.Const(ts.SubScope("all"), []int32{0}), op.ProdKeepDims(true))
-	drawn, first := n, op.Const(ts.SubScope("first"), []int64{0})
-	if b.opt.Sharded { // the whole batch's draw up to this shard's end
+	var mask tf.Output
+	var draws []*tf.Operation
+	switch {
+	case b.opt.Sharded: // the whole batch's draw up to this shard's end
 		ss := ts.SubScope("shard")
-		first = op.Mul(ss, op.Reshape(ss, b.m.Offset, op.Const(ss.SubScope("one"), []int64{1})), op.Const(ss.SubScope("per_image"), []int64{int64(sizeOf(shape))}))
-		drawn = op.Add(ss, first, n)
+		first := op.Mul(ss, op.Reshape(ss, b.m.Offset, op.Const(ss.SubScope("one"), []int64{1})), op.Const(ss.SubScope("per_image"), []int64{int64(sizeOf(shape))}))
+		mask = dropoutMask(ts, l.Rate, op.Pack(ts, []tf.Output{key, step}), first, dims)
+		draws = []*tf.Operation{mask.Op}
+	case b.opt.DrawAhead:
+		mask, draws = b.nextMasks(ts, l, key, step, dims, shape)
+	default:
+		mask = dropoutMask(ts, l.Rate, op.Pack(ts, []tf.Output{key, step}), op.Const(ts.SubScope("first"), []int64{0}), dims)
+		draws = []*tf.Operation{mask.Op}
 	}
-	words := op.FloorDiv(ts, op.Add(ts, drawn, op.Const(ts.SubScope("three"), []int64{3})), op.Const(ts.SubScope("four"), []int64{4}))
-	bits := op.StatelessRandomUniformFullInt(ts, words, seed, op.StatelessRandomUniformFullIntDtype(tf.Uint64))
-	u := op.Reshape(ts, op.Bitcast(ts, bits, tf.Uint16), op.Const(ts.SubScope("flat"), []int64{-1}))
-	u = op.Reshape(ts.SubScope("shaped"), op.Slice(ts.SubScope("values"), u, first, n), dims)
-	threshold := min(math.Ceil(l.Rate*65536), 65535)
-	keep := op.Cast(ts, op.GreaterEqual(ts, u, op.Const(ts.SubScope("threshold"), uint16(threshold))), tf.Float)
-	mask := op.Mul(ts.SubScope("mask"), keep, op.Const(ts.SubScope("inverse"), float32(1/(1-l.Rate))))
-	advance(bits.Op)
+	advance(draws...)
 	is := s.SubScope("inference").WithControlDependencies(inference)
 	ones := op.Fill(is, dims, op.Const(is.SubScope("one"), float32(1)))
 	mask, _ = op.Merge(s.SubScope("mask"), []tf.Output{mask, ones})
 	return op.Mul(s, x, mask)
+}
+
+// dropoutMask draws the mask of shape dims (int64 [rank]) seeded by seed
+// (int64 [2]): values first (int64 [1]) to first+size(dims) of the 16-bit
+// stream, kept (1/(1-rate)) or dropped (0). The stream is counter based,
+// so a draw of more values than another with the same seed and first
+// begins with the same values.
+func dropoutMask(s *op.Scope, rate float64, seed, first, dims tf.Output) tf.Output {
+	n := op.Prod(s, dims, op.Const(s.SubScope("all"), []int32{0}), op.ProdKeepDims(true))
+	drawn := op.Add(s.SubScope("drawn"), first, n)
+	words := op.FloorDiv(s, op.Add(s, drawn, op.Const(s.SubScope("three"), []int64{3})), op.Const(s.SubScope("four"), []int64{4}))
+	bits := op.StatelessRandomUniformFullInt(s, words, seed, op.StatelessRandomUniformFullIntDtype(tf.Uint64))
+	u := op.Reshape(s, op.Bitcast(s, bits, tf.Uint16), op.Const(s.SubScope("flat"), []int64{-1}))
+	u = op.Reshape(s.SubScope("shaped"), op.Slice(s.SubScope("values"), u, first, n), dims)
+	threshold := min(math.Ceil(rate*65536), 65535)
+	keep := op.Cast(s, op.GreaterEqual(s, u, op.Const(s.SubScope("threshold"), uint16(threshold))), tf.Float)
+	return op.Mul(s.SubScope("mask"), keep, op.Const(s.SubScope("inverse"), float32(1/(1-rate))))
+}
+
+// nextMasks returns this step's dropout mask of shape dims and the ops
+// that draw masks, and stores the mask of the next step (counter step+1,
+// as many rows as this batch) in a variable of the graph's own. The next
+// step uses the stored mask when it was drawn for its counter and at
+// least as many rows (its first rows: the same values as a draw of its
+// own), and draws its own otherwise (the first step, a batch larger than
+// the previous one, a counter restored from a checkpoint). So the draw,
+// which every op after the dropout waits for, runs beside the previous
+// step's other ops instead, and the masks are those of a draw in each
+// step. The variables are not model variables: they are initialised by
+// their first assignment and never saved.
+func (b *builder) nextMasks(s *op.Scope, l config.Layer, key, step, dims tf.Output, shape []int) (mask tf.Output, draws []*tf.Operation) {
+	s = s.SubScope("next")
+	rate, name := l.Rate, "tfcifar.graph/"+l.Name+"/next_"
+	zero := op.Const(s.SubScope("first"), []int64{0})
+	stored := op.VarHandleOp(s.SubScope("mask"), tf.Float, tf.MakeShape(append([]int64{-1}, dimsOf(shape)...)...), op.VarHandleOpSharedName(name+"mask"))
+	drawnFor := op.VarHandleOp(s.SubScope("drawn_for"), tf.Int64, tf.MakeShape(2), op.VarHandleOpSharedName(name+"drawn_for")) // [counter, rows]
+	rows := op.Reshape(s.SubScope("rows"), op.Slice(s.SubScope("rows"), dims, zero, op.Const(s.SubScope("one"), []int64{1})), op.Const(s.SubScope("scalar"), []int64{}))
+
+	// valid: drawnFor is set, to this step and at least this batch's rows.
+	is := s.SubScope("is_set")
+	set := op.VarIsInitializedOp(is, drawnFor)
+	unset, isSet := op.Switch(is, set, set)
+	ss := is.SubScope("read").WithControlDependencies(op.Identity(is.SubScope("set"), isSet).Op)
+	at := op.Unpack(ss, op.ReadVariableOp(ss, drawnFor, tf.Int64), 2)
+	fits := op.LogicalAnd(ss, op.Equal(ss, at[0], step), op.GreaterEqual(ss, at[1], rows))
+	us := is.SubScope("unset").WithControlDependencies(op.Identity(is.SubScope("unset"), unset).Op)
+	valid, _ := op.Merge(is, []tf.Output{fits, op.Const(us, false)})
+
+	redraw, reuse := op.Switch(s, valid, valid)
+	rs := s.SubScope("reuse").WithControlDependencies(op.Identity(s.SubScope("reuse"), reuse).Op)
+	old := op.Slice(rs, op.ReadVariableOp(rs, stored, tf.Float), op.Const(rs.SubScope("begin"), make([]int64, len(shape)+1)), dims)
+	ds := s.SubScope("now").WithControlDependencies(op.Identity(s.SubScope("now"), redraw).Op)
+	now := dropoutMask(ds.SubScope("draw"), rate, op.Pack(ds, []tf.Output{key, step}), zero, dims)
+	mask, _ = op.Merge(s, []tf.Output{old, now})
+
+	ns := s.SubScope("draw_next")
+	following := op.Add(ns, step, op.Const(ns.SubScope("one"), int64(1)))
+	next := dropoutMask(ns.SubScope("draw"), rate, op.Pack(ns, []tf.Output{key, following}), zero, dims)
+	as := s.SubScope("store").WithControlDependencies(mask.Op) // after this step's mask is read
+	b.m.Updates = append(b.m.Updates,
+		op.AssignVariableOp(as, stored, next),
+		op.AssignVariableOp(as.SubScope("drawn_for"), drawnFor, op.Pack(as, []tf.Output{following, rows})))
+	return mask, []*tf.Operation{mask.Op, next.Op}
 }
 
 // branches returns two ops of which only one runs: inference when
@@ -161,18 +225,27 @@ func (b *builder) branches(s *op.Scope) (inference, training *tf.Operation) {
 // in training (dropout/seed, random_flip/seed).
 const seedParam = "seed"
 
-// stepSeed adds the step counter of a layer that draws random numbers in
-// training (a float32 variable "<layer>/seed", State) and returns the seed
-// of this step's draws, (Options.Seed ^ hash(layer), step), and advance,
-// which adds to Model.Updates the op that counts the step once the draws
-// (the ops given) are done.
+// stepSeed adds the step counter of a layer that draws random numbers
+// (see stepCounter) and returns the seed of this step's draws,
+// (Options.Seed ^ hash(layer), step), and advance.
 func (b *builder) stepSeed(s *op.Scope, l config.Layer) (seed tf.Output, advance func(draws ...*tf.Operation)) {
-	step := b.variable(s, l, config.Weight{Name: seedParam, Shape: []int{}, Init: config.Zeros})
-	step.State = true
-	seed = op.Pack(s, []tf.Output{op.Const(s.SubScope("key"), b.opt.Seed^hash(l.Name)), op.Cast(s.SubScope("step"), step.Read, tf.Int64)})
-	return seed, func(draws ...*tf.Operation) {
+	key, step, advance := b.stepCounter(s, l)
+	return op.Pack(s, []tf.Output{key, step}), advance
+}
+
+// stepCounter adds the step counter of a layer that draws random numbers
+// in training (a float32 variable "<layer>/seed", State) and returns the
+// key of the layer's draws (Options.Seed ^ hash(layer)), the counter's
+// value as an int64 scalar, and advance, which adds to Model.Updates the
+// op that counts the step once the draws (the ops given) are done.
+func (b *builder) stepCounter(s *op.Scope, l config.Layer) (key, step tf.Output, advance func(draws ...*tf.Operation)) {
+	v := b.variable(s, l, config.Weight{Name: seedParam, Shape: []int{}, Init: config.Zeros})
+	v.State = true
+	key = op.Const(s.SubScope("key"), b.opt.Seed^hash(l.Name))
+	step = op.Cast(s.SubScope("step"), v.Read, tf.Int64)
+	return key, step, func(draws ...*tf.Operation) {
 		as := s.SubScope("advance").WithControlDependencies(draws...)
-		b.m.Updates = append(b.m.Updates, op.AssignAddVariableOp(as, step.Handle, op.Const(as.SubScope("one"), float32(1))))
+		b.m.Updates = append(b.m.Updates, op.AssignAddVariableOp(as, v.Handle, op.Const(as.SubScope("one"), float32(1))))
 	}
 }
 

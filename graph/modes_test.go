@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
@@ -83,32 +85,119 @@ func TestDropout(t *testing.T) {
 }
 
 // TestDropoutDrawsOnlyInTraining checks that an inference run does not
-// execute dropout's random draw (its output has no value there), while a
-// training run does.
+// execute dropout's random draws (their outputs have no value there), while
+// a training run does: one draw, and with DrawAhead the next step's too.
 func TestDropoutDrawsOnlyInTraining(t *testing.T) {
 	net := config.Network{Input: []int{4, 4, 2}, Layers: []config.Layer{{Type: "flatten"}, {Type: "dropout", Rate: 0.4}}}.Named()
-	s, m := build(t, net, 5)
-	g, err := s.Finalize()
+	for _, ahead := range []bool{false, true} {
+		t.Run(fmt.Sprintf("DrawAhead %v", ahead), func(t *testing.T) {
+			s := op.NewScope()
+			m, err := Build(s, net, Options{Seed: 5, DrawAhead: ahead})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := s.Finalize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var draws []tf.Output
+			for _, o := range g.Operations() {
+				if o.Type() == "StatelessRandomUniformFullInt" {
+					draws = append(draws, o.Output(0))
+				}
+			}
+			if want := map[bool]int{false: 1, true: 2}[ahead]; len(draws) != want {
+				t.Fatalf("%d random draws in the graph, want %d", len(draws), want)
+			}
+			sess := initialized(t, g, m)
+			ones := tftest.Tensor(t, images(3, 4, 4, 2, func(int) float32 { return 1 }))
+			for _, d := range draws {
+				if _, err := sess.Run(map[tf.Output]*tf.Tensor{m.Images: ones}, []tf.Output{d}, nil); err == nil {
+					t.Errorf("inference run drew dropout's random numbers (%s)", d.Op.Name())
+				}
+			}
+			out := run(t, sess, map[tf.Output]*tf.Tensor{m.Images: ones, m.Training: tftest.Tensor(t, true)}, draws, nil)
+			for i := range out {
+				if n := len(out[i].Value().([]uint64)); n != 3*4*4*2/4 {
+					t.Errorf("training run drew %d words in %s, want %d", n, draws[i].Op.Name(), 3*4*4*2/4)
+				}
+			}
+		})
+	}
+}
+
+// TestDropoutNextMasks checks that the masks a training step of a
+// DrawAhead build draws for the next one are that step's masks: it gives
+// the outputs of a Sharded build (which draws each step's mask in that step) over batches
+// that grow, shrink and follow a counter set back as by a restore, and the
+// stored mask is used (no draw of its own) whenever it was drawn for the
+// step's counter and at least its rows.
+func TestDropoutNextMasks(t *testing.T) {
+	net := config.Network{Input: []int{2, 2, 3}, Layers: []config.Layer{{Type: "flatten"}, {Type: "dropout", Rate: 0.5}}}.Named()
+	ls := op.NewScope()
+	local, err := Build(ls, net, Options{Seed: 7, DrawAhead: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var draws []tf.Output
+	g, err := ls.Finalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now tf.Output // the draw of a step without a stored mask
 	for _, o := range g.Operations() {
-		if o.Type() == "StatelessRandomUniformFullInt" {
-			draws = append(draws, o.Output(0))
+		if o.Type() == "StatelessRandomUniformFullInt" && strings.Contains(o.Name(), "/now/") {
+			now = o.Output(0)
 		}
 	}
-	if len(draws) != 1 {
-		t.Fatalf("%d random draws in the graph, want 1", len(draws))
+	if now.Op == nil {
+		t.Fatal("no draw of a step's own mask in the graph")
 	}
-	sess := initialized(t, g, m)
-	ones := tftest.Tensor(t, images(3, 4, 4, 2, func(int) float32 { return 1 }))
-	if _, err := sess.Run(map[tf.Output]*tf.Tensor{m.Images: ones}, draws, nil); err == nil {
-		t.Error("inference run drew dropout's random numbers")
+	localSess := initialized(t, g, local)
+	ss := op.NewScope()
+	sharded, err := Build(ss, net, Options{Seed: 7, Sharded: true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	out := run(t, sess, map[tf.Output]*tf.Tensor{m.Images: ones, m.Training: tftest.Tensor(t, true)}, draws, nil)
-	if n := len(out[0].Value().([]uint64)); n != 3*4*4*2/4 {
-		t.Errorf("training run drew %d words, want %d", n, 3*4*4*2/4)
+	shardedSess := session(t, ss, sharded)
+	var counter *Variable
+	for _, v := range local.Variables {
+		if v.State {
+			counter = v
+		}
+	}
+	const restore = 0 // a batch size that stands for setting the counter back to 0
+	steps := []struct {
+		n     int
+		reuse bool
+	}{{4, false}, {4, true}, {3, true}, {5, false}, {5, true}, {2, true}, {restore, false}, {4, false}, {4, true}}
+	dropped := 0
+	for i, st := range steps {
+		if st.n == restore {
+			run(t, localSess, nil, nil, []*tf.Operation{counter.Init})
+			run(t, shardedSess, nil, nil, []*tf.Operation{sharded.Variables[0].Init})
+			continue
+		}
+		in := tftest.Tensor(t, images(st.n, 2, 2, 3, func(int) float32 { return 1 }))
+		yes := tftest.Tensor(t, true)
+		_, err := localSess.Run(map[tf.Output]*tf.Tensor{local.Images: in, local.Training: yes}, []tf.Output{now}, nil)
+		if drew := err == nil; drew == st.reuse {
+			t.Errorf("step %d (batch %d): drew its own mask %v, want %v", i, st.n, drew, !st.reuse)
+		}
+		got := run(t, localSess, map[tf.Output]*tf.Tensor{local.Images: in, local.Training: yes}, []tf.Output{local.Logits}, local.Updates)[0].Value().([][]float32)
+		want := run(t, shardedSess, map[tf.Output]*tf.Tensor{sharded.Images: in, sharded.Training: yes, sharded.Offset: tftest.Tensor(t, int64(0))}, []tf.Output{sharded.Logits}, sharded.Updates)[0].Value().([][]float32)
+		for r := range want {
+			for j, v := range want[r] {
+				if got[r][j] != v {
+					t.Fatalf("step %d (batch %d) row %d value %d = %g, want %g", i, st.n, r, j, got[r][j], v)
+				}
+				if v == 0 {
+					dropped++
+				}
+			}
+		}
+	}
+	if dropped == 0 {
+		t.Error("no value dropped: the comparison proves little")
 	}
 }
 

@@ -109,7 +109,7 @@ func (su *Setup) cache(ctx context.Context, in Input) error {
 	su.Train, su.Val = feats[0].Source(1), feats[1].Source(1)
 	su.Head = config.Network{Input: shape, Layers: in.Net.Layers[in.Cached:]}
 	su.Graph = tf.NewGraph()
-	su.Model, err = graph.Build(op.NewScopeWithGraph(su.Graph), su.Head, graph.Options{Seed: in.Seed})
+	su.Model, err = graph.Build(op.NewScopeWithGraph(su.Graph), su.Head, graph.Options{Seed: in.Seed, DrawAhead: true})
 	return err
 }
 

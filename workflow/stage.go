@@ -82,7 +82,7 @@ func (st *stage) run(ctx context.Context) (StageReport, error) {
 	// The whole network, built once: for its summary, its counts, the
 	// reused values, the cached features and, without them, training.
 	g := tf.NewGraph()
-	full, err := graph.Build(op.NewScopeWithGraph(g), net, graph.Options{Seed: st.cfg.Run.Seed})
+	full, err := graph.Build(op.NewScopeWithGraph(g), net, graph.Options{Seed: st.cfg.Run.Seed, DrawAhead: true})
 	if err != nil {
 		return StageReport{}, err
 	}
