@@ -91,15 +91,7 @@ func TestDropoutDrawsOnlyInTraining(t *testing.T) {
 	net := config.Network{Input: []int{4, 4, 2}, Layers: []config.Layer{{Type: "flatten"}, {Type: "dropout", Rate: 0.4}}}.Named()
 	for _, ahead := range []bool{false, true} {
 		t.Run(fmt.Sprintf("DrawAhead %v", ahead), func(t *testing.T) {
-			s := op.NewScope()
-			m, err := Build(s, net, Options{Seed: 5, DrawAhead: ahead})
-			if err != nil {
-				t.Fatal(err)
-			}
-			g, err := s.Finalize()
-			if err != nil {
-				t.Fatal(err)
-			}
+			g, m := builtGraph(t, net, Options{Seed: 5, DrawAhead: ahead})
 			var draws []tf.Output
 			for _, o := range g.Operations() {
 				if o.Type() == "StatelessRandomUniformFullInt" {
@@ -134,15 +126,7 @@ func TestDropoutDrawsOnlyInTraining(t *testing.T) {
 // step's counter and at least its rows.
 func TestDropoutNextMasks(t *testing.T) {
 	net := config.Network{Input: []int{2, 2, 3}, Layers: []config.Layer{{Type: "flatten"}, {Type: "dropout", Rate: 0.5}}}.Named()
-	ls := op.NewScope()
-	local, err := Build(ls, net, Options{Seed: 7, DrawAhead: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := ls.Finalize()
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, local := builtGraph(t, net, Options{Seed: 7, DrawAhead: true})
 	var now tf.Output // the draw of a step without a stored mask
 	for _, o := range g.Operations() {
 		if o.Type() == "StatelessRandomUniformFullInt" && strings.Contains(o.Name(), "/now/") {
@@ -199,6 +183,21 @@ func TestDropoutNextMasks(t *testing.T) {
 	if dropped == 0 {
 		t.Error("no value dropped: the comparison proves little")
 	}
+}
+
+// builtGraph builds net with opt in a new graph and finalizes it.
+func builtGraph(t *testing.T, net config.Network, opt Options) (*tf.Graph, *Model) {
+	t.Helper()
+	s := op.NewScope()
+	m, err := Build(s, net, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.Finalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, m
 }
 
 // TestBatchnorm checks batch statistics in training, the moving statistics
