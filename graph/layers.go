@@ -128,20 +128,19 @@ func (b *builder) dropout(s *op.Scope, l config.Layer, x tf.Output, shape []int)
 	inference, training := b.branches(s)
 	ts := s.SubScope("training").WithControlDependencies(training)
 	var mask tf.Output
-	var draws []*tf.Operation
-	switch {
-	case b.opt.Sharded: // the whole batch's draw up to this shard's end
-		ss := ts.SubScope("shard")
-		first := op.Mul(ss, op.Reshape(ss, b.m.Offset, op.Const(ss.SubScope("one"), []int64{1})), op.Const(ss.SubScope("per_image"), []int64{int64(sizeOf(shape))}))
-		mask = dropoutMask(ts, l.Rate, op.Pack(ts, []tf.Output{key, step}), first, dims)
-		draws = []*tf.Operation{mask.Op}
-	case b.opt.DrawAhead:
+	if b.opt.DrawAhead && !b.opt.Sharded {
+		var draws []*tf.Operation
 		mask, draws = b.nextMasks(ts, l, key, step, dims, shape)
-	default:
-		mask = dropoutMask(ts, l.Rate, op.Pack(ts, []tf.Output{key, step}), op.Const(ts.SubScope("first"), []int64{0}), dims)
-		draws = []*tf.Operation{mask.Op}
+		advance(draws...)
+	} else {
+		first := op.Const(ts.SubScope("first"), []int64{0})
+		if b.opt.Sharded { // the whole batch's draw up to this shard's end
+			ss := ts.SubScope("shard")
+			first = op.Mul(ss, op.Reshape(ss, b.m.Offset, op.Const(ss.SubScope("one"), []int64{1})), op.Const(ss.SubScope("per_image"), []int64{int64(sizeOf(shape))}))
+		}
+		mask = dropoutMask(ts, l.Rate, op.Pack(ts, []tf.Output{key, step}), first, dims)
+		advance(mask.Op)
 	}
-	advance(draws...)
 	is := s.SubScope("inference").WithControlDependencies(inference)
 	ones := op.Fill(is, dims, op.Const(is.SubScope("one"), float32(1)))
 	mask, _ = op.Merge(s.SubScope("mask"), []tf.Output{mask, ones})
