@@ -153,7 +153,7 @@ func TestDropoutNextMasks(t *testing.T) {
 	steps := []struct {
 		n     int
 		reuse bool
-	}{{4, false}, {4, true}, {3, true}, {5, false}, {5, true}, {2, true}, {restore, false}, {4, false}, {4, true}}
+	}{{4, false}, {4, true}, {3, true}, {5, false}, {5, true}, {restore, false}, {4, false}, {4, true}, {2, true}}
 	dropped := 0
 	for i, st := range steps {
 		if st.n == restore {
