@@ -130,7 +130,7 @@ func (b *builder) dropout(s *op.Scope, l config.Layer, x tf.Output, shape []int)
 	var mask tf.Output
 	if b.opt.DrawAhead && !b.opt.Sharded {
 		var draws []*tf.Operation
-		mask, draws = b.nextMasks(ts, l, key, step, dims, shape)
+		mask, draws = b.nextMasks(ts, l, key, step, batch, dims, shape)
 		advance(draws...)
 	} else {
 		first := op.Const(ts.SubScope("first"), []int64{0})
@@ -173,23 +173,24 @@ func dropoutMask(s *op.Scope, rate float64, seed, first, dims tf.Output) tf.Outp
 // the previous one, a counter restored from a checkpoint). So the draw,
 // which every op after the dropout waits for, runs beside the previous
 // step's other ops instead, and the masks are those of a draw in each
-// step. The variables are not model variables: they are initialised by
-// their first assignment and never saved.
-func (b *builder) nextMasks(s *op.Scope, l config.Layer, key, step, dims tf.Output, shape []int) (mask tf.Output, draws []*tf.Operation) {
+// step. The variables (the mask, and the counter it was drawn for, set
+// after it) are not model variables: they are initialised by their first
+// assignment and never saved. batch is dims' first value, as [1].
+func (b *builder) nextMasks(s *op.Scope, l config.Layer, key, step, batch, dims tf.Output, shape []int) (mask tf.Output, draws []*tf.Operation) {
 	s = s.SubScope("next")
 	rate, name := l.Rate, "tfcifar.graph/"+l.Name+"/next_"
 	zero := op.Const(s.SubScope("first"), []int64{0})
 	stored := op.VarHandleOp(s.SubScope("mask"), tf.Float, tf.MakeShape(append([]int64{-1}, dimsOf(shape)...)...), op.VarHandleOpSharedName(name+"mask"))
-	drawnFor := op.VarHandleOp(s.SubScope("drawn_for"), tf.Int64, tf.MakeShape(2), op.VarHandleOpSharedName(name+"drawn_for")) // [counter, rows]
-	rows := op.Reshape(s.SubScope("rows"), op.Slice(s.SubScope("rows"), dims, zero, op.Const(s.SubScope("one"), []int64{1})), op.Const(s.SubScope("scalar"), []int64{}))
+	drawnFor := op.VarHandleOp(s.SubScope("drawn_for"), tf.Int64, tf.ScalarShape(), op.VarHandleOpSharedName(name+"drawn_for"))
 
-	// valid: drawnFor is set, to this step and at least this batch's rows.
+	// valid: drawnFor is set (and so is stored), to this step, and stored
+	// has at least this batch's rows.
 	is := s.SubScope("is_set")
 	set := op.VarIsInitializedOp(is, drawnFor)
 	unset, isSet := op.Switch(is, set, set)
 	ss := is.SubScope("read").WithControlDependencies(op.Identity(is.SubScope("set"), isSet).Op)
-	at := op.Unpack(ss, op.ReadVariableOp(ss, drawnFor, tf.Int64), 2)
-	fits := op.LogicalAnd(ss, op.Equal(ss, at[0], step), op.GreaterEqual(ss, at[1], rows))
+	rows := op.Slice(ss, op.VariableShape(ss, stored, op.VariableShapeOutType(tf.Int64)), zero, op.Const(ss.SubScope("one"), []int64{1}))
+	fits := op.LogicalAnd(ss, op.Equal(ss, op.ReadVariableOp(ss, drawnFor, tf.Int64), step), op.All(ss, op.GreaterEqual(ss, rows, batch), zero))
 	us := is.SubScope("unset").WithControlDependencies(op.Identity(is.SubScope("unset"), unset).Op)
 	valid, _ := op.Merge(is, []tf.Output{fits, op.Const(us, false)})
 
@@ -204,9 +205,9 @@ func (b *builder) nextMasks(s *op.Scope, l config.Layer, key, step, dims tf.Outp
 	following := op.Add(ns, step, op.Const(ns.SubScope("one"), int64(1)))
 	next := dropoutMask(ns.SubScope("draw"), rate, op.Pack(ns, []tf.Output{key, following}), zero, dims)
 	as := s.SubScope("store").WithControlDependencies(mask.Op) // after this step's mask is read
-	b.m.Updates = append(b.m.Updates,
-		op.AssignVariableOp(as, stored, next),
-		op.AssignVariableOp(as.SubScope("drawn_for"), drawnFor, op.Pack(as, []tf.Output{following, rows})))
+	store := op.AssignVariableOp(as, stored, next)
+	fs := as.SubScope("drawn_for").WithControlDependencies(store) // drawnFor set: stored is too
+	b.m.Updates = append(b.m.Updates, store, op.AssignVariableOp(fs, drawnFor, following))
 	return mask, []*tf.Operation{mask.Op, next.Op}
 }
 
