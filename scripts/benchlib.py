@@ -14,7 +14,11 @@ A bench result (one configuration measured on one CPU) is a dict:
      "rounds": [{"seed", "first",
                  "tfcifar": {"peak_rss_bytes",
                              "stages": {NAME: {"time", "val_accuracy", "flops"}}},
-                 "keras": {...}}]}
+                 "keras": {...},
+                 "side_by_side": {"copies", "stages": {NAME: [time per copy]}}}]}
+
+"side_by_side" (optional) holds the times of the copies of tfcifar that ran
+at the same time with one thread each: the side-by-side floor (summarize).
 
 It is stored, with the CPU it ran on, in benchmarks/<cpu key>.json next to
 BENCHMARKS.md: {"cpu": {...}, "results": {variant: result}}. The markdown
@@ -235,13 +239,30 @@ class TreeRSSPoller:
 # ---- summaries
 
 
+def side_floor(rounds, name):
+    """Returns the side-by-side floor of stage name over rounds (None when
+    no round ran copies side by side): per round, the mean time of the
+    copies divided by their count, the time the stage's work takes of the
+    whole machine when every core runs it single-threaded at once; the
+    median over the rounds."""
+    per_round = []
+    for r in rounds:
+        side = r.get("side_by_side")
+        if side:
+            times = side["stages"][name]
+            per_round.append(statistics.mean(times) / side["copies"])
+    return statistics.median(per_round) if per_round else None
+
+
 def summarize(result):
     """Computes a result's table: per stage the medians of time, their
     ratio, the means of the final val_accuracy and their difference in
     points, the training FLOPs (tfcifar's report), the floor time at the
-    measured matmul peak and tfcifar's fraction of that peak; the peak RSS
-    of each program and their ratio; and one (name, measured, limit, met)
-    row per target."""
+    measured matmul peak and tfcifar's fraction of that peak, the
+    side-by-side floor and its ratio to Keras' time; the peak RSS of each
+    program and their ratio; and one (name, measured, limit, met, floor)
+    row per target (floor: the side-by-side floor's ratio for a time
+    target, else None)."""
     rounds = result["rounds"]
     peak = result["matmul_gflops"] * 1e9
     stages = []
@@ -254,10 +275,12 @@ def summarize(result):
         flops = [f for f in col("tfcifar", "flops") if f]
         flops = statistics.median(flops) if flops else None
         floor = flops / peak if flops and peak else None
+        side = side_floor(rounds, name)
         stages.append({
             "name": name, "time": t_ours, "keras_time": t_keras, "ratio": t_ours / t_keras,
             "val_accuracy": a_ours, "keras_val_accuracy": a_keras, "points": 100 * (a_ours - a_keras),
             "flops": flops, "floor": floor, "fraction": floor / t_ours if floor else None,
+            "side_floor": side, "side_ratio": side / t_keras if side else None,
         })
     rss = result["peak_rss_bytes"]
     rss_ratio = rss["tfcifar"] / rss["keras"]
@@ -265,11 +288,12 @@ def summarize(result):
     for s in stages:
         if s["name"] in TIME_TARGETS:
             limit = TIME_TARGETS[s["name"]]
-            targets.append((f"{s['name']} time / Keras", f"{s['ratio']:.2f}", f"<= {limit}", s["ratio"] <= limit))
-    targets.append(("peak RSS / Keras", f"{rss_ratio:.2f}", f"<= {RSS_TARGET}", rss_ratio <= RSS_TARGET))
+            targets.append((f"{s['name']} time / Keras", f"{s['ratio']:.2f}", f"<= {limit}", s["ratio"] <= limit,
+                            s["side_ratio"]))
+    targets.append(("peak RSS / Keras", f"{rss_ratio:.2f}", f"<= {RSS_TARGET}", rss_ratio <= RSS_TARGET, None))
     for s in stages:
         targets.append((f"{s['name']} val_accuracy - Keras (mean)", f"{s['points']:+.2f} points",
-                        f"within {ACCURACY_POINTS} points", abs(s["points"]) <= ACCURACY_POINTS))
+                        f"within {ACCURACY_POINTS} points", abs(s["points"]) <= ACCURACY_POINTS, None))
     return {"stages": stages, "rss_ratio": rss_ratio, "targets": targets}
 
 
@@ -312,18 +336,21 @@ def render_section(key, cpu, result):
     ]
     if result.get("note"):
         lines += [result["note"], ""]
+    copies = [r["side_by_side"]["copies"] for r in result["rounds"] if r.get("side_by_side")]
     lines += [
         "| stage | tfcifar time (median) | Keras time (median) | ratio tfcifar/Keras | tfcifar val_acc (mean) "
-        "| Keras val_acc (mean) | difference (points) | training GFLOP | floor at matmul peak | tfcifar's fraction of peak |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| Keras val_acc (mean) | difference (points) | training GFLOP | floor at matmul peak | tfcifar's fraction of peak "
+        "| side-by-side floor (ratio to Keras) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for st in s["stages"]:
         gflop = f"{st['flops'] / 1e9:.0f}" if st["flops"] else "n/a"
         floor = f"{st['floor']:.1f} s" if st["floor"] else "n/a"
         frac = f"{100 * st['fraction']:.0f} %" if st["fraction"] else "n/a"
+        side = f"{st['side_floor']:.1f} s ({st['side_ratio']:.2f})" if st["side_floor"] else "n/a"
         lines.append(f"| {st['name']} | {st['time']:.1f} s | {st['keras_time']:.1f} s | **{st['ratio']:.2f}** "
                      f"| {st['val_accuracy']:.4f} | {st['keras_val_accuracy']:.4f} | {st['points']:+.2f} "
-                     f"| {gflop} | {floor} | {frac} |")
+                     f"| {gflop} | {floor} | {frac} | {side} |")
     rss = result["peak_rss_bytes"]
     lines += [
         "",
@@ -331,17 +358,34 @@ def render_section(key, cpu, result):
         f"Keras {mib(rss['keras'])}, ratio **{s['rss_ratio']:.2f}**.",
         f"Matrix multiply through TensorFlow (2048x2048 float32, same threads): {result['matmul_gflops']:.1f} GFLOP/s; "
         "the floor is a stage's training FLOPs (tfcifar's report) at that rate.",
-        "",
-        "| target | measured | limit | met |",
-        "|---|---|---|---|",
     ]
-    for name, measured, limit, met in s["targets"]:
-        lines.append(f"| {name} | {measured} | {limit} | {'yes' if met else '**no**'} |")
+    if copies:
+        n_copies = max(copies)
+        lines.append(
+            f"Side-by-side floor: each round also ran {n_copies} copies of tfcifar at once with one thread each, one "
+            f"per usable CPU. The machine did {n_copies} stages' work in the time each copy took, so one stage's "
+            f"work needs at least that time / {n_copies} of the whole machine (mean over the copies, median over "
+            "the rounds), however a single run splits it between the cores, with TensorFlow's kernels as they run "
+            "on one thread.")
+    lines += [
+        "",
+        "| target | measured | limit | met | side-by-side floor |",
+        "|---|---|---|---|---|",
+    ]
+    for name, measured, limit, met, side in s["targets"]:
+        floor = ""
+        if side is not None:
+            below = float(limit.split()[-1]) < side
+            floor = f"{side:.2f}" + (": the limit is below it" if below else "")
+        lines.append(f"| {name} | {measured} | {limit} | {'yes' if met else '**no**'} | {floor} |")
     if n < MIN_ROUNDS:
         lines += ["", f"Only {n} round{'s' if n != 1 else ''}: the targets are judged on medians of "
                       f"at least {MIN_ROUNDS}."]
+    head = "| seed | first | tfcifar | Keras |"
+    if copies:
+        head += " side by side, one thread each (per copy) |"
     lines += ["", "Per round (time taken and final val_accuracy per stage; peak RSS):", "",
-              "| seed | first | tfcifar | Keras |", "|---|---|---|---|"]
+              head, "|---" * head.count(" |") + "|"]
     for r in result["rounds"]:
         def cell(who):
             st = [r[who]["stages"][name] for name in result["stages"]]
@@ -350,7 +394,12 @@ def render_section(key, cpu, result):
             if r[who].get("peak_rss_bytes"):
                 text += "; " + mib(r[who]["peak_rss_bytes"])
             return text
-        lines.append(f"| {r['seed']} | {r.get('first') or '?'} | {cell('tfcifar')} | {cell('keras')} |")
+        row = f"| {r['seed']} | {r.get('first') or '?'} | {cell('tfcifar')} | {cell('keras')} |"
+        if copies:
+            side = r.get("side_by_side")
+            row += (" " + " / ".join(", ".join(f"{t:.1f} s" for t in side["stages"][name])
+                                      for name in result["stages"]) + " |") if side else " - |"
+        lines.append(row)
     lines.append(END)
     return "\n".join(lines) + "\n"
 
@@ -489,6 +538,14 @@ def check_result(result, where):
                 stage = r.get(who, {}).get("stages", {}).get(name) if not problem else None
                 problem = problem or _check_fields(stage, f"{w}.{who}.stages.{name}",
                                                    {"time": number, "val_accuracy": number})
+        side = r.get("side_by_side") if not problem else None
+        if side is not None:
+            problem = _check_fields(side, f"{w}.side_by_side", {"copies": (int,), "stages": (dict,)})
+            for name in result["stages"] if not problem else ():
+                times = side["stages"].get(name)
+                if side["copies"] < 1 or not isinstance(times, list) or len(times) != side["copies"] or \
+                        not all(isinstance(t, number) and not isinstance(t, bool) for t in times):
+                    problem = problem or f"{w}.side_by_side.stages.{name}: want one time per copy"
     return problem
 
 
@@ -521,21 +578,24 @@ def record(doc, cpu, variant, result):
 
 def chart_groups(stored):
     """Returns the chart's groups from load_results' output, in key order:
-    (label, {stage: (tfcifar median, Keras median, floor or None)})."""
+    (label, {stage: (tfcifar median, Keras median, floor or None,
+    side-by-side floor or None)})."""
     groups = []
     for key in sorted(stored):
         cpu = stored[key]["cpu"]
         for variant in sorted(stored[key]["results"]):
             s = summarize(stored[key]["results"][variant])
             label = f"{cpu['model']}\n{isa_names(cpu['flags'])}\n{stored[key]['results'][variant]['label']}"
-            groups.append((label, {st["name"]: (st["time"], st["keras_time"], st["floor"]) for st in s["stages"]}))
+            groups.append((label, {st["name"]: (st["time"], st["keras_time"], st["floor"], st["side_floor"])
+                                  for st in s["stages"]}))
     return groups
 
 
 def chart_png(stored):
     """Returns a PNG of the time per stage of tfcifar and Keras (one group
     of bars per CPU and configuration, one panel per stage, the floor at
-    the matmul peak as a dashed line) from load_results' output."""
+    the matmul peak as a dashed line, the side-by-side floor as a dotted
+    one) from load_results' output."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -553,7 +613,7 @@ def chart_png(stored):
         for i, (_, per) in enumerate(groups):
             if stage not in per:
                 continue
-            ours, keras, floor = per[stage]
+            ours, keras, floor, side = per[stage]
             top = max(top, ours, keras)
             ax.bar(i - width / 2, ours, width, color="tab:blue", label="tfcifar")
             ax.bar(i + width / 2, keras, width, color="tab:orange", label="Keras")
@@ -562,6 +622,9 @@ def chart_png(stored):
             if floor:
                 ax.hlines(floor, i - width, i, colors="black", linestyles="dashed",
                           label="floor: training FLOPs at the matmul peak")
+            if side:
+                ax.hlines(side, i - width, i, colors="tab:red", linestyles="dotted",
+                          label="side-by-side floor: single-threaded copies on every core")
         ax.set_ylim(0, 1.12 * top if top else 1)
         ax.set_title(f"{stage} stage")
         ax.set_ylabel("time taken (s, median of the rounds)")

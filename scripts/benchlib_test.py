@@ -51,9 +51,10 @@ onednn_verbose,v1,1693580323.546,primitive,exec,cpu,pooling,jit:avx2,forward_inf
 
 
 def result(times, keras_times, accs=(0.64, 0.64), keras_accs=(0.64, 0.64), rss=(600, 1200),
-           label="float32, the default configuration", rounds=3):
+           label="float32, the default configuration", rounds=3, side=None):
     """A bench result of rounds identical rounds but for the times, which
-    are per stage (base, transfer) lists of per-round values."""
+    are per stage (base, transfer) lists of per-round values; side, per
+    round, the side-by-side copies' times per stage (None: no copies)."""
     out = {"variant": "default", "label": label, "command": "scripts/bench --rounds 3", "date": "2026-01-02",
            "epochs": 5, "software": {"tensorflow": "2.21.0", "libtensorflow": "2.21.0", "keras": "3.15.1",
                                      "onednn": "3.7.3"},
@@ -67,6 +68,8 @@ def result(times, keras_times, accs=(0.64, 0.64), keras_accs=(0.64, 0.64), rss=(
                         "stages": {name: {"time": ts[i][r], "val_accuracy": acc[i],
                                           "flops": 2e12 if who == "tfcifar" else None}
                                    for i, name in enumerate(("base", "transfer"))}}
+        if side and side[r]:
+            rnd["side_by_side"] = {"copies": len(side[r][0]), "stages": dict(zip(("base", "transfer"), side[r]))}
         out["rounds"].append(rnd)
     return out
 
@@ -163,14 +166,38 @@ class SummaryTest(unittest.TestCase):
         self.assertAlmostEqual(base["floor"], 10.0)  # 2e12 FLOPs at 200 GFLOP/s
         self.assertAlmostEqual(base["fraction"], 0.4)
         self.assertAlmostEqual(s["rss_ratio"], 0.6)
-        met = {name: ok for name, _, _, ok in s["targets"]}
+        self.assertIsNone(base["side_floor"])
+        met = {name: ok for name, _, _, ok, _ in s["targets"]}
         self.assertEqual(met, {"base time / Keras": False, "transfer time / Keras": False,
                                "peak RSS / Keras": False, "base val_accuracy - Keras (mean)": True,
                                "transfer val_accuracy - Keras (mean)": False})
 
     def test_targets_met(self):
         s = benchlib.summarize(result([[20] * 3, [3] * 3], [[50] * 3, [21] * 3], rss=(500, 1000)))
-        self.assertTrue(all(ok for *_, ok in s["targets"]), s["targets"])
+        self.assertTrue(all(ok for _, _, _, ok, _ in s["targets"]), s["targets"])
+
+    def test_side_by_side_floor(self):
+        # Two copies per round: the floor of a round is their mean / 2; a
+        # round without copies does not count.
+        side = [[[44, 46], [10, 12]], [[50, 54], [9, 9]], None, [[40, 40], [8, 8]]]
+        s = benchlib.summarize(result([[30] * 4, [7] * 4], [[50] * 4, [20] * 4], rounds=4, side=side))
+        base, transfer = s["stages"]
+        self.assertAlmostEqual(base["side_floor"], 22.5)  # median of 22.5, 26, 20
+        self.assertAlmostEqual(base["side_ratio"], 0.45)
+        self.assertAlmostEqual(transfer["side_floor"], 4.5)  # median of 5.5, 4.5, 4
+        floors = {name: side for name, _, _, _, side in s["targets"]}
+        self.assertAlmostEqual(floors["base time / Keras"], 0.45)
+        self.assertAlmostEqual(floors["transfer time / Keras"], 0.225)
+        self.assertIsNone(floors["peak RSS / Keras"])
+        block = benchlib.render_section("a/default", CPU_A, result([[30] * 4, [7] * 4], [[50] * 4, [20] * 4],
+                                                                   rounds=4, side=side))
+        self.assertIn("| 0.60 | <= 0.45 | **no** | 0.45 |", block)  # the limit is not below 0.45
+        self.assertIn("| 0.35 | <= 0.15 | **no** | 0.23: the limit is below it |", block)
+        self.assertIn("| 2000 | 10.0 s | 33 % | 22.5 s (0.45) |", block)
+        self.assertIn("each round also ran 2 copies of tfcifar at once with one thread each", block)
+        self.assertIn("| side by side, one thread each (per copy) |\n|---|---|---|---|---|\n", block)
+        self.assertIn("| 44.0 s, 46.0 s / 10.0 s, 12.0 s |", block)
+        self.assertIn("| - |", block)  # the round without copies
 
     def test_section(self):
         block = benchlib.render_section("a/default", CPU_A, result([[30] * 3, [6] * 3], [[50] * 3, [20] * 3]))
@@ -181,9 +208,11 @@ class SummaryTest(unittest.TestCase):
                                    "AMX, AMX BF16, AMX INT8): float32, the default configuration")
         self.assertIn("Command: `scripts/bench --rounds 3`", block)
         self.assertIn("| base | 30.0 s | 50.0 s | **0.60** |", block)
-        self.assertIn("| 2000 | 10.0 s | 33 % |", block)
         self.assertIn("oneDNN 3.7.3 dispatches to: Intel AVX-512 with Intel DL Boost", block)
-        self.assertIn("| base time / Keras | 0.60 | <= 0.45 | **no** |", block)
+        self.assertIn("| base time / Keras | 0.60 | <= 0.45 | **no** |  |", block)
+        self.assertIn("| 2000 | 10.0 s | 33 % | n/a |", block)
+        self.assertNotIn("Side-by-side floor:", block)
+        self.assertIn("| seed | first | tfcifar | Keras |\n|---|---|---|---|\n", block)
         self.assertEqual(sum(line.startswith("| 2 | keras |") for line in lines), 1)
         self.assertNotIn("Only", block)
         one = benchlib.render_section("a/default", CPU_A, result([[30], [6]], [[50], [20]], rounds=1))
@@ -253,7 +282,8 @@ class RecordTest(unittest.TestCase):
             with open(doc, "a") as f:
                 f.write(self.NOTES)  # notes written by hand after the first section
             a_section = self.read(doc)[len(self.INTRO):-len(self.NOTES)]
-            written = benchlib.record(doc, CPU_B, "default", result([[25] * 3, [7] * 3], [[44] * 3, [22] * 3]))
+            written = benchlib.record(doc, CPU_B, "default", result([[25] * 3, [7] * 3], [[44] * 3, [22] * 3],
+                                                                    side=[[[40, 42], [9, 9]]] * 3))
             self.assertEqual(written, [os.path.join(res, benchlib.cpu_key(CPU_B) + ".json"),
                                        os.path.join(res, "times.png"), doc])
             b_json, b_doc = self.read(written[0]), self.read(doc)
@@ -284,7 +314,7 @@ class RecordTest(unittest.TestCase):
             groups = benchlib.chart_groups(stored)
             by_label = {g[0].splitlines()[0] + "/" + g[0].splitlines()[-1]: g[1] for g in groups}
             self.assertEqual(len(by_label), 3)
-            self.assertEqual(by_label["AMD EPYC 9B14/float32, the default configuration"]["base"], (25, 44, 10.0))
+            self.assertEqual(by_label["AMD EPYC 9B14/float32, the default configuration"]["base"], (25, 44, 10.0, 20.5))
             self.assertEqual(by_label["Intel(R) Xeon(R) Platinum 8480+/bf16"]["transfer"][:2], (5, 20))
             self.assertEqual(self.read(written[1])[:8], b"\x89PNG\r\n\x1a\n")
             self.assertEqual([n for n in os.listdir(res) if n.startswith(".")], [])  # no temporary left
@@ -302,6 +332,7 @@ class RecordTest(unittest.TestCase):
         good = result([[30] * 3, [6] * 3], [[50] * 3, [20] * 3])
         no_time = json.loads(json.dumps(good))
         del no_time["rounds"][1]["keras"]["stages"]["transfer"]["time"]
+        one_side = result([[30] * 3, [6] * 3], [[50] * 3, [20] * 3], side=[[[40, 41], [9]], None, None])
         cases = [
             ("not JSON", "{", "Expecting"),
             ("wrong shape", json.dumps({"cpu": "x", "results": {}}), "want an object"),
@@ -310,6 +341,8 @@ class RecordTest(unittest.TestCase):
              "results.default: no rounds"),
             ("a round without a time", json.dumps({"cpu": CPU_A, "results": {"default": no_time}}),
              r"results.default.rounds\[1\].keras.stages.transfer.time: missing"),
+            ("copies without their times", json.dumps({"cpu": CPU_A, "results": {"default": one_side}}),
+             r"results.default.rounds\[0\].side_by_side.stages.transfer: want one time per copy"),
         ]
         for name, content, want in cases:
             with self.subTest(name), tempfile.TemporaryDirectory() as d:
