@@ -623,7 +623,7 @@ def chart_png(stored):
                 ax.hlines(floor, i - width, i, colors="black", linestyles="dashed",
                           label="floor: training FLOPs at the matmul peak")
             if side:
-                ax.hlines(side, i - width, i, colors="tab:red", linestyles="dotted",
+                ax.hlines(side, i - width, i, colors="tab:red", linestyles="dotted", linewidths=2.5,
                           label="side-by-side floor: single-threaded copies on every core")
         ax.set_ylim(0, 1.12 * top if top else 1)
         ax.set_title(f"{stage} stage")
