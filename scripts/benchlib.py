@@ -339,8 +339,8 @@ def render_section(key, cpu, result):
     copies = [r["side_by_side"]["copies"] for r in result["rounds"] if r.get("side_by_side")]
     lines += [
         "| stage | tfcifar time (median) | Keras time (median) | ratio tfcifar/Keras | tfcifar val_acc (mean) "
-        "| Keras val_acc (mean) | difference (points) | training GFLOP | floor at matmul peak | tfcifar's fraction of peak "
-        "| side-by-side floor (ratio to Keras) |",
+        "| Keras val_acc (mean) | difference (points) | training GFLOP | floor at matmul peak "
+        "| tfcifar's fraction of peak | side-by-side floor (ratio to Keras) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for st in s["stages"]:
@@ -361,9 +361,10 @@ def render_section(key, cpu, result):
     ]
     if copies:
         n_copies = max(copies)
+        per_cpu = ", one per usable CPU" if n_copies == th.get("usable_cpus") else ""
         lines.append(
-            f"Side-by-side floor: each round also ran {n_copies} copies of tfcifar at once with one thread each, one "
-            f"per usable CPU. The machine did {n_copies} stages' work in the time each copy took, so one stage's "
+            f"Side-by-side floor: each round also ran {n_copies} copies of tfcifar at once with one thread each"
+            f"{per_cpu}. The machine did {n_copies} stages' work in the time each copy took, so one stage's "
             f"work needs at least that time / {n_copies} of the whole machine (mean over the copies, median over "
             "the rounds), however a single run splits it between the cores, with TensorFlow's kernels as they run "
             "on one thread.")
