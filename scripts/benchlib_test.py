@@ -194,7 +194,7 @@ class SummaryTest(unittest.TestCase):
         self.assertIn("| 0.60 | <= 0.45 | **no** | 0.45 |", block)  # the limit is not below 0.45
         self.assertIn("| 0.35 | <= 0.15 | **no** | 0.23: the limit is below it |", block)
         self.assertIn("| 2000 | 10.0 s | 33 % | 22.5 s (0.45) |", block)
-        self.assertIn("each round also ran 2 copies of tfcifar at once with one thread each, one per usable CPU.", block)
+        self.assertIn("ran 2 copies of tfcifar at once with one thread each, one per usable CPU.", block)
         three = benchlib.render_section("a/default", CPU_A, result([[30] * 3, [7] * 3], [[50] * 3, [20] * 3],
                                                                    side=[[[60, 60, 63], [9, 9, 9]]] * 3))
         self.assertIn("ran 3 copies of tfcifar at once with one thread each. The machine did 3", three)
